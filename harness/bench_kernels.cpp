@@ -1,0 +1,240 @@
+// Kernel benchmarks: every kernel variant this CPU runs x 2B4T shape x {GEMV, GEMM T=128} x
+// {cold, warm} x thread counts, named op/kernel/NxK/mode/threads:N so --benchmark_filter selects.
+//   cold: each iteration reads a different copy of the packed weights, the copies together larger than
+//         the last-level cache (the decode case: weights come from memory).
+//   warm: the same copy every iteration.
+// Counters: bytes_per_second = packed weight bytes per second; OPS = 2*N*K*T per second;
+// roofline = weight bytes per second / the read bandwidth measured at startup for that thread count.
+// Activation quantization and preparation are benchmarked on their own (act/...), outside the kernels.
+#include <benchmark/benchmark.h>
+#include <omp.h>
+
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "harness/bandwidth.h"
+#include "kernels/kernel.h"
+
+namespace {
+
+struct Shape {
+  const char* role;
+  int64_t N, K;
+};
+const Shape kShapes[] = {{"wq,wo", 2560, 2560}, {"wk,wv", 640, 2560}, {"gate,up", 6912, 2560}, {"down", 2560, 6912}};
+
+struct Options {
+  std::vector<int> threads;
+  size_t cold_bytes = 0;
+  bool oracle = false;
+  size_t bw_bytes = size_t(512) << 20;
+};
+Options g_opt;
+std::map<int, double> g_bw;  // threads -> read bytes per second
+
+// Deterministic ternary weights with about a third zeros (splitmix64).
+std::vector<int8_t> make_weights(int64_t N, int64_t K, uint64_t seed) {
+  std::vector<int8_t> w(size_t(N * K));
+  uint64_t s = seed;
+  for (auto& v : w) {
+    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    v = int8_t(int((z ^ (z >> 31)) % 3) - 1);
+  }
+  return w;
+}
+
+// Copies of one packed matrix, kept while consecutive benchmarks use the same format and shape.
+struct WeightSet {
+  const tb::Format* f = nullptr;
+  int64_t N = 0, K = 0;
+  std::vector<tb::PackedWeights> copies;
+};
+WeightSet& weights_for(const tb::Format* f, int64_t N, int64_t K, bool cold) {
+  static WeightSet ws;
+  if (ws.f != f || ws.N != N || ws.K != K) {
+    ws.copies.clear();
+    ws.f = f;
+    ws.N = N;
+    ws.K = K;
+  }
+  if (ws.copies.empty()) {
+    const auto w = make_weights(N, K, 42);
+    ws.copies.push_back(tb::pack_weights(*f, w.data(), N, K, 0.01f));
+  }
+  if (cold) {
+    const size_t per = ws.copies[0].data.size();
+    const size_t want = std::max<size_t>(2, (g_opt.cold_bytes + per - 1) / per);
+    while (ws.copies.size() < want) {
+      tb::PackedWeights c;
+      c.format = f;
+      c.N = N;
+      c.K = K;
+      c.scale = ws.copies[0].scale;
+      c.data = ws.copies[0].data.clone();
+      ws.copies.push_back(std::move(c));
+    }
+  }
+  return ws;
+}
+
+tb::QuantizedActs make_acts(int64_t T, int64_t K) {
+  std::vector<float> x(size_t(T * K));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(int64_t(i * 2654435761u % 2001) - 1000) / 137.0f;
+  tb::QuantizedActs a;
+  tb::quantize_activations(x.data(), T, K, a);
+  return a;
+}
+
+void bm_matmul(benchmark::State& st, const tb::Kernel* k, Shape s, int64_t T, bool cold, int threads) {
+  WeightSet& ws = weights_for(k->format, s.N, s.K, cold);
+  const tb::QuantizedActs acts = make_acts(T, s.K);
+  tb::PreparedActs prep;
+  tb::prepare_activations(*k, acts, prep);
+  std::vector<float> y(size_t(T * s.N));
+  const size_t ncopies = cold ? ws.copies.size() : 1;
+  size_t i = 0;
+  for (auto _ : st) {
+    tb::run_f32(*k, ws.copies[i], prep, y.data(), threads);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+    if (++i == ncopies) i = 0;
+  }
+  const double bytes = double(ws.copies[0].data.size());
+  st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(bytes));
+  st.counters["OPS"] = benchmark::Counter(2.0 * double(s.N) * double(s.K) * double(T),
+                                          benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["tok/s"] = benchmark::Counter(double(T), benchmark::Counter::kIsIterationInvariantRate);
+  if (g_bw.count(threads) && g_bw[threads] > 0)
+    st.counters["roofline"] = benchmark::Counter(bytes / g_bw[threads], benchmark::Counter::kIsIterationInvariantRate);
+  st.SetLabel(std::string(s.role) + (cold ? ", " + std::to_string(ncopies) + " copies" : ""));
+}
+
+void bm_acts(benchmark::State& st, const tb::Kernel* k, int64_t T, int64_t K) {
+  std::vector<float> x(size_t(T * K));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(int64_t(i * 2654435761u % 2001) - 1000) / 137.0f;
+  tb::QuantizedActs a;
+  tb::PreparedActs prep;
+  for (auto _ : st) {
+    tb::quantize_activations(x.data(), T, K, a);
+    tb::prepare_activations(*k, a, prep);
+    benchmark::DoNotOptimize(prep.x);
+  }
+  st.counters["tok/s"] = benchmark::Counter(double(T), benchmark::Counter::kIsIterationInvariantRate);
+}
+
+void bm_read_bw(benchmark::State& st, int threads) {
+  for (auto _ : st) st.SetIterationTime(double(g_opt.bw_bytes) / tb::measure_read_bandwidth(threads, g_opt.bw_bytes, 1));
+  st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(g_opt.bw_bytes));
+}
+
+std::vector<int> parse_threads(const std::string& s) {
+  std::vector<int> out;
+  std::stringstream ss(s);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    if (item == "max") { out.push_back(omp_get_num_procs()); continue; }
+    char* end = nullptr;
+    const long v = std::strtol(item.c_str(), &end, 10);
+    if (item.empty() || *end || v <= 0) {
+      std::fprintf(stderr, "bench_kernels: --threads wants positive integers or 'max', comma-separated; got '%s'\n",
+                   s.c_str());
+      std::exit(2);
+    }
+    out.push_back(int(v));
+  }
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Our flags first; the rest goes to Google Benchmark.
+  std::string threads_arg = "1," + std::to_string(omp_get_num_procs());
+  long cold_mb = 0;
+  std::vector<char*> rest = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a.rfind("--threads=", 0) == 0) threads_arg = a.substr(10);
+    else if (a.rfind("--cold_mb=", 0) == 0) cold_mb = std::atol(a.c_str() + 10);
+    else if (a == "--oracle") g_opt.oracle = true;
+    else if (a == "--help" || a == "-h") {
+      std::printf(
+          "bench_kernels: ternbench kernel benchmarks (Google Benchmark)\n"
+          "  --threads=1,2,max   OpenMP thread counts (default: 1 and all cores)\n"
+          "  --cold_mb=N         total size of the cold weight copies (default: max(512, 4 x LLC))\n"
+          "  --oracle            also benchmark the scalar oracle int8_ref (slow)\n"
+          "  TERNBENCH_ISA=...   force a path (scalar, avx2, avx512vnni, neon); every runnable variant is\n"
+          "                      registered anyway, named <format>__<isa>\n"
+          "  plus every Google Benchmark flag, e.g. --benchmark_filter='gemv/i2s.*/cold'\n"
+          "  --benchmark_format=json, --benchmark_repetitions=5 --benchmark_report_aggregates_only=true\n");
+      return 0;
+    } else rest.push_back(argv[i]);
+  }
+  std::vector<int> tl = parse_threads(threads_arg);
+  for (int t : tl)
+    if (std::find(g_opt.threads.begin(), g_opt.threads.end(), t) == g_opt.threads.end()) g_opt.threads.push_back(t);
+  const size_t llc = tb::last_level_cache_bytes();
+  g_opt.cold_bytes = cold_mb > 0 ? size_t(cold_mb) << 20 : std::max<size_t>(size_t(512) << 20, 4 * llc);
+  g_opt.bw_bytes = std::max<size_t>(size_t(512) << 20, 8 * llc);
+  int rargc = int(rest.size());
+  benchmark::Initialize(&rargc, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(rargc, rest.data())) return 2;
+
+  const tb::CpuInfo& cpu = tb::cpu_info();
+  benchmark::AddCustomContext("cpu_model", cpu.model);
+  std::string flags;
+  for (const auto& f : cpu.flags) flags += (flags.empty() ? "" : " ") + f;
+  benchmark::AddCustomContext("cpu_features", flags);
+  benchmark::AddCustomContext("compiler", TB_COMPILER);
+  benchmark::AddCustomContext("ternbench_commit", TB_GIT_COMMIT);
+  benchmark::AddCustomContext("cold_bytes", std::to_string(g_opt.cold_bytes));
+  for (const tb::Format* f : tb::all_formats())
+    benchmark::AddCustomContext(std::string("path.") + f->name, tb::select_kernel(f->name).name);
+  for (int t : g_opt.threads) {
+    std::fprintf(stderr, "bench_kernels: measuring read bandwidth with %d thread(s) over %zu MiB...\n", t,
+                 g_opt.bw_bytes >> 20);
+    g_bw[t] = tb::measure_read_bandwidth(t, g_opt.bw_bytes, 5);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.2f", g_bw[t] / 1e9);
+    benchmark::AddCustomContext("read_bw_GBps.threads:" + std::to_string(t), buf);
+  }
+
+  for (int t : g_opt.threads)
+    benchmark::RegisterBenchmark(("bw/read/threads:" + std::to_string(t)).c_str(), bm_read_bw, t)
+        ->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+  for (const Shape& s : kShapes)
+    for (const tb::Format* f : tb::all_formats())
+      for (const tb::Kernel& k : tb::all_kernels()) {
+        if (k.format != f || !tb::cpu_supports(k.isa)) continue;
+        if (!g_opt.oracle && std::string(f->name) == "int8_ref") continue;
+        if (!f->check_shape(s.N, s.K).empty()) continue;
+        const std::string shape = std::to_string(s.N) + "x" + std::to_string(s.K);
+        for (int64_t T : {int64_t(1), int64_t(128)}) {
+          const std::string op = T == 1 ? "gemv" : "gemm128";
+          for (bool cold : {true, false})
+            for (int t : g_opt.threads) {
+              const std::string name = op + "/" + k.name + "/" + shape + "/" + (cold ? "cold" : "warm") +
+                                       "/threads:" + std::to_string(t);
+              benchmark::RegisterBenchmark(name.c_str(), bm_matmul, &k, s, T, cold, t)
+                  ->Unit(benchmark::kMicrosecond)->UseRealTime();
+            }
+        }
+      }
+  for (const tb::Kernel& k : tb::all_kernels()) {
+    if (!tb::cpu_supports(k.isa) || std::string(k.format->name) == "int8_ref") continue;
+    for (int64_t K : {int64_t(2560), int64_t(6912)})
+      for (int64_t T : {int64_t(1), int64_t(128)})
+        benchmark::RegisterBenchmark(("act/" + std::string(k.name) + "/K" + std::to_string(K) + "/T" + std::to_string(T)).c_str(),
+                                     bm_acts, &k, T, K)->Unit(benchmark::kMicrosecond);
+  }
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

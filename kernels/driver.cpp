@@ -1,0 +1,152 @@
+// Packing, activation preparation, and the threaded driver that calls a kernel over tiles and
+// applies the one epilogue. Kernels never see threads: the driver splits the output into tiles of
+// rows (and tokens, for GEMM) and hands each tile to one call.
+#include <omp.h>
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "kernels/kernel.h"
+
+namespace tb {
+
+PackedWeights pack_weights(const Format& f, const int8_t* w, int64_t N, int64_t K, float scale) {
+  if (N <= 0 || K <= 0)
+    throw Error(std::string(f.name) + ": shape " + std::to_string(N) + "x" + std::to_string(K) +
+                " is empty; N and K must be positive");
+  const std::string bad = f.check_shape(N, K);
+  if (!bad.empty())
+    throw Error(std::string(f.name) + " cannot take shape " + std::to_string(N) + "x" + std::to_string(K) +
+                ": " + bad);
+  if (!std::isfinite(scale) || scale <= 0.0f)
+    throw Error(std::string(f.name) + ": weight scale " + std::to_string(scale) + " must be finite and > 0");
+  for (int64_t i = 0; i < N * K; ++i)
+    if (w[i] < -1 || w[i] > 1)
+      throw Error(std::string(f.name) + ": weight (" + std::to_string(i / K) + ", " + std::to_string(i % K) +
+                  ") = " + std::to_string(w[i]) + " is not ternary (-1, 0, +1)");
+  PackedWeights p;
+  p.format = &f;
+  p.N = N;
+  p.K = K;
+  p.scale = scale;
+  p.data.resize(f.packed_bytes(N, K));
+  f.pack(w, N, K, scale, p.data.data());
+  return p;
+}
+
+void prepare_activations(const Kernel& k, const QuantizedActs& acts, PreparedActs& out) {
+  out.src = &acts;
+  out.kernel = &k;
+  if (!k.prepare) {
+    out.x = reinterpret_cast<const uint8_t*>(acts.q.data());
+    out.ldx = size_t(acts.K);
+    return;
+  }
+  const size_t ld = k.prepared_bytes_per_token(acts.K);
+  out.buf.reserve_scratch(ld * size_t(std::max<int64_t>(acts.T, 1)));
+  for (int64_t t = 0; t < acts.T; ++t) k.prepare(acts.q.data() + t * acts.K, acts.K, out.buf.data() + t * ld);
+  out.x = out.buf.data();
+  out.ldx = ld;
+}
+
+namespace {
+
+void check_call(const Kernel& k, const PackedWeights& w, const PreparedActs& x) {
+  if (w.format != k.format)
+    throw Error(std::string("kernel ") + k.name + " cannot run weights packed as " +
+                (w.format ? w.format->name : "nothing") + "; pack them with format " + k.format->name);
+  if (x.kernel != &k || !x.src)
+    throw Error(std::string("activations were not prepared for kernel ") + k.name + "; call prepare_activations");
+  if (x.src->K != w.K)
+    throw Error("activations have K=" + std::to_string(x.src->K) + " but the weights are " +
+                std::to_string(w.N) + "x" + std::to_string(w.K));
+}
+
+struct Tiling {
+  int64_t rb, tb, nrb, ntb;
+};
+
+Tiling plan(int64_t N, int64_t T, int rm, int nt) {
+  Tiling p;
+  auto round_up = [](int64_t v, int64_t m) { return (v + m - 1) / m * m; };
+  if (T <= 1) {
+    // GEMV: one contiguous run of rows per thread, so each thread streams its weights.
+    p.tb = 1;
+    p.rb = round_up((N + nt - 1) / nt, rm);
+  } else {
+    // GEMM: tiles of up to 32 tokens x 64 rows (activations stay in L2, weight rows in L1),
+    // smaller row tiles when there would be too few tiles to share among the threads.
+    p.tb = std::min<int64_t>(T, 32);
+    p.rb = round_up(64, rm);
+    const int64_t ntb = (T + p.tb - 1) / p.tb;
+    while (p.rb > rm && ((N + p.rb - 1) / p.rb) * ntb < 4 * int64_t(nt)) p.rb = round_up(p.rb / 2, rm);
+  }
+  p.nrb = (N + p.rb - 1) / p.rb;
+  p.ntb = (T + p.tb - 1) / p.tb;
+  return p;
+}
+
+template <bool kFloat>
+void run_impl(const Kernel& k, const PackedWeights& w, const PreparedActs& x, int32_t* C, float* Y, int threads) {
+  check_call(k, w, x);
+  const int64_t T = x.src->T, N = w.N;
+  if (T == 0) return;
+  const int nt = threads > 0 ? threads : omp_get_max_threads();
+  const Tiling p = plan(N, T, std::max(1, k.row_multiple), nt);
+  const int64_t tiles = p.nrb * p.ntb;
+  const float s = w.scale;
+  const float* a = x.src->a.data();
+#pragma omp parallel num_threads(nt)
+  {
+    static thread_local AlignedBuffer scratch;
+    if (kFloat) scratch.reserve_scratch(size_t(p.rb * p.tb) * sizeof(int32_t));
+#pragma omp for schedule(static)
+    for (int64_t i = 0; i < tiles; ++i) {
+      GemmArgs g;
+      g.w = w.data.data();
+      g.N = N;
+      g.K = w.K;
+      g.x = x.x;
+      g.ldx = x.ldx;
+      g.xsum = x.src->sum.data();
+      g.n0 = (i / p.ntb) * p.rb;
+      g.n1 = std::min(N, g.n0 + p.rb);
+      g.t0 = (i % p.ntb) * p.tb;
+      g.t1 = std::min(T, g.t0 + p.tb);
+      if (kFloat) {
+        g.c = reinterpret_cast<int32_t*>(scratch.data());
+        g.ldc = size_t(g.n1 - g.n0);
+      } else {
+        g.c = C + g.t0 * N + g.n0;
+        g.ldc = size_t(N);
+      }
+      k.gemm(g);
+      if (kFloat) {
+        for (int64_t t = g.t0; t < g.t1; ++t) {
+          const int32_t* c = g.c + (t - g.t0) * int64_t(g.ldc);
+          float* y = Y + t * N;
+          for (int64_t n = g.n0; n < g.n1; ++n) y[n] = epilogue(c[n - g.n0], a[t], s);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void run_i32(const Kernel& k, const PackedWeights& w, const PreparedActs& x, int32_t* C, int threads) {
+  run_impl<false>(k, w, x, C, nullptr, threads);
+}
+
+void run_f32(const Kernel& k, const PackedWeights& w, const PreparedActs& x, float* Y, int threads) {
+  run_impl<true>(k, w, x, nullptr, Y, threads);
+}
+
+void matmul(const Kernel& k, const PackedWeights& w, const QuantizedActs& acts, float* Y, int threads) {
+  static thread_local PreparedActs prep;
+  prepare_activations(k, acts, prep);
+  run_f32(k, w, prep, Y, threads);
+}
+
+}  // namespace tb

@@ -1,0 +1,60 @@
+// I2_S on AVX2 (layout: see i2s_format.cpp). Per 32-byte block and row: one load, then for each of the
+// four 2-bit fields a shift and a mask give 32 codes c in {0,1,2} for 32 consecutive activations.
+// maddubs(c, q) makes int16 pairs bounded by 2*2*128 = 512 (no saturation), madd widens to int32.
+// Result = sum(c*q) - sum(q).
+#include <immintrin.h>
+
+#include "kernels/simd_tile.h"
+#include "kernels/variants.h"
+
+namespace tb {
+namespace detail {
+namespace {
+
+inline int32_t hsum(__m256i v) {
+  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
+  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
+  return _mm_cvtsi128_si32(s);
+}
+
+struct I2sAvx2 {
+  template <int R, int TT>
+  static void run(const GemmArgs& g, int64_t n, int64_t t) {
+    const int64_t rb = g.K / 4, nblk = g.K / 128;
+    const uint8_t* w = g.w + n * rb;
+    const int8_t* x[TT];
+    for (int i = 0; i < TT; ++i) x[i] = reinterpret_cast<const int8_t*>(g.x + (t + i) * g.ldx);
+    const __m256i m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    __m256i acc[R][TT];
+    for (int r = 0; r < R; ++r)
+      for (int i = 0; i < TT; ++i) acc[r][i] = _mm256_setzero_si256();
+    for (int64_t b = 0; b < nblk; ++b) {
+      __m256i wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + r * rb + 32 * b));
+      for (int j = 0; j < 4; ++j) {
+        __m256i c[R];
+        for (int r = 0; r < R; ++r) c[r] = _mm256_and_si256(_mm256_srli_epi16(wv[r], 6 - 2 * j), m3);
+        for (int i = 0; i < TT; ++i) {
+          const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i] + 128 * b + 32 * j));
+          for (int r = 0; r < R; ++r)
+            acc[r][i] = _mm256_add_epi32(acc[r][i], _mm256_madd_epi16(_mm256_maddubs_epi16(c[r], xv), ones));
+        }
+      }
+    }
+    for (int i = 0; i < TT; ++i) {
+      int32_t* c = g.c + (t + i - g.t0) * int64_t(g.ldc) + (n - g.n0);
+      for (int r = 0; r < R; ++r) c[r] = hsum(acc[r][i]) - g.xsum[t + i];
+    }
+  }
+};
+
+}  // namespace
+
+void i2s_gemm_avx2(const GemmArgs& g) {
+  if (g.t1 - g.t0 == 1) TileWalker<I2sAvx2, 4, 1>::walk(g);
+  else TileWalker<I2sAvx2, 2, 4>::walk(g);
+}
+
+}  // namespace detail
+}  // namespace tb

@@ -1,0 +1,67 @@
+// int8 on AVX-512 VNNI (layout: see int8_format.cpp). vpdpbusd wants unsigned x signed bytes, so the
+// activations are prepared as u = q + 128 (q xor 0x80) and the offset is removed with the packed row
+// sums: sum(w * q) = sum(w * u) - 128 * sum(w). Products 255 * 127 in groups of 4 go straight to int32.
+// prepared: per token, round_up(K, 64) bytes of u; the weight tail is read with a masked load.
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/simd_tile.h"
+#include "kernels/variants.h"
+
+namespace tb {
+namespace detail {
+
+size_t int8_avx512_prepared_bytes(int64_t K) { return size_t((K + 63) / 64 * 64); }
+
+void int8_avx512_prepare(const int8_t* q, int64_t K, uint8_t* out) {
+  std::memset(out, 0, int8_avx512_prepared_bytes(K));
+  for (int64_t k = 0; k < K; ++k) out[k] = uint8_t(q[k]) ^ 0x80u;
+}
+
+namespace {
+
+struct Int8Vnni {
+  template <int R, int TT>
+  static void run(const GemmArgs& g, int64_t n, int64_t t) {
+    const int64_t K = g.K, K64 = K / 64 * 64;
+    const __mmask64 tail = K % 64 ? (~0ull >> (64 - K % 64)) : 0;
+    const int8_t* w = reinterpret_cast<const int8_t*>(g.w) + n * K;
+    const int32_t* rowsum = reinterpret_cast<const int32_t*>(g.w + (g.N * K + 63) / 64 * 64) + n;
+    const uint8_t* x[TT];
+    for (int i = 0; i < TT; ++i) x[i] = g.x + (t + i) * g.ldx;
+    __m512i acc[R][TT];
+    for (int r = 0; r < R; ++r)
+      for (int i = 0; i < TT; ++i) acc[r][i] = _mm512_setzero_si512();
+    for (int64_t k = 0; k < K64; k += 64) {
+      __m512i wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = _mm512_loadu_si512(w + r * K + k);
+      for (int i = 0; i < TT; ++i) {
+        const __m512i xv = _mm512_load_si512(x[i] + k);
+        for (int r = 0; r < R; ++r) acc[r][i] = _mm512_dpbusd_epi32(acc[r][i], xv, wv[r]);
+      }
+    }
+    if (tail) {
+      __m512i wv[R];
+      for (int r = 0; r < R; ++r) wv[r] = _mm512_maskz_loadu_epi8(tail, w + r * K + K64);
+      for (int i = 0; i < TT; ++i) {
+        const __m512i xv = _mm512_load_si512(x[i] + K64);
+        for (int r = 0; r < R; ++r) acc[r][i] = _mm512_dpbusd_epi32(acc[r][i], xv, wv[r]);
+      }
+    }
+    for (int i = 0; i < TT; ++i) {
+      int32_t* c = g.c + (t + i - g.t0) * int64_t(g.ldc) + (n - g.n0);
+      for (int r = 0; r < R; ++r) c[r] = _mm512_reduce_add_epi32(acc[r][i]) - 128 * rowsum[r];
+    }
+  }
+};
+
+}  // namespace
+
+void int8_gemm_avx512vnni(const GemmArgs& g) {
+  if (g.t1 - g.t0 == 1) TileWalker<Int8Vnni, 4, 1>::walk(g);
+  else TileWalker<Int8Vnni, 4, 6>::walk(g);
+}
+
+}  // namespace detail
+}  // namespace tb

@@ -1,0 +1,121 @@
+// The kernel interface: formats (how weights are stored), kernel variants (one format x one ISA path),
+// the registry, the activation quantizer, and the driver that threads a kernel and applies the one
+// shared epilogue. Depends on nothing of ternbench outside kernels/.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "kernels/aligned_buffer.h"
+#include "kernels/cpu_features.h"
+#include "kernels/error.h"
+
+namespace tb {
+
+// ---- Activations (REFERENCE.md §1) -------------------------------------------------------------
+
+// Per-token int8 activations: q = rne(x * a) clamped to [-128, 127], a = 127 / max(max|x|, 1e-5).
+struct QuantizedActs {
+  int64_t T = 0, K = 0;
+  std::vector<int8_t> q;     // T x K, row-major
+  std::vector<float> a;      // per token: 127 / amax
+  std::vector<int32_t> sum;  // per token: sum of q
+};
+
+// Quantizes T tokens of K floats (row-major). Non-finite input throws tb::Error naming token and index.
+// Uses the best allowed quantizer path; every path is bit-identical to the scalar one.
+void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& out);
+void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& out, Isa isa);
+// Builds QuantizedActs from given int8 values (tests, extreme inputs); a is taken as given.
+QuantizedActs acts_from_int8(const int8_t* q, int64_t T, int64_t K, const float* a);
+
+// Ternary weights from fp32 by absmean (REFERENCE.md §1): s = max(mean|W|, 1e-5), w = round(clamp(W/s,-1,1)).
+float quantize_weights_absmean(const float* W, int64_t N, int64_t K, int8_t* w);
+
+// The one epilogue (REFERENCE.md §1): y = acc / a * s, in this order, in float.
+inline float epilogue(int32_t acc, float a, float s) { return static_cast<float>(acc) / a * s; }
+
+// ---- Formats and kernels -----------------------------------------------------------------------
+
+// Arguments of one kernel call: rows [n0, n1) of the output, tokens [t0, t1).
+struct GemmArgs {
+  const uint8_t* w;      // packed weights of the whole matrix
+  int64_t N, K;
+  const uint8_t* x;      // prepared activations; token t starts at x + t * ldx
+  size_t ldx;
+  const int32_t* xsum;   // sum(q) per token
+  int32_t* c;            // exact int32 results of the tile: c[(t - t0) * ldc + (n - n0)]
+  size_t ldc;
+  int64_t n0, n1, t0, t1;
+};
+
+// A weight format: how a ternary N x K matrix (rows = outputs) plus one fp32 scale is stored.
+struct Format {
+  const char* name;         // "i2s"
+  const char* summary;      // one line for `harness kernels`
+  double bits_per_weight;   // storage per weight, not counting per-matrix overhead
+  const char* constraint;   // shape rule in words, e.g. "K % 128 == 0"
+  // "" when the shape is fine, else a message naming the violated constraint.
+  std::string (*check_shape)(int64_t N, int64_t K);
+  size_t (*packed_bytes)(int64_t N, int64_t K);
+  // w: N x K int8 in {-1, 0, +1}. Offline, untimed. out has packed_bytes() zeroed bytes.
+  void (*pack)(const int8_t* w, int64_t N, int64_t K, float scale, uint8_t* out);
+  // Inverse of pack, for loaders and tests.
+  void (*unpack)(const uint8_t* p, int64_t N, int64_t K, int8_t* w);
+};
+
+// A kernel variant: one format on one ISA path.
+struct Kernel {
+  const char* name;       // "<format>__<isa>", e.g. "i2s__avx512vnni"
+  const Format* format;
+  Isa isa;
+  int row_multiple;       // the driver splits rows across threads at multiples of this
+  // Activation preparation for one token (layout change, offset, padding); timed apart from run.
+  // nullptr: the kernel reads q as is (ldx = K).
+  size_t (*prepared_bytes_per_token)(int64_t K);
+  void (*prepare)(const int8_t* q, int64_t K, uint8_t* out);
+  void (*gemm)(const GemmArgs& args);
+};
+
+// Every kernel variant compiled into this binary, oracle first. An explicit list (registry.cpp).
+const std::vector<Kernel>& all_kernels();
+std::vector<const Format*> all_formats();
+const Format& find_format(const std::string& name);      // throws tb::Error listing the known names
+const Kernel& find_kernel(const std::string& variant);   // "i2s__avx2"; throws tb::Error
+// The variant this CPU will use for a format: the best allowed path (see allowed_isas()).
+const Kernel& select_kernel(const std::string& format);
+const Kernel& select_kernel(const Format& format, uint32_t allowed_isa_mask);
+
+// ---- Packed weights and the driver ---------------------------------------------------------------
+
+struct PackedWeights {
+  const Format* format = nullptr;
+  int64_t N = 0, K = 0;
+  float scale = 0.0f;
+  AlignedBuffer data;
+};
+
+// Throws tb::Error (naming the format's constraint) for a shape the format cannot take, and for
+// weights outside {-1, 0, +1}.
+PackedWeights pack_weights(const Format& f, const int8_t* w, int64_t N, int64_t K, float scale);
+
+// Prepared activations for one kernel; reuse one across calls to avoid allocation.
+struct PreparedActs {
+  const QuantizedActs* src = nullptr;
+  const Kernel* kernel = nullptr;
+  AlignedBuffer buf;
+  const uint8_t* x = nullptr;
+  size_t ldx = 0;
+};
+void prepare_activations(const Kernel& k, const QuantizedActs& acts, PreparedActs& out);
+
+// Y (T x N, row-major) = the exact int32 accumulators, or the shared epilogue of them.
+// threads <= 0: OpenMP's default. Results are identical for every thread count.
+void run_i32(const Kernel& k, const PackedWeights& w, const PreparedActs& x, int32_t* C, int threads);
+void run_f32(const Kernel& k, const PackedWeights& w, const PreparedActs& x, float* Y, int threads);
+
+// Convenience: prepare + run_f32.
+void matmul(const Kernel& k, const PackedWeights& w, const QuantizedActs& acts, float* Y, int threads);
+
+}  // namespace tb

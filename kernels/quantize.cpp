@@ -1,0 +1,103 @@
+// Activation quantizer, scalar path and dispatch (REFERENCE.md §1). SIMD paths live in
+// quantize_<isa>.cpp and must match this one bit for bit (tests/kernels/test_quantize.cpp).
+#include <cfloat>
+#include <cmath>
+#include <string>
+
+#include "kernels/kernel.h"
+#include "kernels/variants.h"
+
+namespace tb {
+namespace detail {
+
+int64_t quantize_row_scalar(const float* x, int64_t K, int8_t* q, float* a_out, int32_t* sum_out) {
+  float amax = 0.0f;
+  for (int64_t k = 0; k < K; ++k) {
+    const float v = std::fabs(x[k]);
+    if (!(v <= FLT_MAX)) return k;  // Inf or NaN
+    amax = v > amax ? v : amax;
+  }
+  if (amax < 1e-5f) amax = 1e-5f;
+  const float a = 127.0f / amax;
+  int32_t s = 0;
+  for (int64_t k = 0; k < K; ++k) {
+    // nearbyint in the default rounding mode: round half to even.
+    float r = std::nearbyint(x[k] * a);
+    r = r > 127.0f ? 127.0f : (r < -128.0f ? -128.0f : r);
+    q[k] = static_cast<int8_t>(r);
+    s += q[k];
+  }
+  *a_out = a;
+  *sum_out = s;
+  return -1;
+}
+
+}  // namespace detail
+
+void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& out, Isa isa) {
+  if (T < 0 || K <= 0) throw Error("quantize_activations: need T >= 0 and K > 0, got T=" + std::to_string(T) +
+                                   " K=" + std::to_string(K));
+  auto fn = &detail::quantize_row_scalar;
+  switch (isa) {
+    case Isa::scalar: break;
+#ifdef TB_HAVE_X86_KERNELS
+    case Isa::avx2:
+    case Isa::avx512vnni: fn = &detail::quantize_row_avx2; break;  // the AVX2 quantizer serves both
+#endif
+#ifdef TB_HAVE_NEON_KERNELS
+    case Isa::neon: fn = &detail::quantize_row_neon; break;
+#endif
+    default: throw Error(std::string("no activation quantizer for ISA path ") + isa_name(isa));
+  }
+  if (!cpu_supports(isa)) throw Error(std::string("this CPU cannot run the ") + isa_name(isa) + " quantizer");
+  out.T = T;
+  out.K = K;
+  out.q.resize(size_t(T * K));
+  out.a.resize(size_t(T));
+  out.sum.resize(size_t(T));
+  for (int64_t t = 0; t < T; ++t) {
+    const int64_t bad = fn(x + t * K, K, out.q.data() + t * K, &out.a[t], &out.sum[t]);
+    if (bad >= 0)
+      throw Error("activation token " + std::to_string(t) + " has a non-finite value (" +
+                  std::to_string(x[t * K + bad]) + ") at index " + std::to_string(bad) +
+                  ": int8 quantization needs finite inputs");
+  }
+}
+
+void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& out) {
+  const uint32_t allowed = allowed_isas();
+  Isa isa = Isa::scalar;
+  for (Isa i : {Isa::neon, Isa::avx2, Isa::avx512vnni})
+    if (allowed & uint32_t(i)) isa = i;
+  quantize_activations(x, T, K, out, isa);
+}
+
+QuantizedActs acts_from_int8(const int8_t* q, int64_t T, int64_t K, const float* a) {
+  QuantizedActs r;
+  r.T = T;
+  r.K = K;
+  r.q.assign(q, q + T * K);
+  r.a.assign(a, a + T);
+  r.sum.assign(size_t(T), 0);
+  for (int64_t t = 0; t < T; ++t)
+    for (int64_t k = 0; k < K; ++k) r.sum[t] += q[t * K + k];
+  return r;
+}
+
+float quantize_weights_absmean(const float* W, int64_t N, int64_t K, int8_t* w) {
+  double total = 0.0;
+  for (int64_t i = 0; i < N * K; ++i) {
+    if (!std::isfinite(W[i])) throw Error("weight " + std::to_string(i) + " is not finite");
+    total += std::fabs(W[i]);
+  }
+  float s = static_cast<float>(total / double(N * K));
+  if (s < 1e-5f) s = 1e-5f;
+  for (int64_t i = 0; i < N * K; ++i) {
+    float v = W[i] / s;
+    v = v > 1.0f ? 1.0f : (v < -1.0f ? -1.0f : v);
+    w[i] = static_cast<int8_t>(std::nearbyint(v));
+  }
+  return s;
+}
+
+}  // namespace tb

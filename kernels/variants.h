@@ -1,0 +1,40 @@
+// Internal: the per-ISA entry points that registry.cpp lists and quantize.cpp dispatches to.
+// ISA files see only raw pointers and these declarations (no STL in ISA-flagged code, so no inline
+// template compiled with AVX-512 can be picked by the linker for a scalar caller).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace tb {
+struct GemmArgs;
+struct Format;
+
+namespace detail {
+
+// Quantizer rows: return -1 when all finite, else the index of the first non-finite value.
+int64_t quantize_row_scalar(const float* x, int64_t K, int8_t* q, float* a, int32_t* sum);
+int64_t quantize_row_avx2(const float* x, int64_t K, int8_t* q, float* a, int32_t* sum);
+int64_t quantize_row_neon(const float* x, int64_t K, int8_t* q, float* a, int32_t* sum);
+
+extern const Format kFormatInt8Ref;
+extern const Format kFormatInt8;
+extern const Format kFormatI2S;
+
+void int8_ref_gemm_scalar(const GemmArgs& a);
+
+void int8_gemm_scalar(const GemmArgs& a);
+void int8_gemm_avx2(const GemmArgs& a);
+size_t int8_avx512_prepared_bytes(int64_t K);
+void int8_avx512_prepare(const int8_t* q, int64_t K, uint8_t* out);
+void int8_gemm_avx512vnni(const GemmArgs& a);
+void int8_gemm_neon(const GemmArgs& a);
+
+void i2s_gemm_scalar(const GemmArgs& a);
+void i2s_gemm_avx2(const GemmArgs& a);
+size_t i2s_avx512_prepared_bytes(int64_t K);
+void i2s_avx512_prepare(const int8_t* q, int64_t K, uint8_t* out);
+void i2s_gemm_avx512vnni(const GemmArgs& a);
+void i2s_gemm_neon(const GemmArgs& a);
+
+}  // namespace detail
+}  // namespace tb

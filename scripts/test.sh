@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The test command: set up, build (Release), run every test with ctest; then, on x86-64 hosts with
+# the cross toolchain, build the tests for AArch64 and run them under qemu-user (NEON paths).
+# Usage: scripts/test.sh [--no-arm]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+arm=1
+for a in "$@"; do
+  case "$a" in
+    --no-arm) arm=0 ;;
+    -h|--help) sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "test.sh: unknown option '$a' (try --help)" >&2; exit 2 ;;
+  esac
+done
+jobs=$(nproc 2>/dev/null || echo 2)
+if [ "$arm" = 1 ]; then bash scripts/setup.sh; else bash scripts/setup.sh --no-arm; fi
+
+echo "== native build and tests ($(uname -m))"
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j "$jobs"
+ctest --test-dir build --output-on-failure -j "$jobs"
+
+if [ "$arm" = 1 ] && [ "$(uname -m)" = x86_64 ]; then
+  bash scripts/test-arm.sh
+fi
+echo "== all tests passed"

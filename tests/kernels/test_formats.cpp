@@ -1,0 +1,74 @@
+// Weight formats: byte layouts as REFERENCE.md §2 gives them, pack/unpack round trips, sizes, and
+// shapes refused at pack time with a message naming the constraint.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "tests/kernels/oracle.h"
+
+namespace {
+
+TEST(I2S, ByteLayoutMatchesBitnetCpp) {
+  // One row of 128 weights: w[g] in bits 7..6, w[32+g] in 5..4, w[64+g] in 3..2, w[96+g] in 1..0, code w+1.
+  std::vector<int8_t> w(128, 0);
+  w[0] = 1; w[32] = -1; w[64] = 0; w[96] = 1;   // byte 0: 10 00 01 10
+  w[31] = -1; w[63] = -1; w[95] = -1; w[127] = -1;  // byte 31: 00 00 00 00
+  const tb::PackedWeights p = tb::pack_weights(tb::find_format("i2s"), w.data(), 1, 128, 0.625f);
+  ASSERT_EQ(p.data.size(), 32u + 32u);
+  EXPECT_EQ(p.data.data()[0], 0x86);
+  EXPECT_EQ(p.data.data()[1], 0x55);  // all four zero weights: 01 01 01 01
+  EXPECT_EQ(p.data.data()[31], 0x00);
+  float tail;
+  std::memcpy(&tail, p.data.data() + 32, 4);
+  EXPECT_EQ(tail, 0.625f) << "the 32-byte tail starts with the fp32 scale, as in GGUF";
+}
+
+TEST(Formats, PackUnpackRoundTripAndSize) {
+  for (const tb::Format* f : tb::all_formats()) {
+    for (auto [N, K] : std::vector<std::pair<int64_t, int64_t>>{{3, 128}, {17, 384}, {64, 2560}}) {
+      const auto w = tbtest::ternary(N, K, uint64_t(N + K));
+      const tb::PackedWeights p = tb::pack_weights(*f, w.data(), N, K, 1.0f);
+      std::vector<int8_t> back(size_t(N * K));
+      f->unpack(p.data.data(), N, K, back.data());
+      EXPECT_EQ(back, w) << f->name;
+      EXPECT_EQ(p.data.size(), f->packed_bytes(N, K));
+      EXPECT_GE(double(p.data.size()) * 8.0, f->bits_per_weight * double(N * K)) << f->name;
+    }
+  }
+  EXPECT_EQ(tb::find_format("i2s").packed_bytes(6912, 2560), size_t(6912) * 2560 / 4 + 32);
+}
+
+TEST(Formats, UnsupportedShapeRefusedAtPackTime) {
+  const std::vector<int8_t> w(size_t(4 * 100), 0);
+  try {
+    tb::pack_weights(tb::find_format("i2s"), w.data(), 4, 100, 1.0f);
+    FAIL() << "i2s accepted K=100";
+  } catch (const tb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("K % 128 == 0"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("4x100"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(tb::pack_weights(tb::find_format("int8"), w.data(), 0, 100, 1.0f), tb::Error);
+}
+
+TEST(Formats, NonTernaryWeightsAndBadScalesRefused) {
+  std::vector<int8_t> w(128, 0);
+  w[5] = 2;
+  for (const tb::Format* f : tb::all_formats()) EXPECT_THROW(tb::pack_weights(*f, w.data(), 1, 128, 1.0f), tb::Error);
+  w[5] = 1;
+  EXPECT_THROW(tb::pack_weights(tb::find_format("i2s"), w.data(), 1, 128, 0.0f), tb::Error);
+  EXPECT_THROW(tb::pack_weights(tb::find_format("i2s"), w.data(), 1, 128, NAN), tb::Error);
+}
+
+TEST(Formats, KernelRefusesWeightsOfAnotherFormat) {
+  const std::vector<int8_t> w(128, 1);
+  const tb::PackedWeights p = tb::pack_weights(tb::find_format("int8"), w.data(), 1, 128, 1.0f);
+  const tb::Kernel& k = tb::find_kernel("i2s__scalar");
+  const float a = 1.0f;
+  const std::vector<int8_t> q(128, 1);
+  const tb::QuantizedActs x = tb::acts_from_int8(q.data(), 1, 128, &a);
+  float y;
+  EXPECT_THROW(tb::matmul(k, p, x, &y, 1), tb::Error);
+}
+
+}  // namespace

@@ -1,0 +1,126 @@
+// Activation quantizer (REFERENCE.md §1): every path bit-identical to the scalar one, ties to even,
+// the amax floor, all-zero rows, and non-finite input rejected with a message.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "tests/kernels/oracle.h"
+
+namespace {
+
+std::vector<tb::Isa> runnable_quantizer_paths() {
+  std::vector<tb::Isa> out;
+  for (tb::Isa i : {tb::Isa::scalar, tb::Isa::neon, tb::Isa::avx2, tb::Isa::avx512vnni})
+    if (tb::cpu_supports(i)) out.push_back(i);
+  return out;
+}
+
+void expect_same(const tb::QuantizedActs& a, const tb::QuantizedActs& b, const char* what) {
+  ASSERT_EQ(a.q, b.q) << what;
+  ASSERT_EQ(a.sum, b.sum) << what;
+  ASSERT_EQ(0, std::memcmp(a.a.data(), b.a.data(), a.a.size() * sizeof(float))) << what;
+}
+
+TEST(Quantize, TiesRoundHalfToEven) {
+  // amax = 127 gives a = 1 exactly, so x * a is x: the .5 values are exact ties.
+  const std::vector<float> x = {127.0f, 0.5f, 1.5f, 2.5f, -0.5f, -1.5f, -2.5f, 126.5f, 3.5f, -3.5f};
+  const std::vector<int8_t> want = {127, 0, 2, 2, 0, -2, -2, 126, 4, -4};
+  for (tb::Isa isa : runnable_quantizer_paths()) {
+    // Pad to 40 so the SIMD body (not only the scalar tail) sees the ties.
+    std::vector<float> xx;
+    for (int r = 0; r < 4; ++r) xx.insert(xx.end(), x.begin(), x.end());
+    tb::QuantizedActs q;
+    tb::quantize_activations(xx.data(), 1, int64_t(xx.size()), q, isa);
+    EXPECT_EQ(q.a[0], 1.0f);
+    for (size_t i = 0; i < xx.size(); ++i) EXPECT_EQ(q.q[i], want[i % want.size()]) << tb::isa_name(isa) << " i=" << i;
+    int32_t s = 0;
+    for (int8_t v : q.q) s += v;
+    EXPECT_EQ(q.sum[0], s);
+  }
+}
+
+TEST(Quantize, AmaxFloor) {
+  const std::vector<float> x(64, 1e-7f);  // amax 1e-7 < 1e-5: a = 127 / 1e-5, q = rne(1.27) = 1
+  for (tb::Isa isa : runnable_quantizer_paths()) {
+    tb::QuantizedActs q;
+    tb::quantize_activations(x.data(), 1, 64, q, isa);
+    EXPECT_EQ(q.a[0], 127.0f / 1e-5f) << tb::isa_name(isa);
+    for (int8_t v : q.q) EXPECT_EQ(v, 1);
+    EXPECT_EQ(q.sum[0], 64);
+  }
+}
+
+TEST(Quantize, AllZeroRow) {
+  const std::vector<float> x(2 * 100, 0.0f);
+  for (tb::Isa isa : runnable_quantizer_paths()) {
+    tb::QuantizedActs q;
+    tb::quantize_activations(x.data(), 2, 100, q, isa);
+    for (int8_t v : q.q) EXPECT_EQ(v, 0);
+    EXPECT_EQ(q.sum[0], 0);
+    EXPECT_EQ(q.a[1], 127.0f / 1e-5f);
+  }
+}
+
+TEST(Quantize, AmaxMapsToPlusMinus127) {
+  for (tb::Isa isa : runnable_quantizer_paths()) {
+    std::vector<float> x(300, 0.25f);
+    x[17] = -3.0f;
+    tb::QuantizedActs q;
+    tb::quantize_activations(x.data(), 1, 300, q, isa);
+    EXPECT_EQ(q.q[17], -127) << tb::isa_name(isa);
+    EXPECT_EQ(q.q[0], int8_t(std::nearbyint(0.25f * (127.0f / 3.0f))));
+  }
+}
+
+// Documented behaviour: NaN or +-Inf anywhere in a token throws tb::Error naming the token and index.
+TEST(Quantize, NonFiniteInputIsRejected) {
+  for (tb::Isa isa : runnable_quantizer_paths())
+    for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity(),
+                      -std::numeric_limits<float>::infinity()})
+      for (int64_t pos : {0, 5, 37, 99}) {
+        std::vector<float> x(2 * 100, 0.5f);
+        x[100 + pos] = bad;
+        tb::QuantizedActs q;
+        try {
+          tb::quantize_activations(x.data(), 2, 100, q, isa);
+          FAIL() << "accepted " << bad << " on " << tb::isa_name(isa);
+        } catch (const tb::Error& e) {
+          const std::string m = e.what();
+          EXPECT_NE(m.find("token 1"), std::string::npos) << m;
+          EXPECT_NE(m.find("index " + std::to_string(pos)), std::string::npos) << m;
+        }
+      }
+}
+
+// Every path equals the scalar one bit for bit, over many lengths (SIMD bodies and tails) and scales.
+TEST(Quantize, AllPathsBitIdentical) {
+  std::vector<int64_t> lengths;
+  for (int64_t k = 1; k <= 70; ++k) lengths.push_back(k);
+  for (int64_t k : {127, 128, 129, 2560, 6912}) lengths.push_back(k);
+  for (int64_t K : lengths)
+    for (float mag : {1e-6f, 0.01f, 1.0f, 300.0f, 3e30f}) {
+      tbtest::Rng r(uint64_t(K) * 7 + uint64_t(mag * 1000));
+      const int64_t T = 3;
+      std::vector<float> x(size_t(T * K));
+      for (auto& v : x) v = r.normalish() * mag;
+      tb::QuantizedActs ref;
+      tb::quantize_activations(x.data(), T, K, ref, tb::Isa::scalar);
+      for (tb::Isa isa : runnable_quantizer_paths()) {
+        tb::QuantizedActs q;
+        tb::quantize_activations(x.data(), T, K, q, isa);
+        expect_same(ref, q, tb::isa_name(isa));
+      }
+    }
+}
+
+TEST(Quantize, WeightsAbsmean) {
+  const std::vector<float> W = {0.3f, -0.9f, 0.05f, 0.0f, 1.5f, -0.2f};  // mean|W| = 2.95 / 6
+  std::vector<int8_t> w(6);
+  const float s = tb::quantize_weights_absmean(W.data(), 2, 3, w.data());
+  EXPECT_FLOAT_EQ(s, 2.95f / 6.0f);
+  EXPECT_EQ(w, (std::vector<int8_t>{1, -1, 0, 0, 1, 0}));  // 0.3/0.4917 = 0.61 -> 1; 0.2/0.49 = 0.41 -> 0
+}
+
+}  // namespace
