@@ -12,6 +12,8 @@
 #include <cstdlib>
 #include <vector>
 
+#include "kernels/aligned_buffer.h"
+
 
 namespace tb {
 
@@ -23,8 +25,7 @@ volatile uint64_t g_sink;
 double measure_read_bandwidth(int threads, size_t bytes, int passes) {
   bytes = bytes / 4096 * 4096;
   // Not AlignedBuffer: its serial memset would place every page on one NUMA node; first touch below.
-  uint8_t* p = static_cast<uint8_t*>(std::aligned_alloc(4096, bytes));
-  if (!p) return 0.0;
+  uint8_t* p = static_cast<uint8_t*>(allocate_large(bytes));  // the same pages as packed weights get
   const size_t nvec = bytes / sizeof(v2u64);
   v2u64* v = reinterpret_cast<v2u64*>(p);
 #pragma omp parallel for num_threads(threads) schedule(static)
@@ -35,11 +36,19 @@ double measure_read_bandwidth(int threads, size_t bytes, int passes) {
     uint64_t total = 0;
 #pragma omp parallel num_threads(threads) reduction(^ : total)
     {
+      // Each thread reads its share as four streams side by side, as the GEMV kernels do: one stream
+      // per core leaves bandwidth unused on many CPUs, so a one-stream probe understates the roofline.
+      const int nt = omp_get_num_threads(), id = omp_get_thread_num();
+      const size_t groups = nvec / 8, per = groups / size_t(nt), g0 = per * size_t(id);
+      const size_t q = per / 4;
+      const v2u64* b0 = v + 8 * g0;
+      const v2u64 *b1 = b0 + 8 * q, *b2 = b1 + 8 * q, *b3 = b2 + 8 * q;
       v2u64 a0{}, a1{}, a2{}, a3{}, a4{}, a5{}, a6{}, a7{};
-#pragma omp for schedule(static)
-      for (size_t i = 0; i < nvec / 8; ++i) {
-        const v2u64* q = v + 8 * i;
-        a0 += q[0]; a1 += q[1]; a2 += q[2]; a3 += q[3]; a4 += q[4]; a5 += q[5]; a6 += q[6]; a7 += q[7];
+      for (size_t i = 0; i < 8 * q; i += 8) {
+        a0 += b0[i] + b0[i + 1]; a1 += b0[i + 2] + b0[i + 3]; a0 += b0[i + 4] + b0[i + 5]; a1 += b0[i + 6] + b0[i + 7];
+        a2 += b1[i] + b1[i + 1]; a3 += b1[i + 2] + b1[i + 3]; a2 += b1[i + 4] + b1[i + 5]; a3 += b1[i + 6] + b1[i + 7];
+        a4 += b2[i] + b2[i + 1]; a5 += b2[i + 2] + b2[i + 3]; a4 += b2[i + 4] + b2[i + 5]; a5 += b2[i + 6] + b2[i + 7];
+        a6 += b3[i] + b3[i + 1]; a7 += b3[i + 2] + b3[i + 3]; a6 += b3[i + 4] + b3[i + 5]; a7 += b3[i + 6] + b3[i + 7];
       }
       const v2u64 s = (a0 ^ a1) ^ (a2 ^ a3) ^ (a4 ^ a5) ^ (a6 ^ a7);
       total ^= s[0] ^ s[1];
@@ -50,7 +59,8 @@ double measure_read_bandwidth(int threads, size_t bytes, int passes) {
   }
   std::free(p);
   std::sort(secs.begin(), secs.end());
-  return double(nvec / 8 * 8 * sizeof(v2u64)) / secs[secs.size() / 2];
+  const size_t read = size_t(threads) * (nvec / 8 / size_t(threads) / 4) * 4 * 8 * sizeof(v2u64);
+  return double(read) / secs[secs.size() / 2];
 }
 
 size_t last_level_cache_bytes() {

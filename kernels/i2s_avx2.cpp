@@ -20,7 +20,7 @@ inline int32_t hsum(__m256i v) {
 
 struct I2sAvx2 {
   template <int R, int TT>
-  static void run(const GemmArgs& g, int64_t n, int64_t t) {
+  static void run(const GemmArgs& g, int64_t n, int64_t rs, int64_t t) {
     const int64_t rb = g.K / 4, nblk = g.K / 128;
     const uint8_t* w = g.w + n * rb;
     const int8_t* x[TT];
@@ -31,7 +31,11 @@ struct I2sAvx2 {
       for (int i = 0; i < TT; ++i) acc[r][i] = _mm256_setzero_si256();
     for (int64_t b = 0; b < nblk; ++b) {
       __m256i wv[R];
-      for (int r = 0; r < R; ++r) wv[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + r * rb + 32 * b));
+      for (int r = 0; r < R; ++r) {
+        wv[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + r * rs * rb + 32 * b));
+        // GEMV streams weights from memory: fetch ahead (distance measured, as in i2s_avx512vnni.cpp).
+        if (TT == 1) _mm_prefetch(reinterpret_cast<const char*>(w + r * rs * rb + 32 * b) + 4096, _MM_HINT_T0);
+      }
       for (int j = 0; j < 4; ++j) {
         __m256i c[R];
         for (int r = 0; r < R; ++r) c[r] = _mm256_and_si256(_mm256_srli_epi16(wv[r], 6 - 2 * j), m3);
@@ -44,7 +48,7 @@ struct I2sAvx2 {
     }
     for (int i = 0; i < TT; ++i) {
       int32_t* c = g.c + (t + i - g.t0) * int64_t(g.ldc) + (n - g.n0);
-      for (int r = 0; r < R; ++r) c[r] = hsum(acc[r][i]) - g.xsum[t + i];
+      for (int r = 0; r < R; ++r) c[r * rs] = hsum(acc[r][i]) - g.xsum[t + i];
     }
   }
 };

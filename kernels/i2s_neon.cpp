@@ -38,7 +38,7 @@ struct I2sNeon {
   }
 
   template <int R, int TT>
-  static void run(const GemmArgs& g, int64_t n, int64_t t) {
+  static void run(const GemmArgs& g, int64_t n, int64_t rs, int64_t t) {
     const int64_t rb = g.K / 4, nblk = g.K / 128;
     const uint8_t* w = g.w + n * rb;
     const int8_t* x[TT];
@@ -49,8 +49,8 @@ struct I2sNeon {
     for (int64_t b = 0; b < nblk; ++b) {
       uint8x16_t wv[R][2];
       for (int r = 0; r < R; ++r) {
-        wv[r][0] = vld1q_u8(w + r * rb + 32 * b);
-        wv[r][1] = vld1q_u8(w + r * rb + 32 * b + 16);
+        wv[r][0] = vld1q_u8(w + r * rs * rb + 32 * b);
+        wv[r][1] = vld1q_u8(w + r * rs * rb + 32 * b + 16);
       }
       int16x8_t a16[R][TT];
       for (int r = 0; r < R; ++r)
@@ -64,7 +64,7 @@ struct I2sNeon {
     }
     for (int i = 0; i < TT; ++i) {
       int32_t* c = g.c + (t + i - g.t0) * int64_t(g.ldc) + (n - g.n0);
-      for (int r = 0; r < R; ++r) c[r] = vaddvq_s32(acc[r][i]) - g.xsum[t + i];
+      for (int r = 0; r < R; ++r) c[r * rs] = vaddvq_s32(acc[r][i]) - g.xsum[t + i];
     }
   }
 };

@@ -19,7 +19,7 @@ inline int32_t hsum(__m256i v) {
 
 struct Int8Avx2 {
   template <int R, int TT>
-  static void run(const GemmArgs& g, int64_t n, int64_t t) {
+  static void run(const GemmArgs& g, int64_t n, int64_t rs, int64_t t) {
     const int64_t K = g.K, K32 = K / 32 * 32;
     const int8_t* w = reinterpret_cast<const int8_t*>(g.w) + n * K;
     const int8_t* x[TT];
@@ -30,7 +30,7 @@ struct Int8Avx2 {
       for (int i = 0; i < TT; ++i) acc[r][i] = _mm256_setzero_si256();
     for (int64_t k = 0; k < K32; k += 32) {
       __m256i wv[R];
-      for (int r = 0; r < R; ++r) wv[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + r * K + k));
+      for (int r = 0; r < R; ++r) wv[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + r * rs * K + k));
       for (int i = 0; i < TT; ++i) {
         const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i] + k));
         const __m256i ax = _mm256_abs_epi8(xv);
@@ -43,8 +43,8 @@ struct Int8Avx2 {
       int32_t* c = g.c + (t + i - g.t0) * int64_t(g.ldc) + (n - g.n0);
       for (int r = 0; r < R; ++r) {
         int32_t s = hsum(acc[r][i]);
-        for (int64_t k = K32; k < K; ++k) s += int32_t(w[r * K + k]) * x[i][k];
-        c[r] = s;
+        for (int64_t k = K32; k < K; ++k) s += int32_t(w[r * rs * K + k]) * x[i][k];
+        c[r * rs] = s;
       }
     }
   }

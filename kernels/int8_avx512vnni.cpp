@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "kernels/simd_tile.h"
+#include "kernels/x86_vnni.h"
 #include "kernels/variants.h"
 
 namespace tb {
@@ -22,8 +23,24 @@ void int8_avx512_prepare(const int8_t* q, int64_t K, uint8_t* out) {
 namespace {
 
 struct Int8Vnni {
+  // One 64-byte step of R rows x TT tokens; kTail reads only the rows' last K % 64 bytes.
+  template <int R, int TT, bool kTail>
+  static inline __attribute__((always_inline)) void step(const int8_t* w, int64_t stride, const uint8_t* const (&x)[TT],
+                                                         int64_t k, __mmask64 tail, __m512i (&acc)[R][TT]) {
+    __m512i wv[R];
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r)
+      wv[r] = kTail ? _mm512_maskz_loadu_epi8(tail, w + r * stride + k) : _mm512_loadu_si512(w + r * stride + k);
+#pragma GCC unroll 8
+    for (int i = 0; i < TT; ++i) {
+      const __m512i xv = _mm512_load_si512(x[i] + k);
+#pragma GCC unroll 8
+      for (int r = 0; r < R; ++r) acc[r][i] = dpbusd(acc[r][i], xv, wv[r]);
+    }
+  }
+
   template <int R, int TT>
-  static void run(const GemmArgs& g, int64_t n, int64_t t) {
+  static void run(const GemmArgs& g, int64_t n, int64_t rs, int64_t t) {
     const int64_t K = g.K, K64 = K / 64 * 64;
     const __mmask64 tail = K % 64 ? (~0ull >> (64 - K % 64)) : 0;
     const int8_t* w = reinterpret_cast<const int8_t*>(g.w) + n * K;
@@ -31,27 +48,19 @@ struct Int8Vnni {
     const uint8_t* x[TT];
     for (int i = 0; i < TT; ++i) x[i] = g.x + (t + i) * g.ldx;
     __m512i acc[R][TT];
+#pragma GCC unroll 8
     for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
       for (int i = 0; i < TT; ++i) acc[r][i] = _mm512_setzero_si512();
-    for (int64_t k = 0; k < K64; k += 64) {
-      __m512i wv[R];
-      for (int r = 0; r < R; ++r) wv[r] = _mm512_loadu_si512(w + r * K + k);
-      for (int i = 0; i < TT; ++i) {
-        const __m512i xv = _mm512_load_si512(x[i] + k);
-        for (int r = 0; r < R; ++r) acc[r][i] = _mm512_dpbusd_epi32(acc[r][i], xv, wv[r]);
-      }
-    }
-    if (tail) {
-      __m512i wv[R];
-      for (int r = 0; r < R; ++r) wv[r] = _mm512_maskz_loadu_epi8(tail, w + r * K + K64);
-      for (int i = 0; i < TT; ++i) {
-        const __m512i xv = _mm512_load_si512(x[i] + K64);
-        for (int r = 0; r < R; ++r) acc[r][i] = _mm512_dpbusd_epi32(acc[r][i], xv, wv[r]);
-      }
-    }
+    for (int64_t k = 0; k < K64; k += 64) step<R, TT, false>(w, rs * K, x, k, tail, acc);
+    if (tail) step<R, TT, true>(w, rs * K, x, K64, tail, acc);
     for (int i = 0; i < TT; ++i) {
       int32_t* c = g.c + (t + i - g.t0) * int64_t(g.ldc) + (n - g.n0);
-      for (int r = 0; r < R; ++r) c[r] = _mm512_reduce_add_epi32(acc[r][i]) - 128 * rowsum[r];
+      __m512i v[R];
+      for (int r = 0; r < R; ++r) v[r] = acc[r][i];
+      int32_t s[R];
+      lane_sums<R>(v, s);
+      for (int r = 0; r < R; ++r) c[r * rs] = s[r] - 128 * rowsum[r * rs];
     }
   }
 };

@@ -11,7 +11,7 @@ namespace {
 
 struct Int8Neon {
   template <int R, int TT>
-  static void run(const GemmArgs& g, int64_t n, int64_t t) {
+  static void run(const GemmArgs& g, int64_t n, int64_t rs, int64_t t) {
     const int64_t K = g.K, K16 = K / 16 * 16;
     const int8_t* w = reinterpret_cast<const int8_t*>(g.w) + n * K;
     const int8_t* x[TT];
@@ -21,7 +21,7 @@ struct Int8Neon {
       for (int i = 0; i < TT; ++i) acc[r][i] = vdupq_n_s32(0);
     for (int64_t k = 0; k < K16; k += 16) {
       int8x16_t wv[R];
-      for (int r = 0; r < R; ++r) wv[r] = vld1q_s8(w + r * K + k);
+      for (int r = 0; r < R; ++r) wv[r] = vld1q_s8(w + r * rs * K + k);
       for (int i = 0; i < TT; ++i) {
         const int8x16_t xv = vld1q_s8(x[i] + k);
         for (int r = 0; r < R; ++r) {
@@ -34,8 +34,8 @@ struct Int8Neon {
       int32_t* c = g.c + (t + i - g.t0) * int64_t(g.ldc) + (n - g.n0);
       for (int r = 0; r < R; ++r) {
         int32_t s = vaddvq_s32(acc[r][i]);
-        for (int64_t k = K16; k < K; ++k) s += int32_t(w[r * K + k]) * x[i][k];
-        c[r] = s;
+        for (int64_t k = K16; k < K; ++k) s += int32_t(w[r * rs * K + k]) * x[i][k];
+        c[r * rs] = s;
       }
     }
   }
