@@ -2,7 +2,8 @@
 // packed: N rows x (K/128) blocks x 32 bytes; byte g holds codes of w[g], w[32+g], w[64+g], w[96+g]
 //         in bits 7..6, 5..4, 3..2, 1..0 (code c = w + 1); then a 32-byte tail whose first 4 bytes
 //         are the fp32 tensor scale (as in a GGUF file, so tensors load by copy).
-// Dot product on unsigned codes: sum(c * q) - sum(q) = sum(w * q).
+// The SIMD paths take the dot product on unsigned codes: sum(c * q) - sum(q) = sum(w * q); the scalar
+// path decodes to w directly.
 #include <cstring>
 #include <string>
 
@@ -45,23 +46,33 @@ void i2s_unpack(const uint8_t* p, int64_t N, int64_t K, int8_t* w) {
 const Format kFormatI2S = {"i2s", "I2_S (bitnet.cpp): 2-bit codes w+1, blocks of 128 weights in 32 bytes", 2.0,
                            "K % 128 == 0", &i2s_check, &i2s_bytes, &i2s_pack, &i2s_unpack};
 
+// Portable path. Each 128-weight block of a row is decoded once to {-1, 0, +1} and reused by up to
+// eight tokens (the GEMM case), so decoding is not repeated per token.
 void i2s_gemm_scalar(const GemmArgs& g) {
+  constexpr int kTok = 8;
   const int64_t K = g.K, row_bytes = K / 4;
-  for (int64_t t = g.t0; t < g.t1; ++t) {
-    const int8_t* q = reinterpret_cast<const int8_t*>(g.x + t * g.ldx);
-    int32_t* c = g.c + (t - g.t0) * int64_t(g.ldc) - g.n0;
+  for (int64_t t0 = g.t0; t0 < g.t1; t0 += kTok) {
+    const int nt = int(g.t1 - t0 < kTok ? g.t1 - t0 : kTok);
     for (int64_t n = g.n0; n < g.n1; ++n) {
       const uint8_t* row = g.w + n * row_bytes;
-      int32_t acc = 0;
+      int32_t acc[kTok] = {0};
       for (int64_t b = 0; b < K / 128; ++b) {
-        const uint8_t* p = row + b * 32;
-        const int8_t* x = q + b * 128;
+        int8_t w[128];
         for (int i = 0; i < 32; ++i) {
-          const int v = p[i];
-          acc += (v >> 6) * x[i] + ((v >> 4) & 3) * x[32 + i] + ((v >> 2) & 3) * x[64 + i] + (v & 3) * x[96 + i];
+          const int v = row[b * 32 + i];
+          w[i] = int8_t((v >> 6) - 1);
+          w[32 + i] = int8_t(((v >> 4) & 3) - 1);
+          w[64 + i] = int8_t(((v >> 2) & 3) - 1);
+          w[96 + i] = int8_t((v & 3) - 1);
+        }
+        for (int j = 0; j < nt; ++j) {
+          const int8_t* x = reinterpret_cast<const int8_t*>(g.x + (t0 + j) * g.ldx) + b * 128;
+          int32_t s = 0;
+          for (int k = 0; k < 128; ++k) s += int32_t(w[k]) * x[k];
+          acc[j] += s;
         }
       }
-      c[n] = acc - g.xsum[t];
+      for (int j = 0; j < nt; ++j) g.c[(t0 + j - g.t0) * int64_t(g.ldc) + (n - g.n0)] = acc[j];
     }
   }
 }

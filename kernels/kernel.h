@@ -10,6 +10,7 @@
 #include "kernels/aligned_buffer.h"
 #include "kernels/cpu_features.h"
 #include "kernels/error.h"
+#include "kernels/gemm_args.h"
 
 namespace tb {
 
@@ -37,18 +38,6 @@ float quantize_weights_absmean(const float* W, int64_t N, int64_t K, int8_t* w);
 inline float epilogue(int32_t acc, float a, float s) { return static_cast<float>(acc) / a * s; }
 
 // ---- Formats and kernels -----------------------------------------------------------------------
-
-// Arguments of one kernel call: rows [n0, n1) of the output, tokens [t0, t1).
-struct GemmArgs {
-  const uint8_t* w;      // packed weights of the whole matrix
-  int64_t N, K;
-  const uint8_t* x;      // prepared activations; token t starts at x + t * ldx
-  size_t ldx;
-  const int32_t* xsum;   // sum(q) per token
-  int32_t* c;            // exact int32 results of the tile: c[(t - t0) * ldc + (n - n0)]
-  size_t ldc;
-  int64_t n0, n1, t0, t1;
-};
 
 // A weight format: how a ternary N x K matrix (rows = outputs) plus one fp32 scale is stored.
 struct Format {

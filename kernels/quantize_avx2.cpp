@@ -1,10 +1,10 @@
 // Activation quantizer, AVX2 path; bit-identical to quantize_row_scalar.
 // cvtps_epi32 rounds with MXCSR's default mode (nearest, ties to even) like nearbyint in the scalar
 // path; packs_epi32/packs_epi16 saturate, which is the clamp to [-128, 127].
+// Builtins rather than <cmath>: no inline library function compiled with AVX2 may reach scalar code.
 #include <immintrin.h>
 
 #include <cfloat>
-#include <cmath>
 
 #include "kernels/variants.h"
 
@@ -31,10 +31,10 @@ int64_t quantize_row_avx2(const float* x, int64_t K, int8_t* q, float* a_out, in
   }
   if (_mm256_movemask_ps(bad)) {
     for (int64_t i = 0; i < k; ++i)
-      if (!(std::fabs(x[i]) <= FLT_MAX)) return i;
+      if (!(__builtin_fabsf(x[i]) <= FLT_MAX)) return i;
   }
   for (; k < K; ++k) {
-    const float v = std::fabs(x[k]);
+    const float v = __builtin_fabsf(x[k]);
     if (!(v <= FLT_MAX)) return k;
     amax = v > amax ? v : amax;
   }
@@ -64,7 +64,7 @@ int64_t quantize_row_avx2(const float* x, int64_t K, int8_t* q, float* a_out, in
   s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
   int32_t s = _mm_cvtsi128_si32(s4);
   for (; k < K; ++k) {
-    float r = std::nearbyint(x[k] * a);
+    float r = __builtin_nearbyintf(x[k] * a);
     r = r > 127.0f ? 127.0f : (r < -128.0f ? -128.0f : r);
     q[k] = static_cast<int8_t>(r);
     s += q[k];

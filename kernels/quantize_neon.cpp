@@ -1,10 +1,10 @@
 // Activation quantizer, NEON path; bit-identical to quantize_row_scalar.
 // vcvtnq_s32_f32 rounds to nearest with ties to even (like nearbyint in the default mode);
 // the saturating narrows vqmovn are the clamp to [-128, 127].
+// Builtins rather than <cmath>: no inline library function compiled here may reach scalar code.
 #include <arm_neon.h>
 
 #include <cfloat>
-#include <cmath>
 
 #include "kernels/variants.h"
 
@@ -23,11 +23,11 @@ int64_t quantize_row_neon(const float* x, int64_t K, int8_t* q, float* a_out, in
   }
   if (vmaxvq_u32(bad)) {
     for (int64_t i = 0; i < k; ++i)
-      if (!(std::fabs(x[i]) <= FLT_MAX)) return i;
+      if (!(__builtin_fabsf(x[i]) <= FLT_MAX)) return i;
   }
   float amax = vmaxvq_f32(vmax);
   for (; k < K; ++k) {
-    const float v = std::fabs(x[k]);
+    const float v = __builtin_fabsf(x[k]);
     if (!(v <= FLT_MAX)) return k;
     amax = v > amax ? v : amax;
   }
@@ -49,7 +49,7 @@ int64_t quantize_row_neon(const float* x, int64_t K, int8_t* q, float* a_out, in
   }
   int32_t s = vaddvq_s32(vsum);
   for (; k < K; ++k) {
-    float r = std::nearbyint(x[k] * a);
+    float r = __builtin_nearbyintf(x[k] * a);
     r = r > 127.0f ? 127.0f : (r < -128.0f ? -128.0f : r);
     q[k] = static_cast<int8_t>(r);
     s += q[k];

@@ -4,7 +4,7 @@
 #pragma once
 #include <cstdint>
 
-#include "kernels/kernel.h"
+#include "kernels/gemm_args.h"
 
 namespace tb {
 namespace detail {

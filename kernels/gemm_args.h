@@ -1,0 +1,21 @@
+// The arguments of one kernel call. Kept apart from kernel.h so that ISA-flagged files include no
+// STL or inline code that a scalar caller could end up linking.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+
+namespace tb {
+
+// Arguments of one kernel call: rows [n0, n1) of the output, tokens [t0, t1).
+struct GemmArgs {
+  const uint8_t* w;      // packed weights of the whole matrix
+  int64_t N, K;
+  const uint8_t* x;      // prepared activations; token t starts at x + t * ldx
+  size_t ldx;
+  const int32_t* xsum;   // sum(q) per token
+  int32_t* c;            // exact int32 results of the tile: c[(t - t0) * ldc + (n - n0)]
+  size_t ldc;
+  int64_t n0, n1, t0, t1;
+};
+
+}  // namespace tb
