@@ -4,11 +4,13 @@
 //         the last-level cache (the decode case: weights come from memory).
 //   warm: the same copy every iteration.
 // Counters: bytes_per_second = packed weight bytes per second; OPS = 2*N*K*T per second;
-// roofline = weight bytes per second / the read bandwidth measured at startup for that thread count.
+// roofline = weight bytes per second / read bandwidth at that thread count (probed again beside each
+// cold run, at start-up otherwise; read_GBps shows the figure used).
 // Activation quantization and preparation are benchmarked on their own (act/...), outside the kernels.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -111,8 +113,14 @@ void bm_matmul(benchmark::State& st, const tb::Kernel* k, Shape s, int64_t T, bo
   st.counters["OPS"] = benchmark::Counter(2.0 * double(s.N) * double(s.K) * double(T),
                                           benchmark::Counter::kIsIterationInvariantRate);
   st.counters["tok/s"] = benchmark::Counter(double(T), benchmark::Counter::kIsIterationInvariantRate);
-  if (g_bw.count(threads) && g_bw[threads] > 0)
-    st.counters["roofline"] = benchmark::Counter(bytes / g_bw[threads], benchmark::Counter::kIsIterationInvariantRate);
+  // The roofline: for cold runs the read bandwidth probed right now, beside this measurement (shared
+  // machines drift by tens of percent within minutes); otherwise the start-up probe.
+  double bw = g_bw.count(threads) ? g_bw[threads] : 0.0;
+  if (cold) bw = tb::measure_read_bandwidth(threads, g_opt.bw_bytes, 3);
+  if (bw > 0) {
+    st.counters["roofline"] = benchmark::Counter(bytes / bw, benchmark::Counter::kIsIterationInvariantRate);
+    st.counters["read_GBps"] = bw / 1e9;
+  }
   st.SetLabel(std::string(s.role) + (cold ? ", " + std::to_string(ncopies) + " copies" : ""));
 }
 
@@ -154,7 +162,7 @@ std::vector<int> parse_threads(const std::string& s) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int run_main(int argc, char** argv) {
   // Our flags first; the rest goes to Google Benchmark.
   std::string threads_arg = "1," + std::to_string(omp_get_num_procs());
   long cold_mb = 0;
@@ -168,7 +176,7 @@ int main(int argc, char** argv) {
       std::printf(
           "bench_kernels: ternbench kernel benchmarks (Google Benchmark)\n"
           "  --threads=1,2,max   OpenMP thread counts (default: 1 and all cores)\n"
-          "  --cold_mb=N         total size of the cold weight copies (default: max(512, 4 x LLC))\n"
+          "  --cold_mb=N         total size of the cold weight copies (default: max(512, 4 x LLC) MiB)\n"
           "  --oracle            also benchmark the scalar oracle int8_ref (slow)\n"
           "  TERNBENCH_ISA=...   force a path (scalar, avx2, avx512vnni, neon); every runnable variant is\n"
           "                      registered anyway, named <format>__<isa>\n"
@@ -181,8 +189,10 @@ int main(int argc, char** argv) {
   for (int t : tl)
     if (std::find(g_opt.threads.begin(), g_opt.threads.end(), t) == g_opt.threads.end()) g_opt.threads.push_back(t);
   const size_t llc = tb::last_level_cache_bytes();
-  g_opt.cold_bytes = cold_mb > 0 ? size_t(cold_mb) << 20 : std::max<size_t>(size_t(512) << 20, 4 * llc);
-  g_opt.bw_bytes = std::max<size_t>(size_t(512) << 20, 8 * llc);
+  // Some VMs report absurd cache sizes (this one: 508 MiB of L3); above 1 GiB the LLC figure is ignored.
+  const size_t llc_use = llc > (size_t(1) << 30) / 4 ? 0 : llc;
+  g_opt.cold_bytes = cold_mb > 0 ? size_t(cold_mb) << 20 : std::max<size_t>(size_t(512) << 20, 4 * llc_use);
+  g_opt.bw_bytes = std::max<size_t>(size_t(512) << 20, 4 * llc_use);
   int rargc = int(rest.size());
   benchmark::Initialize(&rargc, rest.data());
   if (benchmark::ReportUnrecognizedArguments(rargc, rest.data())) return 2;
@@ -237,4 +247,13 @@ int main(int argc, char** argv) {
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
+}
+
+int main(int argc, char** argv) {
+  try {
+    return run_main(argc, argv);
+  } catch (const tb::Error& e) {
+    std::fprintf(stderr, "bench_kernels: %s\n", e.what());
+    return 2;
+  }
 }

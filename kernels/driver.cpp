@@ -38,6 +38,9 @@ PackedWeights pack_weights(const Format& f, const int8_t* w, int64_t N, int64_t 
 void prepare_activations(const Kernel& k, const QuantizedActs& acts, PreparedActs& out) {
   out.src = &acts;
   out.kernel = &k;
+  out.T = acts.T;
+  out.K = acts.K;
+  out.q = acts.q.data();
   if (!k.prepare) {
     out.x = reinterpret_cast<const uint8_t*>(acts.q.data());
     out.ldx = size_t(acts.K);
@@ -58,6 +61,10 @@ void check_call(const Kernel& k, const PackedWeights& w, const PreparedActs& x) 
                 (w.format ? w.format->name : "nothing") + "; pack them with format " + k.format->name);
   if (x.kernel != &k || !x.src)
     throw Error(std::string("activations were not prepared for kernel ") + k.name + "; call prepare_activations");
+  if (x.src->T != x.T || x.src->K != x.K || x.src->q.data() != x.q)
+    throw Error("activations changed after prepare_activations (now T=" + std::to_string(x.src->T) + ", K=" +
+                std::to_string(x.src->K) + "; prepared T=" + std::to_string(x.T) + ", K=" + std::to_string(x.K) +
+                "); prepare them again");
   if (x.src->K != w.K)
     throw Error("activations have K=" + std::to_string(x.src->K) + " but the weights are " +
                 std::to_string(w.N) + "x" + std::to_string(w.K));

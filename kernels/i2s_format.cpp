@@ -37,7 +37,13 @@ void i2s_unpack(const uint8_t* p, int64_t N, int64_t K, int8_t* w) {
       const uint8_t* src = p + n * (K / 4) + b * 32;
       int8_t* dst = w + n * K + b * 128;
       for (int g = 0; g < 32; ++g)
-        for (int j = 0; j < 4; ++j) dst[32 * j + g] = int8_t(((src[g] >> (6 - 2 * j)) & 3) - 1);
+        for (int j = 0; j < 4; ++j) {
+          const int c = (src[g] >> (6 - 2 * j)) & 3;
+          if (c == 3)  // bitnet.cpp's multi-threaded quantizer is known to write such tensors (REFERENCE §2)
+            throw Error("I2_S data looks corrupt: unused code 11 at row " + std::to_string(n) + ", column " +
+                        std::to_string(b * 128 + 32 * j + g));
+          dst[32 * j + g] = int8_t(c - 1);
+        }
     }
 }
 

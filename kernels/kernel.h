@@ -96,6 +96,9 @@ struct PreparedActs {
   AlignedBuffer buf;
   const uint8_t* x = nullptr;
   size_t ldx = 0;
+  // What src looked like when prepared: a run refuses activations re-quantized since (stale buffer).
+  int64_t T = 0, K = 0;
+  const int8_t* q = nullptr;
 };
 void prepare_activations(const Kernel& k, const QuantizedActs& acts, PreparedActs& out);
 

@@ -57,10 +57,13 @@ void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& o
   out.sum.resize(size_t(T));
   for (int64_t t = 0; t < T; ++t) {
     const int64_t bad = fn(x + t * K, K, out.q.data() + t * K, &out.a[t], &out.sum[t]);
-    if (bad >= 0)
+    if (bad >= 0) {
+      const float v = x[t * K + bad];
+      out = QuantizedActs();  // never leave half-quantized activations behind
       throw Error("activation token " + std::to_string(t) + " has a non-finite value (" +
-                  std::to_string(x[t * K + bad]) + ") at index " + std::to_string(bad) +
+                  std::to_string(v) + ") at index " + std::to_string(bad) +
                   ": int8 quantization needs finite inputs");
+    }
   }
 }
 
@@ -85,6 +88,8 @@ QuantizedActs acts_from_int8(const int8_t* q, int64_t T, int64_t K, const float*
 }
 
 float quantize_weights_absmean(const float* W, int64_t N, int64_t K, int8_t* w) {
+  if (N <= 0 || K <= 0)
+    throw Error("quantize_weights_absmean: shape " + std::to_string(N) + "x" + std::to_string(K) + " is empty");
   double total = 0.0;
   for (int64_t i = 0; i < N * K; ++i) {
     if (!std::isfinite(W[i])) throw Error("weight " + std::to_string(i) + " is not finite");

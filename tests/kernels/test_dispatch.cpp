@@ -38,6 +38,25 @@ TEST(Dispatch, DefaultIsBestSupported) {
   EXPECT_EQ(tb::select_kernel("i2s").isa, best);
 }
 
+// On the architectures with SIMD paths, they must be compiled in and chosen: a build that silently
+// fell back to scalar would pass every other test.
+TEST(Dispatch, ThisArchitecturesSimdPathIsCompiledAndUsed) {
+  ForcedIsa f("auto");
+#if defined(__aarch64__)
+  EXPECT_TRUE(tb::cpu_supports(tb::Isa::neon));
+  EXPECT_STREQ(tb::select_kernel("i2s").name, "i2s__neon");
+#elif defined(__x86_64__)
+  bool found = false;
+  for (const tb::Kernel& k : tb::all_kernels()) found |= (k.isa == tb::Isa::avx512vnni);
+  EXPECT_TRUE(found) << "the AVX-512 VNNI variants are not compiled in";
+  if (tb::cpu_supports(tb::Isa::avx2)) {
+    EXPECT_NE(tb::select_kernel("i2s").isa, tb::Isa::scalar);
+  }
+#else
+  GTEST_SKIP() << "no SIMD paths for this architecture";
+#endif
+}
+
 TEST(Dispatch, EnvironmentVariableForcesAPath) {
   tb::set_forced_isa("");
   setenv("TERNBENCH_ISA", "scalar", 1);

@@ -60,6 +60,44 @@ TEST(Formats, NonTernaryWeightsAndBadScalesRefused) {
   EXPECT_THROW(tb::pack_weights(tb::find_format("i2s"), w.data(), 1, 128, NAN), tb::Error);
 }
 
+TEST(I2S, CorruptCodeIsReported) {
+  std::vector<int8_t> w(2 * 128, 0);
+  tb::PackedWeights p = tb::pack_weights(tb::find_format("i2s"), w.data(), 2, 128, 1.0f);
+  p.data.data()[32 + 5] = 0xC0 | 0x15;  // row 1, byte 5: code 11 in the w[5] field
+  std::vector<int8_t> back(2 * 128);
+  try {
+    p.format->unpack(p.data.data(), 2, 128, back.data());
+    FAIL() << "code 11 was accepted";
+  } catch (const tb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("row 1, column 5"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Driver, StaleOrMismatchedActivationsAreRefused) {
+  const tb::Kernel& k = tb::find_kernel("i2s__scalar");
+  const std::vector<int8_t> w(4 * 256, 1);
+  const tb::PackedWeights p = tb::pack_weights(*k.format, w.data(), 4, 256, 1.0f);
+  std::vector<float> xf(3 * 256, 0.5f);
+  tb::QuantizedActs x;
+  tb::quantize_activations(xf.data(), 1, 256, x);
+  tb::PreparedActs prep;
+  tb::prepare_activations(k, x, prep);
+  std::vector<float> y(3 * 4);
+  tb::quantize_activations(xf.data(), 3, 256, x);  // re-quantized with more tokens after prepare
+  EXPECT_THROW(tb::run_f32(k, p, prep, y.data(), 1), tb::Error);
+  tb::prepare_activations(tb::find_kernel("int8__scalar"), x, prep);  // prepared for another kernel
+  EXPECT_THROW(tb::run_f32(k, p, prep, y.data(), 1), tb::Error);
+  tb::QuantizedActs x128;
+  tb::quantize_activations(xf.data(), 1, 128, x128);  // K does not match the weights
+  tb::prepare_activations(k, x128, prep);
+  try {
+    tb::run_f32(k, p, prep, y.data(), 1);
+    FAIL();
+  } catch (const tb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("K=128"), std::string::npos) << e.what();
+  }
+}
+
 TEST(Formats, KernelRefusesWeightsOfAnotherFormat) {
   const std::vector<int8_t> w(128, 1);
   const tb::PackedWeights p = tb::pack_weights(tb::find_format("int8"), w.data(), 1, 128, 1.0f);

@@ -89,9 +89,7 @@ TEST_P(BitExact, RandomInputsEqualOracle) {
 
 // Extreme inputs: activations all +127, all -128, alternating; weights all +1, all -1, all 0,
 // alternating. At K = 6912 these give the largest partial sums any kernel can meet.
-TEST_P(BitExact, ExtremeInputsEqualOracle) {
-  const tb::Kernel& k = tb::find_kernel(GetParam().kernel);
-  const auto [N, K] = GetParam().shape;
+void check_extremes(const tb::Kernel& k, int64_t N, int64_t K) {
   const std::vector<std::pair<const char*, int8_t (*)(int64_t)>> acts = {
       {"all +127", [](int64_t) -> int8_t { return 127; }},
       {"all -128", [](int64_t) -> int8_t { return -128; }},
@@ -124,6 +122,10 @@ TEST_P(BitExact, ExtremeInputsEqualOracle) {
     }
 }
 
+TEST_P(BitExact, ExtremeInputsEqualOracle) {
+  check_extremes(tb::find_kernel(GetParam().kernel), GetParam().shape.N, GetParam().shape.K);
+}
+
 std::vector<Case> model_cases() {
   std::vector<Case> out;
   for (const tb::Kernel& k : tb::all_kernels()) {
@@ -149,7 +151,7 @@ TEST_P(SmallShapes, AllAllowedSmallShapesEqualOracle) {
     for (int64_t N : ns) {
       const auto w = tbtest::ternary(N, K, uint64_t(N * 1000 + K));
       const tb::PackedWeights p = tb::pack_weights(*k.format, w.data(), N, K, 0.75f);
-      for (int64_t T : {1, 2, 3, 5, 7, 13}) {
+      for (int64_t T : {1, 2, 3, 5, 7, 13, 33, 37}) {
         const tb::QuantizedActs x = tbtest::random_acts(T, K, uint64_t(T * 31 + K));
         const tbtest::OracleOut want = tbtest::oracle(w, N, K, 0.75f, x);
         for (int threads : {1, 2, 3}) {
@@ -161,6 +163,19 @@ TEST_P(SmallShapes, AllAllowedSmallShapesEqualOracle) {
     }
   }
   EXPECT_GT(tried, 0) << "no small shape was allowed by " << k.format->name;
+}
+
+// Extreme values through the tails: K not a multiple of the SIMD width, an odd number of I2_S blocks.
+TEST_P(SmallShapes, ExtremeInputsAtSmallK) {
+  const tb::Kernel& k = tb::find_kernel(GetParam());
+  if (!tb::cpu_supports(k.isa)) GTEST_SKIP() << "this CPU cannot run the " << tb::isa_name(k.isa) << " path";
+  int tried = 0;
+  for (int64_t K : {65, 100, 384, 640})
+    if (k.format->check_shape(1, K).empty()) {
+      check_extremes(k, 9, K);
+      ++tried;
+    }
+  EXPECT_GT(tried, 0);
 }
 
 std::vector<std::string> kernel_names() {
