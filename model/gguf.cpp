@@ -1,0 +1,2 @@
+// Placeholder until the GGUF reader lands.
+#include "model/gguf.h"

@@ -1,0 +1,41 @@
+// Model presets: every file parses, and the counts match the published figures.
+#include <gtest/gtest.h>
+
+#include "kernels/error.h"
+#include "model/config.h"
+
+namespace {
+
+TEST(ModelConfig, EveryPresetLoadsAndValidates) {
+  const auto names = tb::list_model_configs();
+  ASSERT_GE(names.size(), 20u) << "presets in " << tb::model_config_dir();
+  for (const auto& n : names) {
+    const tb::ModelConfig c = tb::load_model_config(n);
+    EXPECT_EQ(c.name, n) << "the name field matches the file name";
+  }
+}
+
+TEST(ModelConfig, Counts2B4TMatchTheTechnicalReport) {
+  const tb::ModelConfig c = tb::load_model_config("2B4T");
+  // REFERENCE.md §3: non-embedding parameters 2.084 B (linear weights), embedding 0.328 B.
+  EXPECT_EQ(c.linear_params(), int64_t(30) * (2560 * 2560 * 2 + 2 * 2560 * 640 + 3 * 2560 * 6912));
+  EXPECT_NEAR(double(c.linear_params()) / 1e9, 2.084, 0.0005);
+  EXPECT_NEAR(double(c.embedding_params()) / 1e9, 0.328, 0.0005);
+  const auto mm = c.layer_matmuls();
+  ASSERT_EQ(mm.size(), 7u);
+  EXPECT_EQ(mm[1].N, 640);
+  EXPECT_EQ(mm[6].K, 6912);
+}
+
+TEST(ModelConfig, BadInputIsAClearError) {
+  EXPECT_THROW(tb::load_model_config("no-such-model"), tb::Error);
+  try {
+    tb::parse_model_config(R"({"name": "x"})", "inline");
+    FAIL();
+  } catch (const tb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing field 'family'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(tb::parse_model_config("{not json", "inline"), tb::Error);
+}
+
+}  // namespace
