@@ -1,0 +1,48 @@
+// Linux perf power PMU: /sys/bus/event_source/devices/power/{type,cpumask,events/energy-*} and
+// perf_event_open(pid = -1, one CPU per package from cpumask). Counts are 64-bit and accumulated by the
+// kernel, so they do not wrap. REFERENCE.md §6.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "energy/meter.h"
+
+namespace tb::energy {
+
+struct PerfPowerEvent {
+  std::string name;    // "energy-pkg"
+  std::string domain;  // "package"
+  uint64_t config = 0; // from "event=0x02"
+  double scale = 0;    // joules per count, from energy-pkg.scale
+};
+
+struct PerfPowerPmu {
+  int type = -1;             // perf_event_attr.type
+  std::vector<int> cpus;     // cpumask: one CPU per package (or die)
+  std::vector<PerfPowerEvent> events;
+};
+
+// "0", "0,36", "0-3,8" -> CPU numbers. Throws tb::Error quoting `what` on anything else.
+std::vector<int> parse_cpu_list(const std::string& text, const std::string& what);
+// "event=0x02" -> 2. Throws tb::Error quoting `what` when the event needs other fields.
+uint64_t parse_perf_event_config(const std::string& text, const std::string& what);
+// The sysfs description of the PMU in `dir`. Throws tb::Error naming the missing or malformed file.
+PerfPowerPmu read_perf_power_pmu(const std::string& dir);
+
+class PerfPowerMeter : public CounterMeter {
+ public:
+  explicit PerfPowerMeter(std::string pmu_dir = "/sys/bus/event_source/devices/power",
+                          std::string paranoid_file = "/proc/sys/kernel/perf_event_paranoid");
+  ~PerfPowerMeter() override;
+  std::string name() const override { return "perf"; }
+  std::string title() const override { return "Linux perf power PMU (" + dir_ + ")"; }
+  const PerfPowerPmu& pmu() const { return pmu_; }
+
+ private:
+  void probe();
+  std::string dir_, paranoid_file_;
+  PerfPowerPmu pmu_;
+  std::vector<int> fds_;
+};
+
+}  // namespace tb::energy
