@@ -19,13 +19,26 @@ enum TypeId : uint32_t {
 };
 const char* type_name(uint32_t type);  // "F16", "I2_S", ... or "type N"
 
+// GGUF metadata value types (the uint32 stored before each value).
+enum class ValueType : uint32_t {
+  U8 = 0, I8 = 1, U16 = 2, I16 = 3, U32 = 4, I32 = 5, F32 = 6, Bool = 7, String = 8, Array = 9,
+  U64 = 10, I64 = 11, F64 = 12,
+};
+const char* value_type_name(uint32_t gguf_type);  // "u32", "string", ... or "value type N"
+
 // A metadata value: scalars, a string, or an array of one of those.
+// Which Scalar alternative holds an item: uint64_t for U8/U16/U32/U64, int64_t for I8/I16/I32/I64,
+// double for F32/F64, bool for Bool, std::string for String.
 using Scalar = std::variant<uint64_t, int64_t, double, bool, std::string>;
 struct Value {
   std::vector<Scalar> items;  // one item for a scalar, several for an array
   bool is_array = false;
-  uint32_t gguf_type = 0;     // the GGUF value type as stored (for faithful re-writing)
+  uint32_t gguf_type = 0;     // the GGUF value type as stored (for faithful re-writing); for an array,
+                              // the type of its elements (never Array: GGUF arrays of arrays are refused)
 };
+// Convenience constructors for writing. make_value checks that the item's alternative suits the type.
+Value make_value(ValueType type, Scalar item);
+Value make_array(ValueType elem_type, std::vector<Scalar> items);
 
 struct TensorInfo {
   std::string name;
@@ -39,6 +52,9 @@ class File {
  public:
   // Reads a file (memory-mapped). Validates magic, version (2 or 3), counts, string lengths, tensor
   // extents against the file size, alignment; anything wrong is a tb::Error naming path and problem.
+  // A tensor whose byte size ternbench cannot compute (TL1/TL2, the IQ* types) is an error too, since its
+  // extent could not be checked; F32/F16/BF16/Q8_0/TQ1_0/TQ2_0/I2_S and the legacy and k-quant types
+  // are sized (only the first three and the ternary ones are decoded).
   static File open(const std::string& path);
   // The same from bytes in memory (tests, fuzzing); `what` names the source in error messages.
   static File parse(const uint8_t* data, size_t size, const std::string& what);
@@ -54,6 +70,7 @@ class File {
   int64_t get_int(const std::string& key) const;   // any integer type
   double get_float(const std::string& key) const;  // f32/f64 (and integers)
   bool has(const std::string& key) const;
+  const std::string& source() const;  // the path (open) or `what` (parse): the prefix of every message
 
   File(File&&) noexcept;
   File& operator=(File&&) noexcept;
@@ -86,9 +103,21 @@ struct WriteTensor {
 };
 void write(const std::string& path, const std::map<std::string, Value>& metadata,
            const std::vector<WriteTensor>& tensors, uint32_t alignment = 32);
+// The same file as bytes in memory (what write() puts on disk; tests and fuzz seeds).
+std::vector<uint8_t> serialize(const std::map<std::string, Value>& metadata, const std::vector<WriteTensor>& tensors,
+                               uint32_t alignment = 32);
+
+// Bytes of a tensor of `type` with these dims, as stored in a file (I2_S includes its 32-byte tail);
+// throws tb::Error (the message starts with the problem, no file name) for a type ternbench cannot size
+// or dims that do not fit the type's blocks.
+uint64_t tensor_nbytes(uint32_t type, const std::vector<uint64_t>& dims);
 
 // Encoders for ternbench's exports (inverse of read_ternary for that type).
 std::vector<uint8_t> encode_i2s(const int8_t* w, int64_t rows, int64_t cols, float scale);
 std::vector<uint8_t> encode_f16(const float* x, int64_t n);
+
+// IEEE half <-> single. f32_to_f16 rounds to nearest even; overflow gives inf, NaN stays NaN (quiet).
+float f16_to_f32(uint16_t h);
+uint16_t f32_to_f16(float f);
 
 }  // namespace tb::gguf
