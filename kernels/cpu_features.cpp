@@ -61,7 +61,7 @@ CpuInfo detect() {
     if (f != std::string::npos) c.model = s.substr(f, l - f + 1);
   }
   __get_cpuid(1, &a, &b, &cx, &d);
-  const bool osxsave = (cx >> 27) & 1, avx = (cx >> 28) & 1, fma = (cx >> 12) & 1;
+  const bool osxsave = (cx >> 27) & 1, avx = (cx >> 28) & 1, fma = (cx >> 12) & 1, f16c = (cx >> 29) & 1;
   const uint64_t xcr0 = osxsave ? xgetbv0() : 0;
   const bool ymm_os = (xcr0 & 0x6) == 0x6;     // SSE and AVX state
   const bool zmm_os = (xcr0 & 0xE6) == 0xE6;   // plus opmask, ZMM_Hi256, Hi16_ZMM
@@ -70,14 +70,15 @@ CpuInfo detect() {
   if (max_leaf >= 7) __cpuid_count(7, 0, a, b7, c7, d7);
   flag(avx, "avx");
   flag(fma, "fma");
+  flag(f16c, "f16c");
   const bool avx2 = flag((b7 >> 5) & 1, "avx2");
   const bool f512 = flag((b7 >> 16) & 1, "avx512f");
   const bool bw = flag((b7 >> 30) & 1, "avx512bw");
   const bool vl = flag((b7 >> 31) & 1, "avx512vl");
   const bool vnni = flag((c7 >> 11) & 1, "avx512vnni");
   flag((c7 >> 1) & 1, "avx512vbmi");
-  if (avx && avx2 && fma && ymm_os) c.supported |= uint32_t(Isa::avx2);
-  else c.notes += "avx2: needs AVX, AVX2, FMA and OS-saved YMM state; ";
+  if (avx && avx2 && fma && f16c && ymm_os) c.supported |= uint32_t(Isa::avx2);
+  else c.notes += "avx2: needs AVX, AVX2, FMA, F16C and OS-saved YMM state; ";
   if (f512 && bw && vl && vnni && zmm_os) c.supported |= uint32_t(Isa::avx512vnni);
   else if (f512 && !zmm_os) c.notes += "avx512vnni: the OS does not save ZMM state (XCR0); ";
   else c.notes += "avx512vnni: needs AVX-512 F, BW, VL and VNNI; ";

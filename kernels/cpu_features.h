@@ -11,7 +11,7 @@ namespace tb {
 enum class Isa : uint32_t {
   scalar = 1u << 0,
   neon = 1u << 1,
-  avx2 = 1u << 2,        // AVX2 + FMA
+  avx2 = 1u << 2,        // AVX2 + FMA + F16C
   avx512vnni = 1u << 3,  // AVX-512 F/BW/VL + VNNI, with ZMM state enabled by the OS
 };
 

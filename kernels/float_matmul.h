@@ -1,0 +1,23 @@
+// Float-weight matmuls for what is not ternary: the LM head (fp32 or fp16 weights) and float
+// baselines. Y[t][n] = sum_k W[n][k] * X[t][k]. Not bit-exact across paths (float sums in a
+// different order); the tests bound the difference.
+#pragma once
+#include <cstdint>
+
+namespace tb {
+
+uint16_t fp32_to_fp16(float f);  // round to nearest even; overflow to inf; NaN stays NaN
+float fp16_to_fp32(uint16_t h);
+
+void matmul_f32w(const float* W, int64_t N, int64_t K, const float* X, int64_t T, float* Y, int threads);
+void matmul_f16w(const uint16_t* W, int64_t N, int64_t K, const float* X, int64_t T, float* Y, int threads);
+
+namespace detail {
+// Rows [n0, n1) for one token x. The AVX2 path needs AVX2 + FMA + F16C.
+void dot_rows_f32_scalar(const float* W, int64_t K, const float* x, int64_t n0, int64_t n1, float* y);
+void dot_rows_f16_scalar(const uint16_t* W, int64_t K, const float* x, int64_t n0, int64_t n1, float* y);
+void dot_rows_f32_avx2(const float* W, int64_t K, const float* x, int64_t n0, int64_t n1, float* y);
+void dot_rows_f16_avx2(const uint16_t* W, int64_t K, const float* x, int64_t n0, int64_t n1, float* y);
+}  // namespace detail
+
+}  // namespace tb

@@ -1,0 +1,327 @@
+#include "model/runner.h"
+
+#include <omp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "kernels/float_matmul.h"
+#include "model/memory.h"
+
+namespace tb {
+
+const char* head_precision_name(HeadPrecision p) { return p == HeadPrecision::fp32 ? "fp32" : "fp16"; }
+
+HeadPrecision parse_head_precision(const std::string& s) {
+  if (s == "fp32") return HeadPrecision::fp32;
+  if (s == "fp16") return HeadPrecision::fp16;
+  throw Error("unknown LM head precision '" + s + "': use fp32 or fp16");
+}
+
+size_t available_memory_bytes() {
+#ifdef __linux__
+  std::ifstream in("/proc/meminfo");
+  std::string key;
+  size_t kb = 0;
+  std::string unit;
+  while (in >> key >> kb >> unit)
+    if (key == "MemAvailable:") return kb * 1024;
+#endif
+#if defined(_SC_AVPHYS_PAGES) && defined(_SC_PAGESIZE)
+  const long pages = sysconf(_SC_AVPHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page > 0) return size_t(pages) * size_t(page);
+#endif
+  return 0;
+}
+
+namespace {
+std::string gib(size_t b) {
+  std::ostringstream o;
+  o.precision(2);
+  o << std::fixed << double(b) / double(size_t(1) << 30) << " GiB";
+  return o.str();
+}
+}  // namespace
+
+void check_memory(size_t need, const std::string& what) {
+  const size_t have = available_memory_bytes();
+  if (have && need > have)
+    throw Error(what + " needs " + gib(need) + " but only " + gib(have) +
+                " is available; choose a smaller model, a shorter context, or free memory");
+}
+
+MemoryPlan plan_memory(const ModelConfig& c, const Format& f, const RunnerOptions& o, int64_t max_batch) {
+  MemoryPlan m;
+  for (const auto& mm : c.layer_matmuls()) m.linear_weights += f.packed_bytes(mm.N, mm.K) * size_t(c.layers);
+  m.norms = size_t(c.norm_params()) * sizeof(float);
+  m.embedding = size_t(c.vocab * c.hidden) * (o.head == HeadPrecision::fp32 ? 4 : 2);
+  const int64_t ctx = o.context > 0 ? o.context : c.context;
+  m.kv_cache = size_t(2 * c.layers * ctx * c.kv_dim()) * sizeof(float);
+  const int64_t widest = std::max({c.hidden, c.q_dim(), c.ffn});
+  m.activations = size_t(max_batch) * size_t(3 * c.hidden + 2 * c.q_dim() + 2 * c.kv_dim() + 2 * c.ffn + widest) *
+                      sizeof(float) + size_t(c.vocab) * sizeof(float);
+  return m;
+}
+
+struct Runner::Impl {
+  ModelConfig cfg;
+  RunnerOptions opt;
+  const Kernel* k = nullptr;
+  MemoryPlan mem;
+  double pack_s = 0;
+  int64_t max_batch = 0, context = 0, pos = 0;
+  int threads = 1;
+
+  struct Layer {
+    PackedWeights q, k, v, o, gate, up, down;
+    std::vector<float> attn_norm, ffn_norm, attn_sub, ffn_sub;
+  };
+  std::vector<Layer> layers;
+  std::vector<float> out_norm;
+  std::vector<float> emb32;     // head fp32: vocab x hidden
+  std::vector<uint16_t> emb16;  // head fp16
+  std::vector<float> kcache, vcache;  // [layer][position][kv_dim]
+  std::vector<float> X, XN, Q, Kt, Vt, ATT, G, U, TMP, logits_buf;
+  QuantizedActs qa;
+  PreparedActs prep;
+  Timers tm;
+
+  using Clock = std::chrono::steady_clock;
+  static double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+
+  void rmsnorm(const float* x, const float* w, int64_t T, int64_t n, float* y) const {
+    const float eps = float(cfg.norm_eps);
+    for (int64_t t = 0; t < T; ++t) {
+      const float* xt = x + t * n;
+      float ss = 0.0f;
+      for (int64_t i = 0; i < n; ++i) ss += xt[i] * xt[i];
+      const float r = 1.0f / std::sqrt(ss / float(n) + eps);
+      for (int64_t i = 0; i < n; ++i) y[t * n + i] = xt[i] * r * w[i];
+    }
+  }
+
+  // Quantizes x once and runs every weight in ws on it (q/k/v share an input, as do gate/up).
+  void linear(const float* x, int64_t T, int64_t K, std::initializer_list<std::pair<const PackedWeights*, float*>> ws) {
+    auto t0 = Clock::now();
+    quantize_activations(x, T, K, qa);
+    prepare_activations(*k, qa, prep);
+    tm.norms_and_quant += since(t0);
+    t0 = Clock::now();
+    for (const auto& [w, y] : ws) run_f32(*k, *w, prep, y, threads);
+    tm.linear += since(t0);
+  }
+
+  // RoPE in the NEOX form: dimension i of a head turns with dimension i + head_dim / 2.
+  void rope(float* x, int64_t T, int64_t nheads, int64_t p0) const {
+    const int64_t d = cfg.head_dim, half = d / 2;
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t i = 0; i < half; ++i) {
+        const double freq = std::pow(cfg.rope_theta, -2.0 * double(i) / double(d));
+        const double ang = double(p0 + t) * freq;
+        const float c = float(std::cos(ang)), s = float(std::sin(ang));
+        for (int64_t h = 0; h < nheads; ++h) {
+          float* v = x + (t * nheads + h) * d;
+          const float a = v[i], b = v[i + half];
+          v[i] = a * c - b * s;
+          v[i + half] = a * s + b * c;
+        }
+      }
+  }
+
+  void attention(int64_t l, int64_t T, int64_t p0) {
+    const int64_t d = cfg.head_dim, H = cfg.heads, kvd = cfg.kv_dim(), group = cfg.heads / cfg.kv_heads;
+    const float* kc = kcache.data() + l * context * kvd;
+    const float* vc = vcache.data() + l * context * kvd;
+    const float scale = 1.0f / std::sqrt(float(d));
+#pragma omp parallel num_threads(threads)
+    {
+      std::vector<float> sc(size_t(p0 + T));
+#pragma omp for collapse(2) schedule(static)
+      for (int64_t t = 0; t < T; ++t)
+        for (int64_t h = 0; h < H; ++h) {
+          const int64_t n = p0 + t + 1;  // causal: positions 0 .. p0 + t
+          const float* q = Q.data() + (t * H + h) * d;
+          const int64_t g = h / group;
+          float mx = -INFINITY;
+          for (int64_t j = 0; j < n; ++j) {
+            const float* kk = kc + j * kvd + g * d;
+            float s = 0.0f;
+            for (int64_t i = 0; i < d; ++i) s += q[i] * kk[i];
+            sc[size_t(j)] = s * scale;
+            mx = std::max(mx, sc[size_t(j)]);
+          }
+          float den = 0.0f;
+          for (int64_t j = 0; j < n; ++j) den += (sc[size_t(j)] = std::exp(sc[size_t(j)] - mx));
+          float* o = ATT.data() + (t * H + h) * d;
+          for (int64_t i = 0; i < d; ++i) o[i] = 0.0f;
+          for (int64_t j = 0; j < n; ++j) {
+            const float p = sc[size_t(j)] / den;
+            const float* vv = vc + j * kvd + g * d;
+            for (int64_t i = 0; i < d; ++i) o[i] += p * vv[i];
+          }
+        }
+    }
+  }
+
+  void forward_chunk(const int32_t* tokens, int64_t T, float* logits) {
+    const int64_t h = cfg.hidden, qd = cfg.q_dim(), kvd = cfg.kv_dim(), f = cfg.ffn;
+    auto t0 = Clock::now();
+    for (int64_t t = 0; t < T; ++t) {
+      const int64_t id = tokens[t];
+      if (id < 0 || id >= cfg.vocab)
+        throw Error("token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(cfg.vocab - 1) + ")");
+      float* x = X.data() + t * h;
+      if (!emb32.empty()) std::memcpy(x, emb32.data() + id * h, size_t(h) * sizeof(float));
+      else for (int64_t i = 0; i < h; ++i) x[i] = fp16_to_fp32(emb16[size_t(id * h + i)]);
+    }
+    tm.norms_and_quant += since(t0);
+    for (int64_t l = 0; l < cfg.layers; ++l) {
+      Layer& L = layers[size_t(l)];
+      t0 = Clock::now();
+      rmsnorm(X.data(), L.attn_norm.data(), T, h, XN.data());
+      tm.norms_and_quant += since(t0);
+      linear(XN.data(), T, h, {{&L.q, Q.data()}, {&L.k, Kt.data()}, {&L.v, Vt.data()}});
+      t0 = Clock::now();
+      rope(Q.data(), T, cfg.heads, pos);
+      rope(Kt.data(), T, cfg.kv_heads, pos);
+      std::memcpy(kcache.data() + (l * context + pos) * kvd, Kt.data(), size_t(T * kvd) * sizeof(float));
+      std::memcpy(vcache.data() + (l * context + pos) * kvd, Vt.data(), size_t(T * kvd) * sizeof(float));
+      attention(l, T, pos);
+      tm.attention += since(t0);
+      const float* ao = ATT.data();
+      if (cfg.sub_norms) {
+        t0 = Clock::now();
+        rmsnorm(ATT.data(), L.attn_sub.data(), T, qd, XN.data());
+        tm.norms_and_quant += since(t0);
+        ao = XN.data();
+      }
+      linear(ao, T, qd, {{&L.o, TMP.data()}});
+      for (int64_t i = 0; i < T * h; ++i) X[size_t(i)] += TMP[size_t(i)];
+      t0 = Clock::now();
+      rmsnorm(X.data(), L.ffn_norm.data(), T, h, XN.data());
+      tm.norms_and_quant += since(t0);
+      linear(XN.data(), T, h, {{&L.gate, G.data()}, {&L.up, U.data()}});
+      t0 = Clock::now();
+      for (int64_t i = 0; i < T * f; ++i) {
+        const float g = G[size_t(i)];
+        const float a = cfg.ffn_act == FfnAct::relu2 ? (g > 0.0f ? g * g : 0.0f) : g / (1.0f + std::exp(-g));
+        G[size_t(i)] = a * U[size_t(i)];
+      }
+      const float* fo = G.data();
+      if (cfg.sub_norms) {
+        rmsnorm(G.data(), L.ffn_sub.data(), T, f, U.data());
+        fo = U.data();
+      }
+      tm.norms_and_quant += since(t0);
+      linear(fo, T, f, {{&L.down, TMP.data()}});
+      for (int64_t i = 0; i < T * h; ++i) X[size_t(i)] += TMP[size_t(i)];
+    }
+    pos += T;
+    if (logits) {
+      t0 = Clock::now();
+      rmsnorm(X.data() + (T - 1) * h, out_norm.data(), 1, h, XN.data());
+      if (!emb32.empty()) matmul_f32w(emb32.data(), cfg.vocab, h, XN.data(), 1, logits, threads);
+      else matmul_f16w(emb16.data(), cfg.vocab, h, XN.data(), 1, logits, threads);
+      tm.head += since(t0);
+    }
+  }
+};
+
+Runner::Runner(const WeightSource& src, const RunnerOptions& opt, int64_t max_batch) : impl_(new Impl) {
+  Impl& m = *impl_;
+  m.cfg = src.config();
+  m.opt = opt;
+  m.k = opt.kernel.find("__") != std::string::npos ? &find_kernel(opt.kernel) : &select_kernel(opt.kernel);
+  if (!cpu_supports(m.k->isa))
+    throw Error(std::string("kernel ") + m.k->name + " needs the " + isa_name(m.k->isa) + " path, which this CPU lacks");
+  const ModelConfig& c = m.cfg;
+  for (const auto& mm : c.layer_matmuls()) {
+    const std::string bad = m.k->format->check_shape(mm.N, mm.K);
+    if (!bad.empty())
+      throw Error(std::string("kernel ") + m.k->name + " cannot run " + c.name + "'s " + mm.name + " (" +
+                  std::to_string(mm.N) + "x" + std::to_string(mm.K) + "): " + bad);
+  }
+  m.max_batch = std::max<int64_t>(1, max_batch);
+  m.context = opt.context > 0 ? opt.context : c.context;
+  m.threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
+  m.mem = plan_memory(c, *m.k->format, opt, m.max_batch);
+  check_memory(m.mem.total(), "model " + c.name + " with kernel " + m.k->name);
+
+  const auto t0 = Impl::Clock::now();
+  m.layers.resize(size_t(c.layers));
+  for (int64_t l = 0; l < c.layers; ++l) {
+    Impl::Layer& L = m.layers[size_t(l)];
+    auto pack = [&](const char* name, PackedWeights& out) {
+      const TernaryTensor t = src.linear(l, name);
+      out = pack_weights(*m.k->format, t.w.data(), t.N, t.K, t.scale);
+    };
+    pack("attn_q", L.q); pack("attn_k", L.k); pack("attn_v", L.v); pack("attn_output", L.o);
+    pack("ffn_gate", L.gate); pack("ffn_up", L.up); pack("ffn_down", L.down);
+    L.attn_norm = src.norm(l, "attn_norm");
+    L.ffn_norm = src.norm(l, "ffn_norm");
+    if (c.sub_norms) {
+      L.attn_sub = src.norm(l, "attn_sub_norm");
+      L.ffn_sub = src.norm(l, "ffn_sub_norm");
+    }
+  }
+  m.out_norm = src.norm(-1, "output_norm");
+  // Embedding at head precision, converted in chunks (no full fp32 copy for an fp16 head).
+  const int64_t chunk = 4096;
+  std::vector<float> buf(size_t(chunk * c.hidden));
+  if (opt.head == HeadPrecision::fp32) m.emb32.resize(size_t(c.vocab * c.hidden));
+  else m.emb16.resize(size_t(c.vocab * c.hidden));
+  for (int64_t r = 0; r < c.vocab; r += chunk) {
+    const int64_t r1 = std::min(c.vocab, r + chunk);
+    if (opt.head == HeadPrecision::fp32) {
+      src.embedding_rows(r, r1, m.emb32.data() + r * c.hidden);
+    } else {
+      src.embedding_rows(r, r1, buf.data());
+      const int64_t n = (r1 - r) * c.hidden;
+      uint16_t* dst = m.emb16.data() + r * c.hidden;
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < n; ++i) dst[i] = fp32_to_fp16(buf[size_t(i)]);
+    }
+  }
+  m.pack_s = Impl::since(t0);
+  m.kcache.assign(size_t(c.layers * m.context * c.kv_dim()), 0.0f);
+  m.vcache.assign(m.kcache.size(), 0.0f);
+  const size_t B = size_t(m.max_batch);
+  m.X.resize(B * size_t(c.hidden));
+  m.XN.resize(B * size_t(std::max({c.hidden, c.q_dim(), c.ffn})));
+  m.Q.resize(B * size_t(c.q_dim()));
+  m.ATT.resize(B * size_t(c.q_dim()));
+  m.Kt.resize(B * size_t(c.kv_dim()));
+  m.Vt.resize(B * size_t(c.kv_dim()));
+  m.G.resize(B * size_t(c.ffn));
+  m.U.resize(B * size_t(c.ffn));
+  m.TMP.resize(B * size_t(c.hidden));
+}
+
+Runner::~Runner() = default;
+const ModelConfig& Runner::config() const { return impl_->cfg; }
+const Kernel& Runner::kernel() const { return *impl_->k; }
+const MemoryPlan& Runner::memory() const { return impl_->mem; }
+double Runner::pack_seconds() const { return impl_->pack_s; }
+void Runner::reset() { impl_->pos = 0; }
+int64_t Runner::position() const { return impl_->pos; }
+const Runner::Timers& Runner::timers() const { return impl_->tm; }
+void Runner::reset_timers() { impl_->tm = Timers(); }
+
+void Runner::forward(const int32_t* tokens, int64_t T, float* logits) {
+  Impl& m = *impl_;
+  if (T <= 0) throw Error("forward needs at least one token");
+  if (m.pos + T > m.context)
+    throw Error("context full: " + std::to_string(m.pos) + " tokens cached + " + std::to_string(T) + " new > context " +
+                std::to_string(m.context) + "; reset() or use a longer context");
+  for (int64_t t0 = 0; t0 < T; t0 += m.max_batch) {
+    const int64_t n = std::min(m.max_batch, T - t0);
+    m.forward_chunk(tokens + t0, n, t0 + n == T ? logits : nullptr);
+  }
+}
+
+}  // namespace tb

@@ -1,0 +1,68 @@
+// The quantized model runner: BitNet b1.58 (and the earlier b1.58 / ternary LLaMA families) with every
+// linear layer run by one registered kernel. Prefill of T tokens goes through GEMM, decode through
+// GEMV; K and V are cached in fp32; OpenMP threads. The LM head is a float matmul (fp32 or fp16).
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernels/kernel.h"
+#include "model/memory.h"
+#include "model/weights.h"
+
+namespace tb {
+
+enum class HeadPrecision { fp32, fp16 };
+const char* head_precision_name(HeadPrecision p);
+HeadPrecision parse_head_precision(const std::string& s);  // "fp32", "fp16"; throws tb::Error
+
+struct RunnerOptions {
+  std::string kernel = "i2s";     // a format ("i2s": best path here) or a variant ("i2s__avx2")
+  HeadPrecision head = HeadPrecision::fp16;
+  int threads = 0;                // <= 0: OpenMP's default
+  int64_t context = 0;            // KV cache length; 0: the model's context
+};
+
+// Bytes a runner will allocate, by part (for memory figures and the check before allocating).
+struct MemoryPlan {
+  size_t linear_weights = 0;  // packed ternary layers
+  size_t norms = 0;
+  size_t embedding = 0;       // token_embd for lookup (fp32 rows built on demand: stored once, at head precision)
+  size_t kv_cache = 0;
+  size_t activations = 0;     // scratch for the largest prefill batch planned
+  size_t total() const { return linear_weights + norms + embedding + kv_cache + activations; }
+};
+MemoryPlan plan_memory(const ModelConfig& cfg, const Format& f, const RunnerOptions& o, int64_t max_batch);
+
+
+class Runner {
+ public:
+  // Packs every linear layer (multi-threaded), checking memory first.
+  Runner(const WeightSource& src, const RunnerOptions& opt, int64_t max_batch = 512);
+  ~Runner();
+
+  const ModelConfig& config() const;
+  const Kernel& kernel() const;
+  const MemoryPlan& memory() const;
+  double pack_seconds() const;
+
+  void reset();              // empty the KV cache
+  int64_t position() const;  // tokens in the cache
+  // Runs tokens through the model at the next positions; writes the logits of the last token
+  // (vocab floats) when logits != nullptr. Throws tb::Error when the context would overflow.
+  void forward(const int32_t* tokens, int64_t T, float* logits);
+
+  // Time spent in each part since construction or the last reset of the timers (seconds).
+  struct Timers {
+    double linear = 0, attention = 0, norms_and_quant = 0, head = 0;
+  };
+  const Timers& timers() const;
+  void reset_timers();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace tb
