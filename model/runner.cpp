@@ -59,7 +59,7 @@ MemoryPlan plan_memory(const ModelConfig& c, const Format& f, const RunnerOption
   MemoryPlan m;
   for (const auto& mm : c.layer_matmuls()) m.linear_weights += f.packed_bytes(mm.N, mm.K) * size_t(c.layers);
   m.norms = size_t(c.norm_params()) * sizeof(float);
-  m.embedding = size_t(c.vocab * c.hidden) * (o.head == HeadPrecision::fp32 ? 4 : 2);
+  m.embedding = size_t(c.vocab * c.hidden) * (o.head == HeadPrecision::fp32 ? 4 : 2) * (c.tied_embedding ? 1 : 2);
   const int64_t ctx = o.context > 0 ? o.context : c.context;
   m.kv_cache = size_t(2 * c.layers * ctx * c.kv_dim()) * sizeof(float);
   const int64_t widest = std::max({c.hidden, c.q_dim(), c.ffn});
@@ -85,6 +85,8 @@ struct Runner::Impl {
   std::vector<float> out_norm;
   std::vector<float> emb32;     // head fp32: vocab x hidden
   std::vector<uint16_t> emb16;  // head fp16
+  std::vector<float> head32;    // untied LM head (output.weight), when the model has one
+  std::vector<uint16_t> head16;
   std::vector<float> kcache, vcache;  // [layer][position][kv_dim]
   std::vector<float> X, XN, Q, Kt, Vt, ATT, G, U, TMP, logits_buf;
   QuantizedActs qa;
@@ -225,8 +227,10 @@ struct Runner::Impl {
     if (logits) {
       t0 = Clock::now();
       rmsnorm(X.data() + (T - 1) * h, out_norm.data(), 1, h, XN.data());
-      if (!emb32.empty()) matmul_f32w(emb32.data(), cfg.vocab, h, XN.data(), 1, logits, threads);
-      else matmul_f16w(emb16.data(), cfg.vocab, h, XN.data(), 1, logits, threads);
+      const float* w32 = head32.empty() ? emb32.data() : head32.data();
+      const uint16_t* w16 = head16.empty() ? emb16.data() : head16.data();
+      if (opt.head == HeadPrecision::fp32) matmul_f32w(w32, cfg.vocab, h, XN.data(), 1, logits, threads);
+      else matmul_f16w(w16, cfg.vocab, h, XN.data(), 1, logits, threads);
       tm.head += since(t0);
     }
   }
@@ -270,23 +274,27 @@ Runner::Runner(const WeightSource& src, const RunnerOptions& opt, int64_t max_ba
     }
   }
   m.out_norm = src.norm(-1, "output_norm");
-  // Embedding at head precision, converted in chunks (no full fp32 copy for an fp16 head).
-  const int64_t chunk = 4096;
-  std::vector<float> buf(size_t(chunk * c.hidden));
-  if (opt.head == HeadPrecision::fp32) m.emb32.resize(size_t(c.vocab * c.hidden));
-  else m.emb16.resize(size_t(c.vocab * c.hidden));
-  for (int64_t r = 0; r < c.vocab; r += chunk) {
-    const int64_t r1 = std::min(c.vocab, r + chunk);
-    if (opt.head == HeadPrecision::fp32) {
-      src.embedding_rows(r, r1, m.emb32.data() + r * c.hidden);
-    } else {
-      src.embedding_rows(r, r1, buf.data());
-      const int64_t n = (r1 - r) * c.hidden;
-      uint16_t* dst = m.emb16.data() + r * c.hidden;
+  // Embedding (and an untied head) at head precision, converted in chunks: no fp32 copy for fp16.
+  auto load = [&](bool head, std::vector<float>& d32, std::vector<uint16_t>& d16) {
+    const int64_t chunk = 4096;
+    std::vector<float> buf(size_t(chunk * c.hidden));
+    if (opt.head == HeadPrecision::fp32) d32.resize(size_t(c.vocab * c.hidden));
+    else d16.resize(size_t(c.vocab * c.hidden));
+    for (int64_t r = 0; r < c.vocab; r += chunk) {
+      const int64_t r1 = std::min(c.vocab, r + chunk);
+      float* dst32 = opt.head == HeadPrecision::fp32 ? d32.data() + r * c.hidden : buf.data();
+      if (head) src.head_rows(r, r1, dst32);
+      else src.embedding_rows(r, r1, dst32);
+      if (opt.head == HeadPrecision::fp16) {
+        const int64_t n = (r1 - r) * c.hidden;
+        uint16_t* dst = d16.data() + r * c.hidden;
 #pragma omp parallel for schedule(static)
-      for (int64_t i = 0; i < n; ++i) dst[i] = fp32_to_fp16(buf[size_t(i)]);
+        for (int64_t i = 0; i < n; ++i) dst[i] = fp32_to_fp16(buf[size_t(i)]);
+      }
     }
-  }
+  };
+  load(false, m.emb32, m.emb16);
+  if (src.untied_head()) load(true, m.head32, m.head16);
   m.pack_s = Impl::since(t0);
   m.kcache.assign(size_t(c.layers * m.context * c.kv_dim()), 0.0f);
   m.vcache.assign(m.kcache.size(), 0.0f);

@@ -28,7 +28,7 @@ struct RunnerOptions {
 struct MemoryPlan {
   size_t linear_weights = 0;  // packed ternary layers
   size_t norms = 0;
-  size_t embedding = 0;       // token_embd for lookup (fp32 rows built on demand: stored once, at head precision)
+  size_t embedding = 0;       // token_embd (and output.weight when untied), stored at the head precision
   size_t kv_cache = 0;
   size_t activations = 0;     // scratch for the largest prefill batch planned
   size_t total() const { return linear_weights + norms + embedding + kv_cache + activations; }

@@ -27,6 +27,9 @@ class WeightSource {
   virtual std::vector<float> norm(int64_t layer, const std::string& name) const = 0;
   // Rows [r0, r1) of token_embd (vocab x hidden), as fp32, into out ((r1 - r0) x hidden).
   virtual void embedding_rows(int64_t r0, int64_t r1, float* out) const = 0;
+  // The LM head (vocab x hidden): the embedding when tied, else the file's output.weight.
+  virtual bool untied_head() const { return false; }
+  virtual void head_rows(int64_t r0, int64_t r1, float* out) const { embedding_rows(r0, r1, out); }
 };
 
 // Synthetic weights with the exact architecture (speed does not depend on the values):
@@ -36,6 +39,12 @@ class WeightSource {
 //   layer (2/3 of the K products are nonzero);
 // - norm weights 1 +- 0.05; embeddings uniform in +-0.05 (logits of order 1 through the tied head).
 std::unique_ptr<WeightSource> synthetic_weights(const ModelConfig& cfg, uint64_t seed);
+
+// A GGUF checkpoint (bitnet.cpp's I2_S, llama.cpp's TQ1_0/TQ2_0, ...). The forward pass is chosen
+// from general.architecture: "bitnet-b1.58"/"bitnet-25" (2B4T: ReLU squared, sub-norms), "bitnet"
+// (b1.58 large/3B: SiLU, sub-norms), "llama" (ternary LLaMA: SiLU, no sub-norms); `choice` (if given)
+// receives a sentence saying which one and why. Throws tb::Error naming the file and what is missing.
+std::unique_ptr<WeightSource> gguf_weights(const std::string& path, std::string* choice = nullptr);
 
 // The GGUF tensor name of a weight: "blk.3.attn_q.weight", "output_norm.weight", "token_embd.weight".
 std::string gguf_tensor_name(int64_t layer, const std::string& name);

@@ -1,0 +1,99 @@
+// WeightSource over a GGUF file: ternary tensors decoded by the GGUF reader, config from metadata.
+#include <memory>
+
+#include "kernels/error.h"
+#include "model/gguf.h"
+#include "model/weights.h"
+
+namespace tb {
+namespace {
+
+class GgufWeights : public WeightSource {
+ public:
+  GgufWeights(gguf::File f, ModelConfig c, std::string path)
+      : f_(std::move(f)), c_(std::move(c)), path_(std::move(path)) {}
+  const ModelConfig& config() const override { return c_; }
+  std::string describe() const override { return path_; }
+
+  TernaryTensor linear(int64_t layer, const std::string& name) const override {
+    const gguf::Ternary t = gguf::read_ternary(f_, gguf_tensor_name(layer, name));
+    TernaryTensor out;
+    out.N = t.rows;
+    out.K = t.cols;
+    out.w = t.w;
+    out.scale = t.scale;
+    return out;
+  }
+  std::vector<float> norm(int64_t layer, const std::string& name) const override {
+    return gguf::read_floats(f_, gguf_tensor_name(layer, name));
+  }
+  void embedding_rows(int64_t r0, int64_t r1, float* out) const override { rows("token_embd.weight", r0, r1, out); }
+  bool untied_head() const override { return f_.find("output.weight") != nullptr; }
+  void head_rows(int64_t r0, int64_t r1, float* out) const override {
+    rows(untied_head() ? "output.weight" : "token_embd.weight", r0, r1, out);
+  }
+
+ private:
+  void rows(const std::string& name, int64_t r0, int64_t r1, float* out) const {
+    // The float tensors of these models are small enough to decode whole; cache the last one.
+    if (cached_name_ != name) {
+      cached_ = gguf::read_floats(f_, name);
+      cached_name_ = name;
+    }
+    const int64_t h = c_.hidden;
+    if (r1 * h > int64_t(cached_.size())) throw Error(path_ + ": " + name + " has fewer rows than the vocabulary");
+    std::copy(cached_.begin() + r0 * h, cached_.begin() + r1 * h, out);
+  }
+  gguf::File f_;
+  ModelConfig c_;
+  std::string path_;
+  mutable std::string cached_name_;
+  mutable std::vector<float> cached_;
+};
+
+}  // namespace
+
+std::unique_ptr<WeightSource> gguf_weights(const std::string& path, std::string* choice) {
+  gguf::File f = gguf::File::open(path);
+  ModelConfig c;
+  const std::string arch = f.get_string("general.architecture");
+  c.family = arch;
+  std::string why;
+  if (arch == "bitnet-b1.58" || arch == "bitnet-25") {
+    c.ffn_act = FfnAct::relu2;
+    c.sub_norms = true;
+    why = "BitNet b1.58 2B4T forward (ReLU-squared FFN, sub-norms)";
+  } else if (arch == "bitnet") {
+    c.ffn_act = FfnAct::silu;
+    c.sub_norms = true;
+    why = "BitNet b1.58 (large/3B) forward (SiLU-gated FFN, sub-norms)";
+  } else if (arch == "llama") {
+    c.ffn_act = FfnAct::silu;
+    c.sub_norms = false;
+    why = "LLaMA forward (SiLU-gated FFN, no sub-norms) with ternary linear layers";
+  } else {
+    throw Error(path + ": architecture '" + arch + "' is not one ternbench runs (bitnet-b1.58, bitnet-25, bitnet, llama)");
+  }
+  const std::string p = arch + ".";
+  c.name = f.has("general.name") ? f.get_string("general.name") : path;
+  c.ternary = true;
+  c.hidden = f.get_int(p + "embedding_length");
+  c.layers = f.get_int(p + "block_count");
+  c.ffn = f.get_int(p + "feed_forward_length");
+  c.heads = f.get_int(p + "attention.head_count");
+  c.kv_heads = f.has(p + "attention.head_count_kv") ? f.get_int(p + "attention.head_count_kv") : c.heads;
+  c.head_dim = f.has(p + "attention.key_length") ? f.get_int(p + "attention.key_length") : c.hidden / c.heads;
+  c.context = f.get_int(p + "context_length");
+  c.rope_theta = f.has(p + "rope.freq_base") ? f.get_float(p + "rope.freq_base") : 10000.0;
+  c.norm_eps = f.has(p + "attention.layer_norm_rms_epsilon") ? f.get_float(p + "attention.layer_norm_rms_epsilon") : 1e-5;
+  const gguf::TensorInfo* emb = f.find("token_embd.weight");
+  if (!emb || emb->dims.size() != 2) throw Error(path + ": no 2-D token_embd.weight tensor");
+  c.vocab = int64_t(emb->dims[1]);
+  c.tied_embedding = f.find("output.weight") == nullptr;
+  c.source = path;
+  c.validate();
+  if (choice) *choice = path + ": architecture '" + arch + "', running the " + why;
+  return std::make_unique<GgufWeights>(std::move(f), c, path);
+}
+
+}  // namespace tb
