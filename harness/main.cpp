@@ -7,6 +7,9 @@
 #include <string>
 
 #include "energy/summary.h"
+#include "harness/commands.h"
+#include "model/export.h"
+#include "harness/thread_spec.h"
 #include "kernels/kernel.h"
 #include "model/config.h"
 
@@ -67,6 +70,10 @@ int main(int argc, char** argv) {
       "  harness --isa scalar kernels    the same with a forced path (also: TERNBENCH_ISA=scalar)\n"
       "  harness energy                  energy sources here (RAPL, perf, MSR, powermetrics) and why not\n"
       "  harness energy --estimate --model 2B4T   the operation-count energy estimate ([A3] Table 1)\n"
+      "  harness models                  model presets: parameters and weight memory per format\n"
+      "  harness run --model 2B4T --threads 1,2 --kernels i2s,int8   prefill/decode tokens/s (synthetic weights)\n"
+      "  harness run --model ../shared/testdata/bitnetcpp-tiny-i2_s.gguf   the same on a GGUF checkpoint\n"
+      "  harness export --model tiny --format i2s --out tiny.gguf   synthetic weights as a GGUF file\n"
       "  build/harness/bench_kernels --benchmark_filter='gemv/i2s.*'   kernel benchmarks\n");
   std::string isa;
   app.add_option("--isa", isa, "force an ISA path: auto, scalar, neon, avx2, avx512vnni (env: TERNBENCH_ISA)");
@@ -81,11 +88,43 @@ int main(int argc, char** argv) {
   energy->add_option("--node", energy_node, "per-operation energies: 7nm ([A3], default) or 45nm (BitNet paper)");
   energy->add_flag("--causal", energy_causal, "count causal attention, not [A3]'s every-token-attends-all reading");
   energy->add_option("--seq", energy_seq, "sequence length of the estimate (default 512, as [A3])");
+  auto* models = app.add_subcommand("models", "list model presets with parameter counts and weight memory per format");
+  auto* run = app.add_subcommand("run", "prefill (pp) and generation (tg) tokens/s of the quantized model runner");
+  tb::RunArgs ra;
+  std::string run_threads = "1", run_kernels = "i2s";
+  run->add_option("--model", ra.model, "preset name (harness models), .json config, or .gguf checkpoint")->capture_default_str();
+  run->add_option("--kernels", run_kernels, "comma-separated formats or variants, e.g. i2s,int8 or i2s__avx2")->capture_default_str();
+  run->add_option("--threads", run_threads, "thread counts: 1..16, 1,2,4,8, 1..16:2 or max")->capture_default_str();
+  run->add_option("--pp", ra.pp, "prompt tokens per prefill test")->capture_default_str();
+  run->add_option("--tg", ra.tg, "tokens per generation test")->capture_default_str();
+  run->add_option("--reps", ra.reps, "repetitions after one warm-up")->capture_default_str();
+  run->add_option("--seed", ra.seed, "seed of the synthetic weights and prompt")->capture_default_str();
+  run->add_option("--head", ra.head, "LM head precision: fp16 or fp32")->capture_default_str();
+  auto* exp = app.add_subcommand("export", "write a model (synthetic weights) as a GGUF file in a ternary format");
+  std::string exp_model = "2B4T", exp_format = "i2s", exp_out;
+  uint64_t exp_seed = 1;
+  exp->add_option("--model", exp_model, "preset name or .json config")->capture_default_str();
+  exp->add_option("--format", exp_format, "tensor format: i2s (bitnet.cpp's I2_S, type 36)")->capture_default_str();
+  exp->add_option("--seed", exp_seed, "seed of the synthetic weights")->capture_default_str();
+  exp->add_option("--out", exp_out, "output .gguf path")->required();
   CLI11_PARSE(app, argc, argv);
   try {
     if (!isa.empty()) tb::set_forced_isa(isa);
     if (*kernels) return cmd_kernels();
     if (*energy) return cmd_energy(energy_estimate, energy_model, energy_node, energy_causal, energy_seq);
+    if (*models) return tb::cmd_models();
+    if (*exp) {
+      const tb::ModelConfig c = tb::load_model_config(exp_model);
+      tb::export_gguf(*tb::synthetic_weights(c, exp_seed), exp_format, exp_out);
+      std::fprintf(stderr, "wrote %s (%s, %s weights, seed %llu)\n", exp_out.c_str(), c.name.c_str(), exp_format.c_str(),
+                   (unsigned long long)exp_seed);
+      return 0;
+    }
+    if (*run) {
+      ra.threads = tb::parse_thread_spec(run_threads);
+      ra.kernels = tb::split_list(run_kernels);
+      return tb::cmd_run(ra);
+    }
   } catch (const tb::Error& e) {
     std::fprintf(stderr, "harness: %s\n", e.what());
     return 2;

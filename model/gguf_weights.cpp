@@ -16,7 +16,13 @@ class GgufWeights : public WeightSource {
   std::string describe() const override { return path_; }
 
   TernaryTensor linear(int64_t layer, const std::string& name) const override {
-    const gguf::Ternary t = gguf::read_ternary(f_, gguf_tensor_name(layer, name));
+    const std::string tn = gguf_tensor_name(layer, name);
+    const gguf::Ternary t = gguf::read_ternary(f_, tn);
+    for (const auto& m : c_.layer_matmuls())
+      if (name == m.name && (t.rows != m.N || t.cols != m.K))
+        throw Error(path_ + ": " + tn + " is " + std::to_string(t.rows) + "x" + std::to_string(t.cols) + " but the " +
+                    c_.family + " architecture with these dimensions needs " + std::to_string(m.N) + "x" +
+                    std::to_string(m.K));
     TernaryTensor out;
     out.N = t.rows;
     out.K = t.cols;
@@ -25,7 +31,12 @@ class GgufWeights : public WeightSource {
     return out;
   }
   std::vector<float> norm(int64_t layer, const std::string& name) const override {
-    return gguf::read_floats(f_, gguf_tensor_name(layer, name));
+    std::vector<float> v = gguf::read_floats(f_, gguf_tensor_name(layer, name));
+    const int64_t want = name == "attn_sub_norm" ? c_.q_dim() : name == "ffn_sub_norm" ? c_.ffn : c_.hidden;
+    if (int64_t(v.size()) != want)
+      throw Error(path_ + ": " + gguf_tensor_name(layer, name) + " has " + std::to_string(v.size()) +
+                  " values, the architecture needs " + std::to_string(want));
+    return v;
   }
   void embedding_rows(int64_t r0, int64_t r1, float* out) const override { rows("token_embd.weight", r0, r1, out); }
   bool untied_head() const override { return f_.find("output.weight") != nullptr; }

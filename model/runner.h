@@ -46,6 +46,8 @@ class Runner {
   const Kernel& kernel() const;
   const MemoryPlan& memory() const;
   double pack_seconds() const;
+  void set_threads(int threads);  // <= 0: OpenMP's default
+  int threads() const;
 
   void reset();              // empty the KV cache
   int64_t position() const;  // tokens in the cache

@@ -6,6 +6,10 @@
 #include <cstdio>
 #include <fstream>
 
+#include <cstring>
+
+#include "model/export.h"
+#include "model/gguf.h"
 #include "model/runner.h"
 
 namespace {
@@ -61,5 +65,67 @@ void check_file(const std::string& name, const std::string& want_arch_note) {
 TEST(PeerFiles, BitnetCppI2S) { check_file("bitnetcpp-tiny-i2_s", "ReLU-squared"); }
 TEST(PeerFiles, LlamaCppTQ2_0) { check_file("llamacpp-tiny-tq2_0", "SiLU-gated"); }
 TEST(PeerFiles, LlamaCppTQ1_0) { check_file("llamacpp-tiny-tq1_0", "SiLU-gated"); }
+
+}  // namespace
+
+namespace {
+
+// Export synthetic weights as I2_S GGUF, load the file back: identical logits (the weights are ternary
+// and I2_S is lossless; norms are written as F32 and the embedding as F16, so the comparison runs with
+// an fp16 head on both sides, where fp16(embedding) is exactly what the file holds).
+TEST(Export, RoundTripGivesIdenticalLogits) {
+  const tb::ModelConfig cfg = tb::load_model_config("tiny");
+  auto syn = tb::synthetic_weights(cfg, 11);
+  const std::string path = testing::TempDir() + "/ternbench-export-tiny.gguf";
+  tb::export_gguf(*syn, "i2s", path);
+  std::string choice;
+  auto back = tb::gguf_weights(path, &choice);
+  EXPECT_NE(choice.find("ReLU-squared"), std::string::npos) << choice;
+  EXPECT_EQ(back->config().hidden, cfg.hidden);
+  EXPECT_EQ(back->config().vocab, cfg.vocab);
+  const std::vector<int32_t> tokens = {3, 99, 250, 7, 511};
+  std::vector<float> a(size_t(cfg.vocab)), b(a.size());
+  tb::RunnerOptions o;
+  o.head = tb::HeadPrecision::fp16;
+  tb::Runner r1(*syn, o), r2(*back, o);
+  for (int32_t t : tokens) {
+    r1.forward(&t, 1, a.data());
+    r2.forward(&t, 1, b.data());
+    ASSERT_EQ(0, std::memcmp(a.data(), b.data(), a.size() * sizeof(float))) << "after token " << t;
+  }
+  std::remove(path.c_str());
+}
+
+TEST(Export, ShapeThatDoesNotMatchTheArchitectureIsRefused) {
+  tb::ModelConfig cfg = tb::load_model_config("tiny");
+  auto syn = tb::synthetic_weights(cfg, 11);
+  const std::string path = testing::TempDir() + "/ternbench-export-tiny2.gguf";
+  tb::export_gguf(*syn, "i2s", path);
+  // Claim a different FFN width by rewriting the metadata: the loader must refuse the tensor shapes.
+  tb::gguf::File f = tb::gguf::File::open(path);
+  auto md = f.metadata();
+  md["bitnet-b1.58.feed_forward_length"] = tb::gguf::make_value(tb::gguf::ValueType::U32, uint64_t(1024));
+  std::vector<tb::gguf::WriteTensor> ts;
+  for (const auto& t : f.tensors()) {
+    tb::gguf::WriteTensor w;
+    w.name = t.name;
+    w.dims = t.dims;
+    w.type = t.type;
+    w.bytes.assign(f.data(t), f.data(t) + t.nbytes);
+    ts.push_back(std::move(w));
+  }
+  const std::string bad = testing::TempDir() + "/ternbench-export-bad.gguf";
+  tb::gguf::write(bad, md, ts);
+  auto w = tb::gguf_weights(bad);
+  tb::RunnerOptions o;
+  try {
+    tb::Runner r(*w, o);
+    FAIL() << "a file whose tensors do not match its metadata was accepted";
+  } catch (const tb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("ffn_gate"), std::string::npos) << e.what();
+  }
+  std::remove(path.c_str());
+  std::remove(bad.c_str());
+}
 
 }  // namespace

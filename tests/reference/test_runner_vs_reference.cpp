@@ -41,7 +41,7 @@ double top2_gap(std::vector<float> v) {
 // runner and the worst of full vs fake-quant (the size of the quantization noise itself), and asserts
 // identical greedy tokens and runner-vs-reference within `tol` (relative to max |logit|).
 struct Outcome {
-  double runner_vs_fq = 0, full_vs_fq = 0, min_gap = 1e30;
+  double runner_vs_fq = 0, full_vs_fq = 0, runner_vs_full = 0, min_gap = 1e30;
 };
 Outcome run_both(const tb::ModelConfig& cfg, const std::string& kernel, int decode_steps, double tol) {
   auto w = tb::synthetic_weights(cfg, 7);
@@ -63,7 +63,8 @@ Outcome run_both(const tb::ModelConfig& cfg, const std::string& kernel, int deco
   Outcome out;
   int32_t tq = argmax(lq), tr = argmax(lr), tf = tr;
   for (int s = 0;; ++s) {
-    const Diff d = diff(lq, lr), dn = diff(lf, lr);
+    const Diff d = diff(lq, lr), dn = diff(lf, lr), dr = diff(lq, lf);
+    out.runner_vs_full = std::max(out.runner_vs_full, dr.max_abs / dr.max_logit);
     out.runner_vs_fq = std::max(out.runner_vs_fq, d.max_abs / d.max_logit);
     out.full_vs_fq = std::max(out.full_vs_fq, dn.max_abs / dn.max_logit);
     out.min_gap = std::min(out.min_gap, top2_gap(lr) / d.max_logit);
@@ -77,9 +78,11 @@ Outcome run_both(const tb::ModelConfig& cfg, const std::string& kernel, int deco
     tr = argmax(lr);
     tf = tr;
   }
+  // The gap to the full-precision model is quantization error, not a bug: measured and reported.
   std::printf("%s %s: worst relative logit diff runner vs fake-quant %.3g, full vs fake-quant %.3g, "
-              "smallest top-2 gap %.3g, over %d steps\n",
-              cfg.name.c_str(), kernel.c_str(), out.runner_vs_fq, out.full_vs_fq, out.min_gap, decode_steps);
+              "runner vs full precision %.3g (quantization error), smallest top-2 gap %.3g, over %d steps\n",
+              cfg.name.c_str(), kernel.c_str(), out.runner_vs_fq, out.full_vs_fq, out.runner_vs_full, out.min_gap,
+              decode_steps);
   return out;
 }
 
