@@ -93,7 +93,7 @@ int main(int argc, char** argv) {
   tb::RunArgs ra;
   std::string run_threads = "1", run_kernels = "i2s";
   run->add_option("--model", ra.model, "preset name (harness models), .json config, or .gguf checkpoint")->capture_default_str();
-  run->add_option("--kernels", run_kernels, "comma-separated formats or variants, e.g. i2s,int8 or i2s__avx2")->capture_default_str();
+  run->add_option("--kernels", run_kernels, "comma-separated formats, variants or float baselines, e.g. i2s,int8,fp16 or i2s__avx2")->capture_default_str();
   run->add_option("--threads", run_threads, "thread counts: 1..16, 1,2,4,8, 1..16:2 or max")->capture_default_str();
   run->add_option("--pp", ra.pp, "prompt tokens per prefill test")->capture_default_str();
   run->add_option("--tg", ra.tg, "tokens per generation test")->capture_default_str();

@@ -91,9 +91,9 @@ int cmd_run(const RunArgs& a) {
                      100 * tm.linear / tt, 100 * tm.attention / tt, 100 * tm.norms_and_quant / tt, 100 * tm.head / tt);
         ++done;
         const double el = now() - t_start;
-        std::fprintf(stderr, "[%zu/%zu] %s t=%d %s%lld: %.2f t/s; about %.0f s left\n", done, total, run.kernel().name, th,
+        std::fprintf(stderr, "[%zu/%zu] %s t=%d %s%lld: %.2f t/s; about %.0f s left\n", done, total, run.kernel_name().c_str(), th,
                      pp ? "pp" : "tg", (long long)n, s.median, el / double(done) * double(total - done));
-        std::printf("| %s | %s | %s | %d | %s%lld | %.2f ± %.2f | %.2f |\n", c.name.c_str(), run.kernel().name,
+        std::printf("| %s | %s | %s | %d | %s%lld | %.2f ± %.2f | %.2f |\n", c.name.c_str(), run.kernel_name().c_str(),
                     a.head.c_str(), th, pp ? "pp" : "tg", (long long)n, s.mean, s.sd, s.median);
         std::fflush(stdout);
       }

@@ -77,7 +77,11 @@ void run_rows(const Wt* W, int64_t N, int64_t K, const float* X, int64_t T, floa
   {
     const int id = omp_get_thread_num(), n = omp_get_num_threads();
     const int64_t per = (N + n - 1) / n, r0 = std::min<int64_t>(N, per * id), r1 = std::min<int64_t>(N, r0 + per);
-    for (int64_t t = 0; t < T; ++t) fn(W, K, X + t * K, r0, r1, Y + t * N);
+    // Several tokens: 32-row blocks stay in L2 while every token passes over them (a blocked GEMM,
+    // not T separate GEMVs). Row results do not depend on the blocking.
+    const int64_t rb = T == 1 ? r1 - r0 : 32;
+    for (int64_t b = r0; b < r1; b += rb)
+      for (int64_t t = 0; t < T; ++t) fn(W, K, X + t * K, b, std::min(r1, b + rb), Y + t * N);
   }
 }
 }  // namespace

@@ -55,9 +55,11 @@ void check_memory(size_t need, const std::string& what) {
                 " is available; choose a smaller model, a shorter context, or free memory");
 }
 
-MemoryPlan plan_memory(const ModelConfig& c, const Format& f, const RunnerOptions& o, int64_t max_batch) {
+MemoryPlan plan_memory(const ModelConfig& c, const Format* f, const RunnerOptions& o, int64_t max_batch) {
   MemoryPlan m;
-  for (const auto& mm : c.layer_matmuls()) m.linear_weights += f.packed_bytes(mm.N, mm.K) * size_t(c.layers);
+  const size_t fbytes = o.kernel == "fp32" ? 4 : 2;
+  for (const auto& mm : c.layer_matmuls())
+    m.linear_weights += (f ? f->packed_bytes(mm.N, mm.K) : size_t(mm.N * mm.K) * fbytes) * size_t(c.layers);
   m.norms = size_t(c.norm_params()) * sizeof(float);
   m.embedding = size_t(c.vocab * c.hidden) * (o.head == HeadPrecision::fp32 ? 4 : 2) * (c.tied_embedding ? 1 : 2);
   const int64_t ctx = o.context > 0 ? o.context : c.context;
@@ -77,8 +79,15 @@ struct Runner::Impl {
   int64_t max_batch = 0, context = 0, pos = 0;
   int threads = 1;
 
+  bool fmode = false;   // float baseline
+  bool f32 = false;     // fp32 (else fp16) float weights
+  struct FloatW {
+    AlignedBuffer buf;
+    int64_t N = 0, K = 0;
+  };
   struct Layer {
     PackedWeights q, k, v, o, gate, up, down;
+    FloatW fq, fk, fv, fo, fgate, fup, fdown;
     std::vector<float> attn_norm, ffn_norm, attn_sub, ffn_sub;
   };
   std::vector<Layer> layers;
@@ -118,12 +127,31 @@ struct Runner::Impl {
   // Quantizes x once and runs every weight in ws on it (q/k/v share an input, as do gate/up).
   void linear(const float* x, int64_t T, int64_t K, std::initializer_list<std::pair<const PackedWeights*, float*>> ws) {
     auto t0 = Clock::now();
+    if (fmode) {  // float baseline: the FloatW sits at the same place in its layer as the PackedWeights
+      for (const auto& [w, y] : ws) {
+        const FloatW& fw = float_of(w);
+        if (f32) matmul_f32w(reinterpret_cast<const float*>(fw.buf.data()), fw.N, K, x, T, y, threads);
+        else matmul_f16w(reinterpret_cast<const uint16_t*>(fw.buf.data()), fw.N, K, x, T, y, threads);
+      }
+      tm.linear += since(t0);
+      return;
+    }
     quantize_activations(x, T, K, qa);
     prepare_activations(*k, qa, prep);
     tm.norms_and_quant += since(t0);
     t0 = Clock::now();
     for (const auto& [w, y] : ws) run_f32(*k, *w, prep, y, threads);
     tm.linear += since(t0);
+  }
+
+  const FloatW& float_of(const PackedWeights* w) const {
+    for (const Layer& L : layers) {
+      const PackedWeights* p[] = {&L.q, &L.k, &L.v, &L.o, &L.gate, &L.up, &L.down};
+      const FloatW* f[] = {&L.fq, &L.fk, &L.fv, &L.fo, &L.fgate, &L.fup, &L.fdown};
+      for (int i = 0; i < 7; ++i)
+        if (p[i] == w) return *f[i];
+    }
+    throw Error("internal: float weights not found");
   }
 
   // RoPE in the NEOX form: dimension i of a head turns with dimension i + head_dim / 2.
@@ -248,11 +276,16 @@ Runner::Runner(const WeightSource& src, const RunnerOptions& opt, int64_t max_ba
   Impl& m = *impl_;
   m.cfg = src.config();
   m.opt = opt;
-  m.k = opt.kernel.find("__") != std::string::npos ? &find_kernel(opt.kernel) : &select_kernel(opt.kernel);
-  if (!cpu_supports(m.k->isa))
-    throw Error(std::string("kernel ") + m.k->name + " needs the " + isa_name(m.k->isa) + " path, which this CPU lacks");
+  m.fmode = opt.kernel == "fp16" || opt.kernel == "fp32";
+  m.f32 = opt.kernel == "fp32";
+  if (!m.fmode) {
+    m.k = opt.kernel.find("__") != std::string::npos ? &find_kernel(opt.kernel) : &select_kernel(opt.kernel);
+    if (!cpu_supports(m.k->isa))
+      throw Error(std::string("kernel ") + m.k->name + " needs the " + isa_name(m.k->isa) + " path, which this CPU lacks");
+  }
   const ModelConfig& c = m.cfg;
   for (const auto& mm : c.layer_matmuls()) {
+    if (m.fmode) break;
     const std::string bad = m.k->format->check_shape(mm.N, mm.K);
     if (!bad.empty())
       throw Error(std::string("kernel ") + m.k->name + " cannot run " + c.name + "'s " + mm.name + " (" +
@@ -261,19 +294,34 @@ Runner::Runner(const WeightSource& src, const RunnerOptions& opt, int64_t max_ba
   m.max_batch = std::max<int64_t>(1, max_batch);
   m.context = opt.context > 0 ? opt.context : c.context;
   m.threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
-  m.mem = plan_memory(c, *m.k->format, opt, m.max_batch);
-  check_memory(m.mem.total(), "model " + c.name + " with kernel " + m.k->name);
+  m.mem = plan_memory(c, m.fmode ? nullptr : m.k->format, opt, m.max_batch);
+  check_memory(m.mem.total(), "model " + c.name + " with kernel " + (m.fmode ? opt.kernel : std::string(m.k->name)));
 
   const auto t0 = Impl::Clock::now();
   m.layers.resize(size_t(c.layers));
   for (int64_t l = 0; l < c.layers; ++l) {
     Impl::Layer& L = m.layers[size_t(l)];
-    auto pack = [&](const char* name, PackedWeights& out) {
+    auto pack = [&](const char* name, PackedWeights& out, Impl::FloatW& fout) {
       const TernaryTensor t = src.linear(l, name);
-      out = pack_weights(*m.k->format, t.w.data(), t.N, t.K, t.scale);
+      if (!m.fmode) {
+        out = pack_weights(*m.k->format, t.w.data(), t.N, t.K, t.scale);
+        return;
+      }
+      fout.N = t.N;
+      fout.K = t.K;
+      const int64_t n = t.N * t.K;
+      fout.buf.resize(size_t(n) * (m.f32 ? 4 : 2));
+      float* d32 = reinterpret_cast<float*>(fout.buf.data());
+      uint16_t* d16 = reinterpret_cast<uint16_t*>(fout.buf.data());
+#pragma omp parallel for schedule(static)
+      for (int64_t i = 0; i < n; ++i) {
+        const float v = float(t.w[size_t(i)]) * t.scale;
+        if (m.f32) d32[i] = v;
+        else d16[i] = fp32_to_fp16(v);
+      }
     };
-    pack("attn_q", L.q); pack("attn_k", L.k); pack("attn_v", L.v); pack("attn_output", L.o);
-    pack("ffn_gate", L.gate); pack("ffn_up", L.up); pack("ffn_down", L.down);
+    pack("attn_q", L.q, L.fq); pack("attn_k", L.k, L.fk); pack("attn_v", L.v, L.fv); pack("attn_output", L.o, L.fo);
+    pack("ffn_gate", L.gate, L.fgate); pack("ffn_up", L.up, L.fup); pack("ffn_down", L.down, L.fdown);
     L.attn_norm = src.norm(l, "attn_norm");
     L.ffn_norm = src.norm(l, "ffn_norm");
     if (c.sub_norms) {
@@ -320,7 +368,11 @@ Runner::Runner(const WeightSource& src, const RunnerOptions& opt, int64_t max_ba
 
 Runner::~Runner() = default;
 const ModelConfig& Runner::config() const { return impl_->cfg; }
-const Kernel& Runner::kernel() const { return *impl_->k; }
+const Kernel& Runner::kernel() const {
+  if (!impl_->k) throw Error("the " + impl_->opt.kernel + " baseline runs no ternary kernel");
+  return *impl_->k;
+}
+std::string Runner::kernel_name() const { return impl_->k ? std::string(impl_->k->name) : impl_->opt.kernel; }
 const MemoryPlan& Runner::memory() const { return impl_->mem; }
 double Runner::pack_seconds() const { return impl_->pack_s; }
 void Runner::reset() { impl_->pos = 0; }

@@ -18,7 +18,9 @@ const char* head_precision_name(HeadPrecision p);
 HeadPrecision parse_head_precision(const std::string& s);  // "fp32", "fp16"; throws tb::Error
 
 struct RunnerOptions {
-  std::string kernel = "i2s";     // a format ("i2s": best path here) or a variant ("i2s__avx2")
+  // A format ("i2s": best path here), a variant ("i2s__avx2"), or a float baseline: "fp16" or "fp32"
+  // (weights dequantized to w * scale, activations not quantized, float matmuls).
+  std::string kernel = "i2s";
   HeadPrecision head = HeadPrecision::fp16;
   int threads = 0;                // <= 0: OpenMP's default
   int64_t context = 0;            // KV cache length; 0: the model's context
@@ -33,7 +35,8 @@ struct MemoryPlan {
   size_t activations = 0;     // scratch for the largest prefill batch planned
   size_t total() const { return linear_weights + norms + embedding + kv_cache + activations; }
 };
-MemoryPlan plan_memory(const ModelConfig& cfg, const Format& f, const RunnerOptions& o, int64_t max_batch);
+// f == nullptr: a float baseline (o.kernel "fp16" or "fp32").
+MemoryPlan plan_memory(const ModelConfig& cfg, const Format* f, const RunnerOptions& o, int64_t max_batch);
 
 
 class Runner {
@@ -43,7 +46,8 @@ class Runner {
   ~Runner();
 
   const ModelConfig& config() const;
-  const Kernel& kernel() const;
+  const Kernel& kernel() const;   // throws for the float baselines
+  std::string kernel_name() const;  // a variant name, or "fp16" / "fp32"
   const MemoryPlan& memory() const;
   double pack_seconds() const;
   void set_threads(int threads);  // <= 0: OpenMP's default

@@ -162,3 +162,37 @@ TEST(Runner, BadInputIsRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+// The float baselines (fp32 and fp16 weights, activations not quantized) against the full-precision
+// reference. fp32: the same math in another summation order; rounding ~K * 2^-24 per stage (K <= 768:
+// 4.6e-5) over 2 blocks and the head: 1e-4 of max |logit|. fp16 weights add a relative rounding of
+// 2^-11 per weight, which averages over K products to ~2^-11 / sqrt(K) per output, compounded over the
+// layers: 2e-3 of max |logit| bounds it (a wrong scale or layout is off by far more).
+TEST(FloatBaselines, MatchFullPrecisionReference) {
+  const tb::ModelConfig cfg = tb::load_model_config("tiny");
+  auto w = tb::synthetic_weights(cfg, 5);
+  const std::vector<int32_t> prompt = {1, 40, 77, 114, 151, 188, 225};
+  for (const auto& [name, tol] : std::vector<std::pair<std::string, double>>{{"fp32", 1e-4}, {"fp16", 2e-3}}) {
+    tb::RunnerOptions o;
+    o.kernel = name;
+    o.head = tb::HeadPrecision::fp32;
+    tb::Runner run(*w, o, 8);
+    tb::ref::Reference ref(*w, tb::ref::Activations::full, 64);
+    std::vector<float> a(size_t(cfg.vocab)), b(a.size());
+    run.forward(prompt.data(), int64_t(prompt.size()), a.data());
+    ref.forward(prompt.data(), int64_t(prompt.size()), b.data());
+    for (int s = 0; s < 8; ++s) {
+      const Diff d = diff(a, b);
+      ASSERT_LE(d.max_abs, tol * d.max_logit) << name << " step " << s;
+      const int32_t t = argmax(b);
+      run.forward(&t, 1, a.data());
+      ref.forward(&t, 1, b.data());
+    }
+    EXPECT_EQ(run.kernel_name(), name);
+    EXPECT_EQ(run.memory().linear_weights, size_t(cfg.linear_params()) * (name == "fp32" ? 4 : 2));
+  }
+}
+
+}  // namespace
