@@ -6,7 +6,8 @@
 // Counters: bytes_per_second = packed weight bytes per second; OPS = 2*N*K*T per second;
 // roofline = weight bytes per second / read bandwidth at that thread count (probed again beside each
 // cold run, at start-up otherwise; read_GBps shows the figure used).
-// Activation quantization and preparation are benchmarked on their own (act/...), outside the kernels.
+// Activation quantization and preparation are benchmarked on their own (act/...), outside the kernels;
+// preparation alone (prep/...: TL table construction, layout changes) apart from quantization.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -137,6 +138,22 @@ void bm_acts(benchmark::State& st, const tb::Kernel* k, int64_t T, int64_t K) {
   st.counters["tok/s"] = benchmark::Counter(double(T), benchmark::Counter::kIsIterationInvariantRate);
 }
 
+// The activation-side work of one kernel alone (TL: table construction), without quantization.
+void bm_prep(benchmark::State& st, const tb::Kernel* k, int64_t T, int64_t K) {
+  std::vector<float> x(size_t(T * K));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(int64_t(i * 2654435761u % 2001) - 1000) / 137.0f;
+  tb::QuantizedActs a;
+  tb::quantize_activations(x.data(), T, K, a);
+  tb::PreparedActs prep;
+  for (auto _ : st) {
+    tb::prepare_activations(*k, a, prep);
+    benchmark::DoNotOptimize(prep.x);
+    benchmark::ClobberMemory();
+  }
+  st.counters["tok/s"] = benchmark::Counter(double(T), benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["prepared_bytes/token"] = double(k->prepared_bytes_per_token(K));
+}
+
 void bm_read_bw(benchmark::State& st, int threads) {
   for (auto _ : st) st.SetIterationTime(double(g_opt.bw_bytes) / tb::measure_read_bandwidth(threads, g_opt.bw_bytes, 1));
   st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(g_opt.bw_bytes));
@@ -240,9 +257,13 @@ int run_main(int argc, char** argv) {
   for (const tb::Kernel& k : tb::all_kernels()) {
     if (!tb::cpu_supports(k.isa) || std::string(k.format->name) == "int8_ref") continue;
     for (int64_t K : {int64_t(2560), int64_t(6912)})
-      for (int64_t T : {int64_t(1), int64_t(128)})
+      for (int64_t T : {int64_t(1), int64_t(128)}) {
         benchmark::RegisterBenchmark(("act/" + std::string(k.name) + "/K" + std::to_string(K) + "/T" + std::to_string(T)).c_str(),
                                      bm_acts, &k, T, K)->Unit(benchmark::kMicrosecond);
+        if (k.prepare)
+          benchmark::RegisterBenchmark(("prep/" + std::string(k.name) + "/K" + std::to_string(K) + "/T" + std::to_string(T)).c_str(),
+                                       bm_prep, &k, T, K)->Unit(benchmark::kMicrosecond);
+      }
   }
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();

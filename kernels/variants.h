@@ -36,5 +36,17 @@ void i2s_avx512_prepare(const int8_t* q, int64_t K, uint8_t* out);
 void i2s_gemm_avx512vnni(const GemmArgs& a);
 void i2s_gemm_neon(const GemmArgs& a);
 
+extern const Format kFormatTL1;
+extern const Format kFormatTL2;
+size_t tl1_prepared_bytes(int64_t K);
+size_t tl2_prepared_bytes(int64_t K);
+void tl1_prepare(const int8_t* q, int64_t K, uint8_t* out);
+void tl2_prepare(const int8_t* q, int64_t K, uint8_t* out);
+// One entry per ISA serves both TL formats (the packed header says which).
+void tl_gemm_scalar(const GemmArgs& a);
+void tl_gemm_avx2(const GemmArgs& a);
+void tl_gemm_avx512(const GemmArgs& a);
+void tl_gemm_neon(const GemmArgs& a);
+
 }  // namespace detail
 }  // namespace tb

@@ -1,0 +1,101 @@
+// TL1 and TL2 on AVX2 (layout: see tl_format.cpp and tl_layout.h). Per unit and group: one 32-byte
+// load gives 32 rows' indices of A (low nibbles) and B (high nibbles); vpshufb looks each up in the
+// broadcast low-byte and high-byte tables; unpacklo/hi_epi8 rejoin them into int16 lanes (rows
+// 0-7|16-23 and 8-15|24-31). TL2 negative entries: lo and hi bytes XORed with the sign byte mask
+// (-e = ~e + 1), the +1s counted per row in a byte counter (<= 84 per K tile). int16 sums are bounded
+// per K tile by BK (tl_format.cpp) and widened to int32 after each K tile.
+#include <immintrin.h>
+
+#include "kernels/tl_layout.h"
+#include "kernels/variants.h"
+
+namespace tb {
+namespace detail {
+namespace {
+
+// 32 sign bits (bit r = row r) -> 32 bytes, 0xFF where the bit is set.
+inline __m256i expand_signs(const uint8_t* p) {
+  int32_t m;
+  __builtin_memcpy(&m, p, 4);
+  const __m256i sel = _mm256_setr_epi8(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3,
+                                       3, 3, 3, 3, 3);
+  const __m256i bits = _mm256_set1_epi64x(int64_t(0x8040201008040201ull));
+  const __m256i v = _mm256_and_si256(_mm256_shuffle_epi8(_mm256_set1_epi32(m), sel), bits);
+  return _mm256_cmpeq_epi8(v, bits);
+}
+
+inline __m256i bcast(const uint8_t* p) {
+  return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+
+inline void add_rows(int32_t* acc, __m256i v0, __m256i v1) {
+  // v0: rows 0-7 | 16-23, v1: rows 8-15 | 24-31 (int16)
+  __m256i* a = reinterpret_cast<__m256i*>(acc);
+  const __m256i r0 = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(v0));
+  const __m256i r2 = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(v0, 1));
+  const __m256i r1 = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(v1));
+  const __m256i r3 = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(v1, 1));
+  _mm256_storeu_si256(a + 0, _mm256_add_epi32(_mm256_loadu_si256(a + 0), r0));
+  _mm256_storeu_si256(a + 1, _mm256_add_epi32(_mm256_loadu_si256(a + 1), r1));
+  _mm256_storeu_si256(a + 2, _mm256_add_epi32(_mm256_loadu_si256(a + 2), r2));
+  _mm256_storeu_si256(a + 3, _mm256_add_epi32(_mm256_loadu_si256(a + 3), r3));
+}
+
+struct TlAvx2 {
+  template <int G, int TT, bool kSigned>
+  static void tile(const uint8_t* const (&w)[G], int64_t U, const uint8_t* const (&tab)[TT],
+                   int32_t (&acc)[G][TT][32], int64_t next) {
+    const __m256i m4 = _mm256_set1_epi8(0x0F);
+    __m256i a0[G][TT], a1[G][TT], cnt[G];
+    for (int g = 0; g < G; ++g) {
+      cnt[g] = _mm256_setzero_si256();
+      for (int i = 0; i < TT; ++i) a0[g][i] = a1[g][i] = _mm256_setzero_si256();
+    }
+    for (int64_t u = 0; u < U; ++u) {
+      __m256i lo[G], hi[G], sa[G], sb[G];
+      for (int g = 0; g < G; ++g) {
+        const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[g] + 32 * u));
+        if (TT == 1 && (u & 1) == 0) _mm_prefetch(reinterpret_cast<const char*>(w[g] + next + 32 * u), _MM_HINT_T0);
+        lo[g] = _mm256_and_si256(v, m4);
+        hi[g] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
+        if (kSigned) {
+          sa[g] = expand_signs(w[g] + 32 * U + 8 * u);
+          sb[g] = expand_signs(w[g] + 32 * U + 8 * u + 4);
+          cnt[g] = _mm256_add_epi8(cnt[g], _mm256_add_epi8(sa[g], sb[g]));
+        }
+      }
+      for (int i = 0; i < TT; ++i) {
+        const uint8_t* t = tab[i] + 64 * u;
+        const __m256i la = bcast(t), ha = bcast(t + 16), lb = bcast(t + 32), hb = bcast(t + 48);
+        for (int g = 0; g < G; ++g) {
+          __m256i ea = _mm256_shuffle_epi8(la, lo[g]), fa = _mm256_shuffle_epi8(ha, lo[g]);
+          __m256i eb = _mm256_shuffle_epi8(lb, hi[g]), fb = _mm256_shuffle_epi8(hb, hi[g]);
+          if (kSigned) {
+            ea = _mm256_xor_si256(ea, sa[g]);
+            fa = _mm256_xor_si256(fa, sa[g]);
+            eb = _mm256_xor_si256(eb, sb[g]);
+            fb = _mm256_xor_si256(fb, sb[g]);
+          }
+          a0[g][i] = _mm256_add_epi16(a0[g][i], _mm256_add_epi16(_mm256_unpacklo_epi8(ea, fa), _mm256_unpacklo_epi8(eb, fb)));
+          a1[g][i] = _mm256_add_epi16(a1[g][i], _mm256_add_epi16(_mm256_unpackhi_epi8(ea, fa), _mm256_unpackhi_epi8(eb, fb)));
+        }
+      }
+    }
+    for (int g = 0; g < G; ++g) {
+      __m256i c0 = _mm256_setzero_si256(), c1 = c0;
+      if (kSigned) {  // cnt holds -(number of negative entries) per row byte
+        const __m256i s = _mm256_cmpgt_epi8(_mm256_setzero_si256(), cnt[g]);
+        c0 = _mm256_unpacklo_epi8(cnt[g], s);
+        c1 = _mm256_unpackhi_epi8(cnt[g], s);
+      }
+      for (int i = 0; i < TT; ++i) add_rows(acc[g][i], _mm256_sub_epi16(a0[g][i], c0), _mm256_sub_epi16(a1[g][i], c1));
+    }
+  }
+};
+
+}  // namespace
+
+void tl_gemm_avx2(const GemmArgs& a) { TlWalker<TlAvx2, 2, 1, 4>::walk(a); }
+
+}  // namespace detail
+}  // namespace tb

@@ -1,0 +1,119 @@
+// TL1 and TL2 on AVX-512 (F/BW/VL; vpshufb on 512 bits: no VBMI needed). Layout: see tl_format.cpp
+// and tl_layout.h. One 64-byte load holds two units of a group (128-bit lanes: unit u rows 0-15,
+// 16-31, unit u+1 rows 0-15, 16-31); the tables of both units are broadcast into the matching lanes;
+// an odd last unit loads 32 bytes and zero tables in the upper half (lookups give 0). Rejoin, TL2
+// signs and int16 bounds as in tl_avx2.cpp; the two units' halves are summed at the end of the K tile
+// (still one entry per pair/triple per row: the BK bound holds).
+#include <immintrin.h>
+
+#include "kernels/tl_layout.h"
+#include "kernels/variants.h"
+
+namespace tb {
+namespace detail {
+namespace {
+
+inline __m256i bc(const uint8_t* p) {
+  return _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+}
+// Tables of two units: [t0, t0, t1, t1]; one unit: [t0, t0, 0, 0].
+template <bool kOne>
+inline __m512i tab2(const uint8_t* t0) {
+  if (kOne) return _mm512_zextsi256_si512(bc(t0));
+  return _mm512_inserti64x4(_mm512_castsi256_si512(bc(t0)), bc(t0 + 64), 1);
+}
+inline uint32_t load32(const uint8_t* p) {
+  uint32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+
+inline void add_rows(int32_t* acc, __m256i v0, __m256i v1) {
+  __m256i* a = reinterpret_cast<__m256i*>(acc);
+  const __m256i r0 = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(v0));
+  const __m256i r2 = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(v0, 1));
+  const __m256i r1 = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(v1));
+  const __m256i r3 = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(v1, 1));
+  _mm256_storeu_si256(a + 0, _mm256_add_epi32(_mm256_loadu_si256(a + 0), r0));
+  _mm256_storeu_si256(a + 1, _mm256_add_epi32(_mm256_loadu_si256(a + 1), r1));
+  _mm256_storeu_si256(a + 2, _mm256_add_epi32(_mm256_loadu_si256(a + 2), r2));
+  _mm256_storeu_si256(a + 3, _mm256_add_epi32(_mm256_loadu_si256(a + 3), r3));
+}
+
+struct TlAvx512 {
+  template <int G, int TT, bool kSigned, bool kOne>
+  static inline __attribute__((always_inline)) void step(const uint8_t* const (&w)[G], int64_t U, int64_t u,
+                                                         const uint8_t* const (&tab)[TT], __m512i (&a0)[G][TT],
+                                                         __m512i (&a1)[G][TT], __m512i (&cnt)[G], int64_t next) {
+    const __m512i m4 = _mm512_set1_epi8(0x0F);
+    __m512i lo[G], hi[G], sa[G], sb[G];
+    for (int g = 0; g < G; ++g) {
+      const __m512i v = kOne ? _mm512_maskz_loadu_epi8(__mmask64(0xFFFFFFFFull), w[g] + 32 * u)
+                             : _mm512_loadu_si512(w[g] + 32 * u);
+      if (TT == 1) _mm_prefetch(reinterpret_cast<const char*>(w[g] + next + 32 * u), _MM_HINT_T0);
+      lo[g] = _mm512_and_si512(v, m4);
+      hi[g] = _mm512_and_si512(_mm512_srli_epi16(v, 4), m4);
+      if (kSigned) {
+        const uint8_t* s = w[g] + 32 * U + 8 * u;
+        uint64_t ka = load32(s), kb = load32(s + 4);
+        if (!kOne) {
+          ka |= uint64_t(load32(s + 8)) << 32;
+          kb |= uint64_t(load32(s + 12)) << 32;
+        }
+        sa[g] = _mm512_movm_epi8(_cvtu64_mask64(ka));
+        sb[g] = _mm512_movm_epi8(_cvtu64_mask64(kb));
+        cnt[g] = _mm512_add_epi8(cnt[g], _mm512_add_epi8(sa[g], sb[g]));
+      }
+    }
+    for (int i = 0; i < TT; ++i) {
+      const uint8_t* t = tab[i] + 64 * u;
+      const __m512i la = tab2<kOne>(t), ha = tab2<kOne>(t + 16), lb = tab2<kOne>(t + 32), hb = tab2<kOne>(t + 48);
+      for (int g = 0; g < G; ++g) {
+        __m512i ea = _mm512_shuffle_epi8(la, lo[g]), fa = _mm512_shuffle_epi8(ha, lo[g]);
+        __m512i eb = _mm512_shuffle_epi8(lb, hi[g]), fb = _mm512_shuffle_epi8(hb, hi[g]);
+        if (kSigned) {
+          ea = _mm512_xor_si512(ea, sa[g]);
+          fa = _mm512_xor_si512(fa, sa[g]);
+          eb = _mm512_xor_si512(eb, sb[g]);
+          fb = _mm512_xor_si512(fb, sb[g]);
+        }
+        a0[g][i] = _mm512_add_epi16(a0[g][i], _mm512_add_epi16(_mm512_unpacklo_epi8(ea, fa), _mm512_unpacklo_epi8(eb, fb)));
+        a1[g][i] = _mm512_add_epi16(a1[g][i], _mm512_add_epi16(_mm512_unpackhi_epi8(ea, fa), _mm512_unpackhi_epi8(eb, fb)));
+      }
+    }
+  }
+
+  template <int G, int TT, bool kSigned>
+  static void tile(const uint8_t* const (&w)[G], int64_t U, const uint8_t* const (&tab)[TT],
+                   int32_t (&acc)[G][TT][32], int64_t next) {
+    __m512i a0[G][TT], a1[G][TT], cnt[G];
+    for (int g = 0; g < G; ++g) {
+      cnt[g] = _mm512_setzero_si512();
+      for (int i = 0; i < TT; ++i) a0[g][i] = a1[g][i] = _mm512_setzero_si512();
+    }
+    int64_t u = 0;
+    for (; u + 2 <= U; u += 2) step<G, TT, kSigned, false>(w, U, u, tab, a0, a1, cnt, next);
+    if (u < U) step<G, TT, kSigned, true>(w, U, u, tab, a0, a1, cnt, next);
+    for (int g = 0; g < G; ++g) {
+      __m256i c0 = _mm256_setzero_si256(), c1 = c0;
+      if (kSigned) {  // cnt: -(negative entries) per row byte, both units' halves added (<= 84)
+        const __m256i c = _mm256_add_epi8(_mm512_castsi512_si256(cnt[g]), _mm512_extracti64x4_epi64(cnt[g], 1));
+        const __m256i s = _mm256_cmpgt_epi8(_mm256_setzero_si256(), c);
+        c0 = _mm256_unpacklo_epi8(c, s);
+        c1 = _mm256_unpackhi_epi8(c, s);
+      }
+      for (int i = 0; i < TT; ++i) {
+        const __m256i v0 = _mm256_add_epi16(_mm512_castsi512_si256(a0[g][i]), _mm512_extracti64x4_epi64(a0[g][i], 1));
+        const __m256i v1 = _mm256_add_epi16(_mm512_castsi512_si256(a1[g][i]), _mm512_extracti64x4_epi64(a1[g][i], 1));
+        add_rows(acc[g][i], _mm256_sub_epi16(v0, c0), _mm256_sub_epi16(v1, c1));
+      }
+    }
+  }
+};
+
+}  // namespace
+
+void tl_gemm_avx512(const GemmArgs& a) { TlWalker<TlAvx512, 4, 2, 4>::walk(a); }
+
+}  // namespace detail
+}  // namespace tb

@@ -1,0 +1,107 @@
+// TL1/TL2 specifics: every tile setting (BM, BK, bm) gives the oracle's results on every TL path;
+// invalid tiles and tiles files are refused with the rule named; a tiles file is read; the TL2 byte
+// layout (index, sign bit) as REFERENCE.md §2 gives it.
+#include <gtest/gtest.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+
+#include "kernels/tl_tiles.h"
+#include "tests/kernels/oracle.h"
+
+namespace {
+
+struct ResetTiles {
+  ~ResetTiles() { tb::tl_tiles_reset(); }
+};
+
+TEST(TlTiles, EveryTileSettingEqualsOracle) {
+  ResetTiles reset;
+  const std::vector<std::pair<int64_t, int64_t>> shapes = {{100, 390}, {97, 1000}, {640, 2560}};
+  const std::vector<tb::TlTiles> tl1 = {{32, 4, 32}, {64, 8, 64}, {96, 124, 32}, {128, 252, 128}, {256, 240, 64}};
+  const std::vector<tb::TlTiles> tl2 = {{32, 6, 32}, {64, 12, 64}, {96, 126, 32}, {128, 252, 128}, {256, 192, 64}};
+  int tried = 0;
+  for (const tb::Kernel& k : tb::all_kernels()) {
+    const std::string f = k.format->name;
+    if ((f != "tl1" && f != "tl2") || !tb::cpu_supports(k.isa)) continue;
+    for (const tb::TlTiles& t : f == "tl1" ? tl1 : tl2)
+      for (auto [N, K] : shapes) {
+        tb::tl_tiles_set(f, N, K, t);
+        const auto w = tbtest::ternary(N, K, uint64_t(N * 7 + K));
+        const tb::PackedWeights p = tb::pack_weights(*k.format, w.data(), N, K, 0.5f);
+        for (int64_t T : {1, 5}) {
+          const tb::QuantizedActs x = tbtest::random_acts(T, K, uint64_t(T + K));
+          const tbtest::OracleOut want = tbtest::oracle(w, N, K, 0.5f, x);
+          for (int threads : {1, 3}) {
+            tb::PreparedActs prep;
+            tb::prepare_activations(k, x, prep);
+            std::vector<int32_t> c(size_t(T * N));
+            tb::run_i32(k, p, prep, c.data(), threads);
+            ASSERT_EQ(c, want.c) << k.name << " " << N << "x" << K << " T=" << T << " threads=" << threads
+                                 << " BM=" << t.BM << " BK=" << t.BK << " bm=" << t.bm;
+          }
+        }
+        ++tried;
+      }
+  }
+  EXPECT_GT(tried, 0);
+}
+
+TEST(TlTiles, InvalidTilesAreRefusedNamingTheRule) {
+  EXPECT_NE(tb::tl_tiles_check("tl1", {128, 256, 64}).find("BK must be a multiple of 4 in [4, 252]"), std::string::npos);
+  EXPECT_NE(tb::tl_tiles_check("tl2", {128, 200, 64}).find("multiple of 6"), std::string::npos);
+  EXPECT_NE(tb::tl_tiles_check("tl2", {48, 192, 32}).find("BM must be a positive multiple of 32"), std::string::npos);
+  EXPECT_NE(tb::tl_tiles_check("tl1", {64, 128, 128}).find("must not exceed BM"), std::string::npos);
+  EXPECT_THROW(tb::tl_tiles_set("tl1", 64, 64, {128, 256, 64}), tb::Error);
+  EXPECT_EQ(tb::tl_tiles_check("tl1", tb::tl_default_tiles("tl1")), "");
+  EXPECT_EQ(tb::tl_tiles_check("tl2", tb::tl_default_tiles("tl2")), "");
+}
+
+TEST(TlTiles, FileIsReadAndBadFilesAreRefused) {
+  ResetTiles reset;
+  const std::string path = testing::TempDir() + "tb_tiles_test.json";
+  {
+    std::ofstream o(path);
+    o << R"({"cpu": "test", "tiles": [{"format": "tl2", "N": 333, "K": 777, "BM": 64, "BK": 96, "bm": 32}]})";
+  }
+  tb::tl_tiles_load(path);
+  std::string src;
+  const tb::TlTiles t = tb::tl_tiles_for("tl2", 333, 777, &src);
+  EXPECT_EQ(t.BM, 64);
+  EXPECT_EQ(t.BK, 96);
+  EXPECT_EQ(t.bm, 32);
+  EXPECT_EQ(src, path);
+  tb::tl_tiles_for("tl2", 334, 777, &src);
+  EXPECT_EQ(src, "default");
+  {
+    std::ofstream o(path);
+    o << R"({"tiles": [{"format": "tl1", "N": 1, "K": 1, "BM": 64, "BK": 256, "bm": 32}]})";
+  }
+  try {
+    tb::tl_tiles_load(path);
+    FAIL() << "a BK over the int16 bound was accepted";
+  } catch (const tb::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("252"), std::string::npos) << e.what();
+  }
+  std::remove(path.c_str());
+}
+
+TEST(Tl2, ByteLayout) {
+  ResetTiles reset;
+  // One row, K = 8: triples (1, -1, 0) -> v = 6, (-1, 1, 1) -> v = -5; tail of 2 weights (1, 1) as a TL1
+  // pair, index 3 * 2 + 2 = 8, padded with a zero pair (index 4).
+  const std::vector<int8_t> w = {1, -1, 0, -1, 1, 1, 1, 1};
+  tb::tl_tiles_set("tl2", 1, 8, {32, 6, 32});
+  const tb::PackedWeights p = tb::pack_weights(tb::find_format("tl2"), w.data(), 1, 8, 1.0f);
+  // header 64 | TL2 unit: 32 index bytes + 8 sign bytes | TL1 tail unit: 32 index bytes
+  ASSERT_EQ(p.data.size(), 64u + 40u + 32u);
+  const uint8_t* d = p.data.data() + 64;
+  EXPECT_EQ(d[0], 6 | (5 << 4));
+  EXPECT_EQ(d[32], 0) << "sign word of A: row 0 positive";
+  EXPECT_EQ(d[36], 1) << "sign word of B: row 0 negative";
+  EXPECT_EQ(d[40], 8 | (4 << 4));
+  EXPECT_EQ(d[1], 0) << "padded rows are zero";
+}
+
+}  // namespace
