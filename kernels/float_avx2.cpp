@@ -61,6 +61,28 @@ void dot_rows(const Wt* W, int64_t K, const float* x, int64_t n0, int64_t n1, fl
 
 }  // namespace
 
+// int8 rows (general int8 in [-127, 127]) x int8 activations: |q| (unsigned) times sign(w, q); int16
+// pairs bounded by 2 * 128 * 127 < 32767, widened with madd. Exact int32 sums.
+void dot_rows_i8_avx2(const int8_t* W, int64_t K, const int8_t* q, int64_t n0, int64_t n1, int32_t* acc) {
+  const int64_t K32 = K / 32 * 32;
+  const __m256i ones = _mm256_set1_epi16(1);
+  for (int64_t n = n0; n < n1; ++n) {
+    const int8_t* w = W + n * K;
+    __m256i a = _mm256_setzero_si256();
+    for (int64_t k = 0; k < K32; k += 32) {
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + k));
+      const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k));
+      a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(x), _mm256_sign_epi8(wv, x)), ones));
+    }
+    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
+    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
+    int32_t s = _mm_cvtsi128_si32(s4);
+    for (int64_t k = K32; k < K; ++k) s += int32_t(w[k]) * q[k];
+    acc[n - n0] = s;
+  }
+}
+
 void dot_rows_f32_avx2(const float* W, int64_t K, const float* x, int64_t n0, int64_t n1, float* y) {
   dot_rows(W, K, x, n0, n1, y);
 }

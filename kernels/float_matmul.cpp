@@ -67,6 +67,13 @@ void dot_rows_f16_scalar(const uint16_t* W, int64_t K, const float* x, int64_t n
     y[n] = s;
   }
 }
+void dot_rows_i8_scalar(const int8_t* W, int64_t K, const int8_t* q, int64_t n0, int64_t n1, int32_t* acc) {
+  for (int64_t n = n0; n < n1; ++n) {
+    int32_t s = 0;
+    for (int64_t k = 0; k < K; ++k) s += int32_t(W[n * K + k]) * q[k];
+    acc[n - n0] = s;
+  }
+}
 }  // namespace detail
 
 namespace {
@@ -102,4 +109,26 @@ void matmul_f16w(const uint16_t* W, int64_t N, int64_t K, const float* X, int64_
   run_rows(W, N, K, X, T, Y, threads, fn);
 }
 
+}  // namespace tb
+
+namespace tb {
+void matmul_i8rows(const int8_t* W, const float* row_scale, int64_t N, int64_t K, const int8_t* q, float a, float* y,
+                   int threads) {
+  auto fn = &detail::dot_rows_i8_scalar;
+#ifdef TB_HAVE_X86_KERNELS
+  if (allowed_isas() & (uint32_t(Isa::avx2) | uint32_t(Isa::avx512vnni))) fn = &detail::dot_rows_i8_avx2;
+#endif
+  const int nt = threads > 0 ? threads : omp_get_max_threads();
+#pragma omp parallel num_threads(nt)
+  {
+    const int id = omp_get_thread_num(), n = omp_get_num_threads();
+    const int64_t per = (N + n - 1) / n, r0 = std::min<int64_t>(N, per * id), r1 = std::min<int64_t>(N, r0 + per);
+    int32_t acc[256];
+    for (int64_t b = r0; b < r1; b += 256) {
+      const int64_t e = std::min(r1, b + 256);
+      fn(W, K, q, b, e, acc);
+      for (int64_t i = b; i < e; ++i) y[i] = float(acc[i - b]) / a * row_scale[i];
+    }
+  }
+}
 }  // namespace tb

@@ -12,7 +12,15 @@ float fp16_to_fp32(uint16_t h);
 void matmul_f32w(const float* W, int64_t N, int64_t K, const float* X, int64_t T, float* Y, int threads);
 void matmul_f16w(const uint16_t* W, int64_t N, int64_t K, const float* X, int64_t T, float* Y, int threads);
 
+// int8 weights with one fp32 scale per row (the int8 LM head), int8 activations of one token:
+// y[n] = sum_k W[n][k] * q[k] * row_scale[n] / a. W in [-127, 127].
+void matmul_i8rows(const int8_t* W, const float* row_scale, int64_t N, int64_t K, const int8_t* q, float a, float* y,
+                   int threads);
+
 namespace detail {
+// acc[n - n0] = exact int32 dot of row n with q, for n in [n0, n1).
+void dot_rows_i8_scalar(const int8_t* W, int64_t K, const int8_t* q, int64_t n0, int64_t n1, int32_t* acc);
+void dot_rows_i8_avx2(const int8_t* W, int64_t K, const int8_t* q, int64_t n0, int64_t n1, int32_t* acc);
 // Rows [n0, n1) for one token x. The AVX2 path needs AVX2 + FMA + F16C.
 void dot_rows_f32_scalar(const float* W, int64_t K, const float* x, int64_t n0, int64_t n1, float* y);
 void dot_rows_f16_scalar(const uint16_t* W, int64_t K, const float* x, int64_t n0, int64_t n1, float* y);

@@ -15,12 +15,15 @@
 
 namespace tb {
 
-const char* head_precision_name(HeadPrecision p) { return p == HeadPrecision::fp32 ? "fp32" : "fp16"; }
+const char* head_precision_name(HeadPrecision p) {
+  return p == HeadPrecision::fp32 ? "fp32" : p == HeadPrecision::fp16 ? "fp16" : "int8";
+}
 
 HeadPrecision parse_head_precision(const std::string& s) {
   if (s == "fp32") return HeadPrecision::fp32;
   if (s == "fp16") return HeadPrecision::fp16;
-  throw Error("unknown LM head precision '" + s + "': use fp32 or fp16");
+  if (s == "int8") return HeadPrecision::int8;
+  throw Error("unknown LM head precision '" + s + "': use fp32, fp16 or int8");
 }
 
 size_t available_memory_bytes() {
@@ -61,7 +64,9 @@ MemoryPlan plan_memory(const ModelConfig& c, const Format* f, const RunnerOption
   for (const auto& mm : c.layer_matmuls())
     m.linear_weights += (f ? f->packed_bytes(mm.N, mm.K) : size_t(mm.N * mm.K) * fbytes) * size_t(c.layers);
   m.norms = size_t(c.norm_params()) * sizeof(float);
-  m.embedding = size_t(c.vocab * c.hidden) * (o.head == HeadPrecision::fp32 ? 4 : 2) * (c.tied_embedding ? 1 : 2);
+  const size_t per = o.head == HeadPrecision::fp32 ? 4 : o.head == HeadPrecision::fp16 ? 2 : 1;
+  m.embedding = (size_t(c.vocab * c.hidden) * per + (o.head == HeadPrecision::int8 ? size_t(c.vocab) * 4 : 0)) *
+                (c.tied_embedding ? 1 : 2);
   const int64_t ctx = o.context > 0 ? o.context : c.context;
   m.kv_cache = size_t(2 * c.layers * ctx * c.kv_dim()) * sizeof(float);
   const int64_t widest = std::max({c.hidden, c.q_dim(), c.ffn});
@@ -104,6 +109,9 @@ struct Runner::Impl {
   };
   Table<float> emb32, head32;     // fp32 head; head32 only for an untied output.weight
   Table<uint16_t> emb16, head16;  // fp16 head
+  Table<int8_t> emb8, head8;       // int8 head: each row quantized by its absmax, scale per row
+  std::vector<float> emb8_scale, head8_scale;
+  QuantizedActs head_q;
   std::vector<float> kcache, vcache;  // [layer][position][kv_dim]
   std::vector<float> X, XN, Q, Kt, Vt, ATT, G, U, TMP, logits_buf;
   QuantizedActs qa;
@@ -215,6 +223,8 @@ struct Runner::Impl {
         throw Error("token id " + std::to_string(id) + " is outside the vocabulary (0.." + std::to_string(cfg.vocab - 1) + ")");
       float* x = X.data() + t * h;
       if (!emb32.empty()) std::memcpy(x, emb32.data() + id * h, size_t(h) * sizeof(float));
+      else if (!emb8.empty())
+        for (int64_t i = 0; i < h; ++i) x[i] = float(emb8.data()[id * h + i]) * emb8_scale[size_t(id)];
       else for (int64_t i = 0; i < h; ++i) x[i] = fp16_to_fp32(emb16.data()[id * h + i]);
     }
     tm.norms_and_quant += since(t0);
@@ -266,7 +276,13 @@ struct Runner::Impl {
       const float* w32 = head32.empty() ? emb32.data() : head32.data();
       const uint16_t* w16 = head16.empty() ? emb16.data() : head16.data();
       if (opt.head == HeadPrecision::fp32) matmul_f32w(w32, cfg.vocab, h, XN.data(), 1, logits, threads);
-      else matmul_f16w(w16, cfg.vocab, h, XN.data(), 1, logits, threads);
+      else if (opt.head == HeadPrecision::fp16) matmul_f16w(w16, cfg.vocab, h, XN.data(), 1, logits, threads);
+      else {  // int8 head: the final hidden state quantized per token like every BitLinear input
+        quantize_activations(XN.data(), 1, h, head_q);
+        const bool untied = !head8.empty();
+        matmul_i8rows(untied ? head8.data() : emb8.data(), untied ? head8_scale.data() : emb8_scale.data(), cfg.vocab, h,
+                      head_q.q.data(), head_q.a[0], logits, threads);
+      }
       tm.head += since(t0);
     }
   }
@@ -331,11 +347,16 @@ Runner::Runner(const WeightSource& src, const RunnerOptions& opt, int64_t max_ba
   }
   m.out_norm = src.norm(-1, "output_norm");
   // Embedding (and an untied head) at head precision, converted in chunks: no fp32 copy for fp16.
-  auto load = [&](bool head, Impl::Table<float>& d32, Impl::Table<uint16_t>& d16) {
+  auto load = [&](bool head, Impl::Table<float>& d32, Impl::Table<uint16_t>& d16, Impl::Table<int8_t>& d8,
+                  std::vector<float>& s8) {
     const int64_t chunk = 4096;
     std::vector<float> buf(size_t(chunk * c.hidden));
     if (opt.head == HeadPrecision::fp32) d32.resize(size_t(c.vocab * c.hidden));
-    else d16.resize(size_t(c.vocab * c.hidden));
+    else if (opt.head == HeadPrecision::fp16) d16.resize(size_t(c.vocab * c.hidden));
+    else {
+      d8.resize(size_t(c.vocab * c.hidden));
+      s8.assign(size_t(c.vocab), 0.0f);
+    }
     for (int64_t r = 0; r < c.vocab; r += chunk) {
       const int64_t r1 = std::min(c.vocab, r + chunk);
       float* dst32 = opt.head == HeadPrecision::fp32 ? d32.data() + r * c.hidden : buf.data();
@@ -346,11 +367,23 @@ Runner::Runner(const WeightSource& src, const RunnerOptions& opt, int64_t max_ba
         uint16_t* dst = d16.data() + r * c.hidden;
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < n; ++i) dst[i] = fp32_to_fp16(buf[size_t(i)]);
+      } else if (opt.head == HeadPrecision::int8) {
+        // Per row: scale = absmax / 127, values rne(e / scale) in [-127, 127].
+#pragma omp parallel for schedule(static)
+        for (int64_t row = r; row < r1; ++row) {
+          const float* e = buf.data() + (row - r) * c.hidden;
+          float amax = 0.0f;
+          for (int64_t i = 0; i < c.hidden; ++i) amax = std::max(amax, std::fabs(e[i]));
+          const float sc = amax > 0.0f ? amax / 127.0f : 1.0f;
+          s8[size_t(row)] = sc;
+          int8_t* dst = d8.data() + row * c.hidden;
+          for (int64_t i = 0; i < c.hidden; ++i) dst[i] = int8_t(std::nearbyint(e[i] / sc));
+        }
       }
     }
   };
-  load(false, m.emb32, m.emb16);
-  if (src.untied_head()) load(true, m.head32, m.head16);
+  load(false, m.emb32, m.emb16, m.emb8, m.emb8_scale);
+  if (src.untied_head()) load(true, m.head32, m.head16, m.head8, m.head8_scale);
   m.pack_s = Impl::since(t0);
   m.kcache.assign(size_t(c.layers * m.context * c.kv_dim()), 0.0f);
   m.vcache.assign(m.kcache.size(), 0.0f);

@@ -13,9 +13,9 @@
 
 namespace tb {
 
-enum class HeadPrecision { fp32, fp16 };
+enum class HeadPrecision { fp32, fp16, int8 };
 const char* head_precision_name(HeadPrecision p);
-HeadPrecision parse_head_precision(const std::string& s);  // "fp32", "fp16"; throws tb::Error
+HeadPrecision parse_head_precision(const std::string& s);  // "fp32", "fp16", "int8"; throws tb::Error
 
 struct RunnerOptions {
   // A format ("i2s": best path here), a variant ("i2s__avx2"), or a float baseline: "fp16" or "fp32"

@@ -196,3 +196,41 @@ TEST(FloatBaselines, MatchFullPrecisionReference) {
 }
 
 }  // namespace
+
+namespace {
+
+// LM head precision in the runner. The head matmuls themselves are checked exactly in
+// tests/kernels/test_float_matmul.cpp. Here: memory figures, and the end-to-end effect. With a tied head
+// the input embedding is read from the same rounded table, and in a quantized network a perturbation of
+// the input moves some activations across rounding boundaries, which spreads to noise of the order of
+// the quantization noise itself (see the 2B4T test above): so the end-to-end bound is that noise (the
+// full-vs-fake-quant gap of this model, 4.6% measured; the bound is about twice that), not the head's
+// own rounding.
+TEST(Runner, HeadPrecisions) {
+  const tb::ModelConfig cfg = tb::load_model_config("tiny");
+  auto w = tb::synthetic_weights(cfg, 9);
+  const std::vector<int32_t> prompt = {5, 17, 300, 42};
+  std::vector<float> ref(size_t(cfg.vocab));
+  for (const auto& [head, tol] : std::vector<std::pair<tb::HeadPrecision, double>>{
+           {tb::HeadPrecision::fp32, 0.0}, {tb::HeadPrecision::fp16, 0.1}, {tb::HeadPrecision::int8, 0.1}}) {
+    tb::RunnerOptions o;
+    o.head = head;
+    tb::Runner run(*w, o);
+    std::vector<float> l(size_t(cfg.vocab));
+    run.forward(prompt.data(), int64_t(prompt.size()), l.data());
+    if (head == tb::HeadPrecision::fp32) {
+      ref = l;
+      continue;
+    }
+    const Diff d = diff(l, ref);
+    std::printf("head %s: max |logit - fp32 head| %.3g of max |logit| %.3g\n", tb::head_precision_name(head), d.max_abs,
+                d.max_logit);
+    EXPECT_LE(d.max_abs, tol * d.max_logit) << tb::head_precision_name(head);
+    EXPECT_GT(d.max_abs, 0.0) << "a lossy head that changes nothing is not being used";
+    const size_t per = head == tb::HeadPrecision::fp16 ? 2 : 1;
+    EXPECT_EQ(run.memory().embedding, size_t(cfg.vocab * cfg.hidden) * per + (per == 1 ? size_t(cfg.vocab) * 4 : 0));
+  }
+  EXPECT_THROW(tb::parse_head_precision("int4"), tb::Error);
+}
+
+}  // namespace
