@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
   run->add_option("--tg", ra.tg, "tokens per generation test")->capture_default_str();
   run->add_option("--reps", ra.reps, "repetitions after one warm-up")->capture_default_str();
   run->add_option("--seed", ra.seed, "seed of the synthetic weights and prompt")->capture_default_str();
-  run->add_option("--head", ra.head, "LM head precision: fp16 or fp32")->capture_default_str();
+  run->add_option("--head", ra.head, "LM head precision: fp16, fp32 or int8 (per-row scales)")->capture_default_str();
   auto* exp = app.add_subcommand("export", "write a model (synthetic weights) as a GGUF file in a ternary format");
   std::string exp_model = "2B4T", exp_format = "i2s", exp_out;
   uint64_t exp_seed = 1;
