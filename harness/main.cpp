@@ -107,6 +107,8 @@ int main(int argc, char** argv) {
   exp->add_option("--format", exp_format, "tensor format: i2s (bitnet.cpp's I2_S, type 36)")->capture_default_str();
   exp->add_option("--seed", exp_seed, "seed of the synthetic weights")->capture_default_str();
   exp->add_option("--out", exp_out, "output .gguf path")->required();
+  // The last of a repeated option wins (scripts/run.sh passes defaults before the user's options).
+  for (CLI::Option* opt : run->get_options()) opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   CLI11_PARSE(app, argc, argv);
   try {
     if (!isa.empty()) tb::set_forced_isa(isa);
