@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "harness/bandwidth.h"
+#include "harness/tune.h"
 #include "kernels/kernel.h"
 
 namespace {
@@ -180,6 +181,8 @@ std::vector<int> parse_threads(const std::string& s) {
 }  // namespace
 
 int run_main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string(argv[i]) == "--tune") return tb::tune_main(argc, argv);  // the TL tile tuner (harness/tune.cpp)
   // Our flags first; the rest goes to Google Benchmark.
   std::string threads_arg = "1," + std::to_string(omp_get_num_procs());
   long cold_mb = 0;
@@ -195,6 +198,7 @@ int run_main(int argc, char** argv) {
           "  --threads=1,2,max   OpenMP thread counts (default: 1 and all cores)\n"
           "  --cold_mb=N         total size of the cold weight copies (default: max(512, 4 x LLC) MiB)\n"
           "  --oracle            also benchmark the scalar oracle int8_ref (slow)\n"
+          "  --tune [--help]     the TL tile tuner instead of benchmarks (writes configs/tiles/<cpu>.json)\n"
           "  TERNBENCH_ISA=...   force a path (scalar, avx2, avx512vnni, neon); every runnable variant is\n"
           "                      registered anyway, named <format>__<isa>\n"
           "  plus every Google Benchmark flag, e.g. --benchmark_filter='gemv/i2s.*/cold'\n"

@@ -43,30 +43,37 @@ inline void add_rows(int32_t* acc, __m256i v0, __m256i v1) {
 
 struct TlAvx2 {
   template <int G, int TT, bool kSigned>
-  static void tile(const uint8_t* const (&w)[G], int64_t U, const uint8_t* const (&tab)[TT],
+  static inline __attribute__((always_inline)) void tile(const uint8_t* const (&w)[G], int64_t U, const uint8_t* const (&tab)[TT],
                    int32_t (&acc)[G][TT][32], int64_t next) {
     const __m256i m4 = _mm256_set1_epi8(0x0F);
     __m256i a0[G][TT], a1[G][TT], cnt[G];
+#pragma GCC unroll 8
     for (int g = 0; g < G; ++g) {
       cnt[g] = _mm256_setzero_si256();
+#pragma GCC unroll 8
       for (int i = 0; i < TT; ++i) a0[g][i] = a1[g][i] = _mm256_setzero_si256();
     }
     for (int64_t u = 0; u < U; ++u) {
       __m256i lo[G], hi[G], sa[G], sb[G];
+#pragma GCC unroll 8
       for (int g = 0; g < G; ++g) {
         const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[g] + 32 * u));
         if (TT == 1 && (u & 1) == 0) _mm_prefetch(reinterpret_cast<const char*>(w[g] + next + 32 * u), _MM_HINT_T0);
+        if (TT == 1 && kSigned && (u & 7) == 0)
+          _mm_prefetch(reinterpret_cast<const char*>(w[g] + next + 32 * U + 8 * u), _MM_HINT_T0);
         lo[g] = _mm256_and_si256(v, m4);
         hi[g] = _mm256_and_si256(_mm256_srli_epi16(v, 4), m4);
         if (kSigned) {
-          sa[g] = expand_signs(w[g] + 32 * U + 8 * u);
-          sb[g] = expand_signs(w[g] + 32 * U + 8 * u + 4);
+          sa[g] = expand_signs(w[g] + tl_sign_at(U, u, 0));
+          sb[g] = expand_signs(w[g] + tl_sign_at(U, u, 1));
           cnt[g] = _mm256_add_epi8(cnt[g], _mm256_add_epi8(sa[g], sb[g]));
         }
       }
+#pragma GCC unroll 8
       for (int i = 0; i < TT; ++i) {
         const uint8_t* t = tab[i] + 64 * u;
         const __m256i la = bcast(t), ha = bcast(t + 16), lb = bcast(t + 32), hb = bcast(t + 48);
+#pragma GCC unroll 8
         for (int g = 0; g < G; ++g) {
           __m256i ea = _mm256_shuffle_epi8(la, lo[g]), fa = _mm256_shuffle_epi8(ha, lo[g]);
           __m256i eb = _mm256_shuffle_epi8(lb, hi[g]), fb = _mm256_shuffle_epi8(hb, hi[g]);
@@ -81,6 +88,7 @@ struct TlAvx2 {
         }
       }
     }
+#pragma GCC unroll 8
     for (int g = 0; g < G; ++g) {
       __m256i c0 = _mm256_setzero_si256(), c1 = c0;
       if (kSigned) {  // cnt holds -(number of negative entries) per row byte
@@ -88,6 +96,7 @@ struct TlAvx2 {
         c0 = _mm256_unpacklo_epi8(cnt[g], s);
         c1 = _mm256_unpackhi_epi8(cnt[g], s);
       }
+#pragma GCC unroll 8
       for (int i = 0; i < TT; ++i) add_rows(acc[g][i], _mm256_sub_epi16(a0[g][i], c0), _mm256_sub_epi16(a1[g][i], c1));
     }
   }

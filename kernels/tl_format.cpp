@@ -1,5 +1,5 @@
 // Formats TL1 and TL2 (REFERENCE.md §2, lookup tables), their activation tables and the scalar path.
-// packed: 64-byte header (tiles, N, K, scale) | row tiles of BM rows (N padded to 32) | per row tile, K tiles of BK weights | per K tile, 32-row groups | per group, units: 32 index bytes (row r: lo nibble A, hi nibble B) [+ TL2: 8 sign bytes per unit after the group's index bytes]
+// packed: 64-byte header (tiles, N, K, scale) | row tiles of BM rows (N padded to 32) | per row tile, K tiles of BK weights | per K tile, 32-row groups | per group, units: 32 index bytes (row r: lo nibble A, hi nibble B) [+ TL2: 8 sign bytes per unit after the group's index bytes, units paired: A A' B B']
 // TL1: pair (w0, w1) -> index 3 (w0 + 1) + (w1 + 1); units of 2 pairs; K padded to 4 with zeros.
 // TL2: triple -> v = 9 w0 + 3 w1 + w2, index |v|, sign bit (v < 0); units of 2 triples; the last
 //      K % 6 weights (padded to 4 or 8) are TL1 units after the last K tile.
@@ -75,7 +75,7 @@ void tl_pack(const int8_t* w, int64_t N, int64_t K, float scale, uint8_t* out) {
               const int64_t k = k0 + 6 * u + 3 * h2;
               const int v = 9 * wt(n, k) + 3 * wt(n, k + 1) + wt(n, k + 2);
               idx[h2] = v < 0 ? -v : v;
-              if (v < 0) p[32 * r.units + 8 * u + 4 * h2 + rr / 8] |= uint8_t(1u << (rr % 8));
+              if (v < 0) p[tl_sign_at(r.units, u, h2) + rr / 8] |= uint8_t(1u << (rr % 8));
             } else {
               const int64_t k = k0 + 4 * u + 2 * h2;
               idx[h2] = tl1_index(wt(n, k), wt(n, k + 1));
@@ -110,7 +110,7 @@ void tl_unpack(const uint8_t* p, int64_t N, int64_t K, int8_t* w) {
             int64_t k;
             if (tl2) {
               if (idx > 13) throw Error("TL2 data looks corrupt: index " + std::to_string(idx));
-              const bool neg = (r.p[32 * r.units + 8 * u + 4 * h2 + rr / 8] >> (rr % 8)) & 1;
+              const bool neg = (r.p[tl_sign_at(r.units, u, h2) + rr / 8] >> (rr % 8)) & 1;
               const int v = neg ? -idx : idx;
               d[0] = (v + 13) / 9 - 1;
               d[1] = (v + 13) / 3 % 3 - 1;
@@ -204,8 +204,8 @@ struct TlScalar {
       for (int64_t u = 0; u < U; ++u) {
         uint32_t sa = 0, sb = 0;
         if (kSigned) {
-          std::memcpy(&sa, w[g] + 32 * U + 8 * u, 4);
-          std::memcpy(&sb, w[g] + 32 * U + 8 * u + 4, 4);
+          std::memcpy(&sa, w[g] + tl_sign_at(U, u, 0), 4);
+          std::memcpy(&sb, w[g] + tl_sign_at(U, u, 1), 4);
         }
         for (int r = 0; r < 32; ++r) {
           const int ia = w[g][32 * u + r] & 15, ib = w[g][32 * u + r] >> 4;
@@ -225,4 +225,18 @@ struct TlScalar {
 void tl_gemm_scalar(const GemmArgs& a) { TlWalker<TlScalar, 2, 1, 4>::walk(a); }
 
 }  // namespace detail
+
+TlBytes tl_bytes_breakdown(const std::string& format, int64_t N, int64_t K) {
+  const int fmt = format == "tl1" ? 1 : 2;
+  const detail::TlGeom g = detail::tl_geom(fmt, N, K, 32, fmt == 1 ? 4 : 6, 32);
+  TlBytes b;
+  b.total = fmt == 1 ? detail::tl_bytes<1>(N, K) : detail::tl_bytes<2>(N, K);
+  b.header = double(detail::kTlHeaderBytes);
+  const int64_t nibbles = fmt == 1 ? (K + 1) / 2 : 2 * g.main_units + (K % 6 + 1) / 2;  // holding real weights
+  b.index = double(N) * double(nibbles) / 2.0;
+  b.sign = fmt == 2 ? double(N) * double(2 * g.main_units) / 8.0 : 0.0;
+  b.pad = double(b.total) - b.header - b.index - b.sign;
+  return b;
+}
+
 }  // namespace tb

@@ -6,7 +6,9 @@
 // Terms: a group is 32 rows; a unit is the weights of one 32-byte index block per group: 2 pairs
 // (TL1, 4 weights) or 2 triples (TL2, 6 weights). Byte r of a unit holds row r: low nibble = index
 // of pair/triple A, high nibble = B. TL2 units add 8 sign bytes per group: u32 sign word of A, then
-// of B, bit r = row r (stored after the group's index bytes of that K tile).
+// of B, bit r = row r, stored after the group's index bytes of that K tile with units in pairs:
+// A(2p) A(2p+1) B(2p) B(2p+1) (one 64-bit load is an AVX-512 mask for both units), an odd last unit
+// A B (tl_sign_at).
 // Activation tables (prepared per token): 64 bytes per unit: lo(A)[16] hi(A)[16] lo(B)[16] hi(B)[16],
 // the low and high bytes of the int16 table entries; TL2's TL1 tail units follow the TL2 units.
 #pragma once
@@ -67,6 +69,13 @@ inline TlGeom tl_geom(const uint8_t* packed) {
   return tl_geom(int(h.fmt), h.N, h.K, h.BM, h.BK, h.bm);
 }
 
+// Offset, from a group's bytes in a K tile of U units, of the sign word of triple h (0 = A, 1 = B) of unit u.
+inline int64_t tl_sign_at(int64_t U, int64_t u, int h) {
+  const int64_t base = 32 * U + 16 * (u / 2);
+  if ((U & 1) && u == U - 1) return base + 4 * h;
+  return base + 8 * h + 4 * (u & 1);
+}
+
 inline size_t tl_prepared_bytes(int fmt, int64_t K) {
   const TlGeom g = tl_geom(fmt, 1, K, 32, fmt == 1 ? 4 : 6, 32);
   return size_t((g.main_units + g.tail_units) * 64);
@@ -77,7 +86,7 @@ inline size_t tl_prepared_bytes(int fmt, int64_t K) {
 struct TlTileRef {
   const uint8_t* p;  // this group's index bytes in this K tile (TL2 signs follow after 32 * units)
   int64_t units;
-  int64_t next;      // distance to this group's bytes in the next K tile (a prefetch target)
+  int64_t next;      // distance to this group's bytes in the next K tile
 };
 inline TlTileRef tl_tile(const TlGeom& g, const uint8_t* data, int64_t G, int64_t j) {
   const int64_t gpt = g.BM / 32, rt = G / gpt, gi = G - rt * gpt;
@@ -117,8 +126,10 @@ struct TlWalker {
       for (int g = 0; g < G; ++g) w[g] = r.p + g * r.units * (j < ntiles ? geo.unit_b : 32);
       const int64_t tab_off = (j < ntiles ? j * geo.upt : geo.main_units) * 64;
       for (int i = 0; i < TT; ++i) tab[i] = a.x + (t + i) * a.ldx + tab_off;
-      if (j < ntiles && geo.fmt == 2) M::template tile<G, TT, true>(w, r.units, tab, acc, r.next);
-      else M::template tile<G, TT, false>(w, r.units, tab, acc, r.next);
+      // GEMV prefetch target: this group's bytes two K tiles ahead (measured best of 1-6 tiles here).
+      const int64_t pf = 2 * r.next;
+      if (j < ntiles && geo.fmt == 2) M::template tile<G, TT, true>(w, r.units, tab, acc, pf);
+      else M::template tile<G, TT, false>(w, r.units, tab, acc, pf);
     }
     for (int i = 0; i < TT; ++i) {
       int32_t* c = a.c + (t + i - a.t0) * int64_t(a.ldc);

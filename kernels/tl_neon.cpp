@@ -32,30 +32,39 @@ struct TlNeon {
     const uint8x16_t m4 = vdupq_n_u8(0x0F);
     int16x8_t a[G][TT][4];
     int8x16_t cnt[G][2];
+#pragma GCC unroll 8
     for (int g = 0; g < G; ++g) {
       cnt[g][0] = cnt[g][1] = vdupq_n_s8(0);
+#pragma GCC unroll 8
       for (int i = 0; i < TT; ++i)
+#pragma GCC unroll 8
         for (int j = 0; j < 4; ++j) a[g][i][j] = vdupq_n_s16(0);
     }
     for (int64_t u = 0; u < U; ++u) {
       uint8x16_t lo[G][2], hi[G][2], sa[G][2], sb[G][2];
+#pragma GCC unroll 8
       for (int g = 0; g < G; ++g) {
         if (TT == 1 && (u & 1) == 0) __builtin_prefetch(w[g] + next + 32 * u);
+        if (TT == 1 && kSigned && (u & 7) == 0) __builtin_prefetch(w[g] + next + 32 * U + 8 * u);
+#pragma GCC unroll 8
         for (int h = 0; h < 2; ++h) {
           const uint8x16_t v = vld1q_u8(w[g] + 32 * u + 16 * h);
           lo[g][h] = vandq_u8(v, m4);
           hi[g][h] = vshrq_n_u8(v, 4);
           if (kSigned) {
-            sa[g][h] = expand_signs(w[g] + 32 * U + 8 * u, h);
-            sb[g][h] = expand_signs(w[g] + 32 * U + 8 * u + 4, h);
+            sa[g][h] = expand_signs(w[g] + tl_sign_at(U, u, 0), h);
+            sb[g][h] = expand_signs(w[g] + tl_sign_at(U, u, 1), h);
             cnt[g][h] = vaddq_s8(cnt[g][h], vreinterpretq_s8_u8(vaddq_u8(sa[g][h], sb[g][h])));
           }
         }
       }
+#pragma GCC unroll 8
       for (int i = 0; i < TT; ++i) {
         const uint8_t* t = tab[i] + 64 * u;
         const uint8x16_t la = vld1q_u8(t), ha = vld1q_u8(t + 16), lb = vld1q_u8(t + 32), hb = vld1q_u8(t + 48);
+#pragma GCC unroll 8
         for (int g = 0; g < G; ++g)
+#pragma GCC unroll 8
           for (int h = 0; h < 2; ++h) {
             uint8x16_t ea = vqtbl1q_u8(la, lo[g][h]), fa = vqtbl1q_u8(ha, lo[g][h]);
             uint8x16_t eb = vqtbl1q_u8(lb, hi[g][h]), fb = vqtbl1q_u8(hb, hi[g][h]);
@@ -70,14 +79,18 @@ struct TlNeon {
           }
       }
     }
+#pragma GCC unroll 8
     for (int g = 0; g < G; ++g) {
       int16x8_t c[4] = {vdupq_n_s16(0), vdupq_n_s16(0), vdupq_n_s16(0), vdupq_n_s16(0)};
       if (kSigned)  // cnt: -(negative entries) per row
+#pragma GCC unroll 8
         for (int h = 0; h < 2; ++h) {
           c[2 * h] = vmovl_s8(vget_low_s8(cnt[g][h]));
           c[2 * h + 1] = vmovl_high_s8(cnt[g][h]);
         }
+#pragma GCC unroll 8
       for (int i = 0; i < TT; ++i)
+#pragma GCC unroll 8
         for (int j = 0; j < 4; ++j) {
           const int16x8_t v = vsubq_s16(a[g][i][j], c[j]);
           int32_t* p = acc[g][i] + 8 * j;

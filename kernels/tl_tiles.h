@@ -36,3 +36,15 @@ void tl_tiles_reset();
 TlTiles tl_tiles_for(const std::string& format, int64_t N, int64_t K, std::string* source = nullptr);
 
 }  // namespace tb
+
+namespace tb {
+
+// Exact storage of one packed TL matrix, in bytes: index nibbles holding real weights, sign bits
+// (TL2), padding (index nibbles of padded K slots and padded rows), and the 64-byte header.
+struct TlBytes {
+  double index = 0, sign = 0, pad = 0, header = 0;
+  size_t total = 0;
+};
+TlBytes tl_bytes_breakdown(const std::string& format, int64_t N, int64_t K);
+
+}  // namespace tb
