@@ -7,7 +7,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
-#include <nlohmann/json.hpp>
+#include <sstream>
 #include <tuple>
 
 #include "kernels/cpu_features.h"
@@ -30,32 +30,131 @@ State& state() {
   return s;
 }
 
+// The tiles file is flat JSON: {"cpu": "...", "tiles": [{"format": "tl2", "N": 2560, ...}, ...]}.
+// A small reader for exactly that (kernels/ depends on no JSON library): objects of string and number
+// values inside the "tiles" array; anything else is an error naming the position.
+struct FlatJson {
+  const std::string& t;
+  size_t i = 0;
+  std::string path;
+  [[noreturn]] void fail(const std::string& what) const {
+    throw Error("tiles file " + path + ": " + what + " at byte " + std::to_string(i));
+  }
+  void ws() {
+    while (i < t.size() && std::isspace(static_cast<unsigned char>(t[i]))) ++i;
+  }
+  bool eat(char c) {
+    ws();
+    if (i < t.size() && t[i] == c) {
+      ++i;
+      return true;
+    }
+    return false;
+  }
+  void expect(char c) {
+    if (!eat(c)) fail(std::string("expected '") + c + "'");
+  }
+  std::string str() {
+    expect('"');
+    std::string out;
+    while (i < t.size() && t[i] != '"') {
+      if (t[i] == '\\' && i + 1 < t.size()) ++i;
+      out += t[i++];
+    }
+    if (i >= t.size()) fail("unterminated string");
+    ++i;
+    return out;
+  }
+  // A value: string, number, or (skipped) nested object/array/literal. Returns its text.
+  std::string value() {
+    ws();
+    if (i < t.size() && t[i] == '"') return str();
+    if (i < t.size() && (t[i] == '{' || t[i] == '[')) {
+      int depth = 0;
+      bool in_str = false;
+      const size_t b = i;
+      for (; i < t.size(); ++i) {
+        const char c = t[i];
+        if (in_str) {
+          if (c == '\\') ++i;
+          else if (c == '"') in_str = false;
+        } else if (c == '"') in_str = true;
+        else if (c == '{' || c == '[') ++depth;
+        else if ((c == '}' || c == ']') && --depth == 0) {
+          ++i;
+          return t.substr(b, i - b);
+        }
+      }
+      fail("unterminated object or array");
+    }
+    const size_t b = i;
+    while (i < t.size() && t[i] != ',' && t[i] != '}' && t[i] != ']' && !std::isspace(static_cast<unsigned char>(t[i]))) ++i;
+    if (b == i) fail("expected a value");
+    return t.substr(b, i - b);
+  }
+};
+
+int64_t to_int(const std::map<std::string, std::string>& o, const std::string& k) {
+  auto it = o.find(k);
+  if (it == o.end()) throw Error("missing \"" + k + "\"");
+  char* end = nullptr;
+  const long long v = std::strtoll(it->second.c_str(), &end, 10);
+  if (it->second.empty() || *end) throw Error("\"" + k + "\" is not an integer: " + it->second);
+  return v;
+}
+
 void load_locked(State& s, const std::string& path) {
   std::ifstream in(path);
   if (!in) throw Error("cannot open tiles file " + path);
-  nlohmann::json j;
-  try {
-    in >> j;
-  } catch (const std::exception& e) {
-    throw Error("tiles file " + path + " is not valid JSON: " + e.what());
-  }
-  if (!j.is_object() || !j.contains("tiles") || !j["tiles"].is_array())
-    throw Error("tiles file " + path + ": want an object with a \"tiles\" array");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string text = ss.str();
+  FlatJson p{text, 0, path};
   std::map<Key, TlTiles> m;
-  for (const auto& e : j["tiles"]) {
-    try {
-      const std::string f = e.at("format").get<std::string>();
-      TlTiles t;
-      t.BM = e.at("BM").get<int>();
-      t.BK = e.at("BK").get<int>();
-      t.bm = e.at("bm").get<int>();
-      const std::string bad = tl_tiles_check(f, t);
-      if (!bad.empty()) throw Error(bad);
-      m[Key(f, e.at("N").get<int64_t>(), e.at("K").get<int64_t>())] = t;
-    } catch (const std::exception& ex) {
-      throw Error("tiles file " + path + ": bad entry " + e.dump() + ": " + ex.what());
-    }
+  bool saw_tiles = false;
+  p.expect('{');
+  if (!p.eat('}')) {
+    do {
+      const std::string key = p.str();
+      p.expect(':');
+      if (key != "tiles") {
+        p.value();
+        continue;
+      }
+      saw_tiles = true;
+      p.expect('[');
+      if (p.eat(']')) continue;
+      do {
+        const size_t at = p.i;
+        std::map<std::string, std::string> o;
+        p.expect('{');
+        if (!p.eat('}')) {
+          do {
+            const std::string k = p.str();
+            p.expect(':');
+            o[k] = p.value();
+          } while (p.eat(','));
+          p.expect('}');
+        }
+        try {
+          auto f = o.find("format");
+          if (f == o.end()) throw Error("missing \"format\"");
+          TlTiles t;
+          t.BM = int(to_int(o, "BM"));
+          t.BK = int(to_int(o, "BK"));
+          t.bm = int(to_int(o, "bm"));
+          const std::string bad = tl_tiles_check(f->second, t);
+          if (!bad.empty()) throw Error(bad);
+          m[Key(f->second, to_int(o, "N"), to_int(o, "K"))] = t;
+        } catch (const Error& e) {
+          throw Error("tiles file " + path + ": bad entry at byte " + std::to_string(at) + ": " + e.what());
+        }
+      } while (p.eat(','));
+      p.expect(']');
+    } while (p.eat(','));
+    p.expect('}');
   }
+  if (!saw_tiles) throw Error("tiles file " + path + ": want an object with a \"tiles\" array");
   s.from_file = std::move(m);
   s.file = path;
   s.tried_file = true;

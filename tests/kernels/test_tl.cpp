@@ -84,6 +84,16 @@ TEST(TlTiles, FileIsReadAndBadFilesAreRefused) {
   } catch (const tb::Error& e) {
     EXPECT_NE(std::string(e.what()).find("252"), std::string::npos) << e.what();
   }
+  {
+    std::ofstream o(path);
+    o << R"({"tiles": [{"format": "tl1", "N": 1, "K": 1, "BM": 64 "BK": 252, "bm": 32}]})";
+  }
+  EXPECT_THROW(tb::tl_tiles_load(path), tb::Error) << "a missing comma";
+  {
+    std::ofstream o(path);
+    o << R"({"tiles": [{"format": "tl1", "N": 1, "K": 1, "BM": 64, "bm": 32}]})";
+  }
+  EXPECT_THROW(tb::tl_tiles_load(path), tb::Error) << "a missing BK";
   std::remove(path.c_str());
 }
 
