@@ -91,10 +91,18 @@ int tune_main(int argc, char** argv) {
     else if (a == "--quick") quick = true;
     else if (a == "--dry-run") write = false;
     else if (a == "--tune") continue;
+    else if (a == "--model" || a.rfind("--model=", 0) == 0) {
+      const std::string m = a == "--model" ? (i + 1 < argc ? argv[++i] : "") : a.substr(8);
+      if (m != "2B4T") {
+        std::fprintf(stderr, "tune: only --model 2B4T (its four matmul shapes) is tuned so far, got '%s'\n", m.c_str());
+        return 2;
+      }
+    }
     else {
       std::printf(
           "tune: TL tile tuner. For each format and 2B4T shape, times the cold-weight GEMV of every tile\n"
           "candidate (BM, BK, bm) and writes the fastest per shape.\n"
+          "  --model 2B4T        the model whose shapes are tuned (2B4T only, the default)\n"
           "  --formats=tl1,tl2   formats to tune\n"
           "  --threads=1         thread count of the timing (one number)\n"
           "  --out=PATH          tiles file to write (default %s; rewritten whole)\n"
