@@ -33,16 +33,16 @@ const std::vector<Kernel>& all_kernels() {
       // TL kernels split rows at 32-row groups; the prepare hook builds the lookup tables.
       {"tl1__scalar", &kFormatTL1, Isa::scalar, 32, &tl1_prepared_bytes, &tl1_prepare, &tl_gemm_scalar},
 #ifdef TB_HAVE_X86_KERNELS
-      {"tl1__avx2", &kFormatTL1, Isa::avx2, 32, &tl1_prepared_bytes, &tl1_prepare, &tl_gemm_avx2},
-      {"tl1__avx512vnni", &kFormatTL1, Isa::avx512vnni, 32, &tl1_prepared_bytes, &tl1_prepare, &tl_gemm_avx512},
+      {"tl1__avx2", &kFormatTL1, Isa::avx2, 32, &tl1_prepared_bytes, &tl1_prepare_avx2, &tl_gemm_avx2},
+      {"tl1__avx512vnni", &kFormatTL1, Isa::avx512vnni, 32, &tl1_prepared_bytes, &tl1_prepare_avx2, &tl_gemm_avx512},
 #endif
 #ifdef TB_HAVE_NEON_KERNELS
       {"tl1__neon", &kFormatTL1, Isa::neon, 32, &tl1_prepared_bytes, &tl1_prepare, &tl_gemm_neon},
 #endif
       {"tl2__scalar", &kFormatTL2, Isa::scalar, 32, &tl2_prepared_bytes, &tl2_prepare, &tl_gemm_scalar},
 #ifdef TB_HAVE_X86_KERNELS
-      {"tl2__avx2", &kFormatTL2, Isa::avx2, 32, &tl2_prepared_bytes, &tl2_prepare, &tl_gemm_avx2},
-      {"tl2__avx512vnni", &kFormatTL2, Isa::avx512vnni, 32, &tl2_prepared_bytes, &tl2_prepare, &tl_gemm_avx512},
+      {"tl2__avx2", &kFormatTL2, Isa::avx2, 32, &tl2_prepared_bytes, &tl2_prepare_avx2, &tl_gemm_avx2},
+      {"tl2__avx512vnni", &kFormatTL2, Isa::avx512vnni, 32, &tl2_prepared_bytes, &tl2_prepare_avx2, &tl_gemm_avx512},
 #endif
 #ifdef TB_HAVE_NEON_KERNELS
       {"tl2__neon", &kFormatTL2, Isa::neon, 32, &tl2_prepared_bytes, &tl2_prepare, &tl_gemm_neon},

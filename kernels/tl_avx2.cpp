@@ -102,7 +102,56 @@ struct TlAvx2 {
   }
 };
 
+// One 16-entry int16 table e = c0 * b0 + c1 * b1 + c2 * b2 (c from the coefficient vectors) written as
+// 16 low bytes then 16 high bytes, as tl_format.cpp's put_table does.
+inline void put_table(__m256i e, uint8_t* out) {
+  const __m256i lo = _mm256_and_si256(e, _mm256_set1_epi16(0xFF)), hi = _mm256_srli_epi16(e, 8);
+  const __m256i p = _mm256_permute4x64_epi64(_mm256_packus_epi16(lo, hi), 0xD8);  // lo[0..15] hi[0..15]
+  _mm256_storeu_si256(reinterpret_cast<__m256i*>(out), p);
+}
+
+// TL1 tables: entry i = (i / 3 - 1) q0 + (i % 3 - 1) q1 for i < 9, else 0.
+inline void tl1_tables(int q0, int q1, uint8_t* out) {
+  const __m256i c0 = _mm256_setr_epi16(-1, -1, -1, 0, 0, 0, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0);
+  const __m256i c1 = _mm256_setr_epi16(-1, 0, 1, -1, 0, 1, -1, 0, 1, 0, 0, 0, 0, 0, 0, 0);
+  put_table(_mm256_add_epi16(_mm256_sign_epi16(_mm256_set1_epi16(int16_t(q0)), c0),
+                             _mm256_sign_epi16(_mm256_set1_epi16(int16_t(q1)), c1)),
+            out);
+}
+
 }  // namespace
+
+// Table construction with AVX2 (the same bytes as tl1_prepare / tl2_prepare in tl_format.cpp).
+void tl1_prepare_avx2(const int8_t* q, int64_t K, uint8_t* out) {
+  const int64_t full = K / 4;
+  for (int64_t u = 0; u < full; ++u) {
+    tl1_tables(q[4 * u], q[4 * u + 1], out + 64 * u);
+    tl1_tables(q[4 * u + 2], q[4 * u + 3], out + 64 * u + 32);
+  }
+  if (K % 4) {
+    int8_t t[4] = {0, 0, 0, 0};
+    for (int64_t k = 4 * full; k < K; ++k) t[k - 4 * full] = q[k];
+    tl1_tables(t[0], t[1], out + 64 * full);
+    tl1_tables(t[2], t[3], out + 64 * full + 32);
+  }
+}
+
+void tl2_prepare_avx2(const int8_t* q, int64_t K, uint8_t* out) {
+  // Entry i (0..13) = c0 b0 + c1 b1 + c2 b2 with i = 9 c0 + 3 c1 + c2 (REFERENCE §2's table); 14, 15: 0.
+  const __m256i c0 = _mm256_setr_epi16(0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0);
+  const __m256i c1 = _mm256_setr_epi16(0, 0, 1, 1, 1, -1, -1, -1, 0, 0, 0, 1, 1, 1, 0, 0);
+  const __m256i c2 = _mm256_setr_epi16(0, 1, -1, 0, 1, -1, 0, 1, -1, 0, 1, -1, 0, 1, 0, 0);
+  const int64_t mu = K / 6;
+  for (int64_t u = 0; u < mu; ++u)
+    for (int h = 0; h < 2; ++h) {
+      const int8_t* b = q + 6 * u + 3 * h;
+      const __m256i e = _mm256_add_epi16(
+          _mm256_add_epi16(_mm256_sign_epi16(_mm256_set1_epi16(b[0]), c0), _mm256_sign_epi16(_mm256_set1_epi16(b[1]), c1)),
+          _mm256_sign_epi16(_mm256_set1_epi16(b[2]), c2));
+      put_table(e, out + 64 * u + 32 * h);
+    }
+  if (K % 6) tl1_prepare_avx2(q + 6 * mu, K % 6, out + 64 * mu);
+}
 
 void tl_gemm_avx2(const GemmArgs& a) { TlWalker<TlAvx2, 2, 1, 4>::walk(a); }
 

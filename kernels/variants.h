@@ -42,6 +42,8 @@ size_t tl1_prepared_bytes(int64_t K);
 size_t tl2_prepared_bytes(int64_t K);
 void tl1_prepare(const int8_t* q, int64_t K, uint8_t* out);
 void tl2_prepare(const int8_t* q, int64_t K, uint8_t* out);
+void tl1_prepare_avx2(const int8_t* q, int64_t K, uint8_t* out);  // the same bytes, AVX2 (x86 builds)
+void tl2_prepare_avx2(const int8_t* q, int64_t K, uint8_t* out);
 // One entry per ISA serves both TL formats (the packed header says which).
 void tl_gemm_scalar(const GemmArgs& a);
 void tl_gemm_avx2(const GemmArgs& a);

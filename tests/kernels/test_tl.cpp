@@ -97,6 +97,28 @@ TEST(TlTiles, FileIsReadAndBadFilesAreRefused) {
   std::remove(path.c_str());
 }
 
+// Every path's table construction writes the scalar path's bytes (extreme and random activations).
+TEST(TlTables, EveryPathBuildsTheScalarTables) {
+  int tried = 0;
+  for (const tb::Kernel& k : tb::all_kernels()) {
+    const std::string f = k.format->name;
+    if ((f != "tl1" && f != "tl2") || !tb::cpu_supports(k.isa) || k.isa == tb::Isa::scalar) continue;
+    const tb::Kernel& ref = tb::find_kernel(f + "__scalar");
+    for (int64_t K : {1, 2, 3, 4, 5, 6, 7, 11, 12, 13, 130, 2560, 6912}) {
+      std::vector<int8_t> q(static_cast<size_t>(K));
+      for (int64_t i = 0; i < K; ++i) q[i] = int8_t(i % 5 == 0 ? -128 : (i % 5 == 1 ? 127 : int((i * 37) % 256) - 128));
+      const size_t n = k.prepared_bytes_per_token(K);
+      ASSERT_EQ(n, ref.prepared_bytes_per_token(K));
+      std::vector<uint8_t> a(n, 0xAB), b(n, 0xCD);
+      k.prepare(q.data(), K, a.data());
+      ref.prepare(q.data(), K, b.data());
+      ASSERT_EQ(a, b) << k.name << " K=" << K;
+      ++tried;
+    }
+  }
+  if (tried == 0) GTEST_SKIP() << "no SIMD TL path runs here";
+}
+
 TEST(Tl2, ByteLayout) {
   ResetTiles reset;
   // One row, K = 8: triples (1, -1, 0) -> v = 6, (-1, 1, 1) -> v = -5; tail of 2 weights (1, 1) as a TL1
