@@ -5,11 +5,13 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <vector>
 
 #include "energy/summary.h"
 #include "harness/commands.h"
 #include "model/export.h"
 #include "harness/thread_spec.h"
+#include "harness/tune.h"
 #include "kernels/kernel.h"
 #include "model/config.h"
 
@@ -74,6 +76,7 @@ int main(int argc, char** argv) {
       "  harness run --model 2B4T --threads 1,2 --kernels i2s,int8   prefill/decode tokens/s (synthetic weights)\n"
       "  harness run --model ../shared/testdata/bitnetcpp-tiny-i2_s.gguf   the same on a GGUF checkpoint\n"
       "  harness export --model tiny --format i2s --out tiny.gguf   synthetic weights as a GGUF file\n"
+      "  harness tune --model 2B4T       tune TL1/TL2 tiles here, write configs/tiles/<cpu>.json\n"
       "  build/harness/bench_kernels --benchmark_filter='gemv/i2s.*'   kernel benchmarks\n");
   std::string isa;
   app.add_option("--isa", isa, "force an ISA path: auto, scalar, neon, avx2, avx512vnni (env: TERNBENCH_ISA)");
@@ -100,6 +103,10 @@ int main(int argc, char** argv) {
   run->add_option("--reps", ra.reps, "repetitions after one warm-up")->capture_default_str();
   run->add_option("--seed", ra.seed, "seed of the synthetic weights and prompt")->capture_default_str();
   run->add_option("--head", ra.head, "LM head precision: fp16, fp32 or int8 (per-row scales)")->capture_default_str();
+  // `harness tune ...`: the TL tile tuner (harness/tune.cpp) parses its own flags (`harness tune --help`).
+  auto* tune = app.add_subcommand("tune", "TL1/TL2 tile tuner: times tile candidates per 2B4T shape, writes configs/tiles/<cpu>.json");
+  tune->prefix_command();
+  tune->set_help_flag();
   auto* exp = app.add_subcommand("export", "write a model (synthetic weights) as a GGUF file in a ternary format");
   std::string exp_model = "2B4T", exp_format = "i2s", exp_out;
   uint64_t exp_seed = 1;
@@ -115,6 +122,12 @@ int main(int argc, char** argv) {
     if (*kernels) return cmd_kernels();
     if (*energy) return cmd_energy(energy_estimate, energy_model, energy_node, energy_causal, energy_seq);
     if (*models) return tb::cmd_models();
+    if (*tune) {
+      std::vector<std::string> rest = tune->remaining();
+      std::vector<char*> av = {argv[0]};
+      for (std::string& a : rest) av.push_back(a.data());
+      return tb::tune_main(int(av.size()), av.data());
+    }
     if (*exp) {
       const tb::ModelConfig c = tb::load_model_config(exp_model);
       tb::export_gguf(*tb::synthetic_weights(c, exp_seed), exp_format, exp_out);
