@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "harness/bandwidth.h"
+#include "harness/ternary_matrix.h"
 #include "harness/tune.h"
 #include "kernels/kernel.h"
 
@@ -41,18 +42,6 @@ struct Options {
 Options g_opt;
 std::map<int, double> g_bw;  // threads -> read bytes per second
 
-// Deterministic ternary weights with about a third zeros (splitmix64).
-std::vector<int8_t> make_weights(int64_t N, int64_t K, uint64_t seed) {
-  std::vector<int8_t> w(size_t(N * K));
-  uint64_t s = seed;
-  for (auto& v : w) {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    v = int8_t(int((z ^ (z >> 31)) % 3) - 1);
-  }
-  return w;
-}
 
 // Copies of one packed matrix, kept while consecutive benchmarks use the same format and shape.
 struct WeightSet {
@@ -69,7 +58,7 @@ WeightSet& weights_for(const tb::Format* f, int64_t N, int64_t K, bool cold) {
     ws.K = K;
   }
   if (ws.copies.empty()) {
-    const auto w = make_weights(N, K, 42);
+    const auto w = tb::ternary_matrix(N, K, 42);
     ws.copies.push_back(tb::pack_weights(*f, w.data(), N, K, 0.01f));
   }
   if (cold) {

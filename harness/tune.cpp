@@ -3,6 +3,7 @@
 // last-level cache) at the first thread count given, prints each candidate's time and weight GB/s,
 // and writes the fastest per shape to a tiles file (default configs/tiles/<cpu>.json). It also prints
 // the exact bytes per weight of each format and shape (index bits, sign bits, padding, header).
+#include "harness/ternary_matrix.h"
 #include "harness/tune.h"
 
 #include <omp.h>
@@ -47,17 +48,6 @@ std::vector<TlTiles> candidates(const std::string& f, bool quick) {
   return out;
 }
 
-std::vector<int8_t> make_weights(int64_t N, int64_t K) {
-  std::vector<int8_t> w(size_t(N * K));
-  uint64_t s = 42;
-  for (auto& v : w) {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    v = int8_t(int((z ^ (z >> 31)) % 3) - 1);
-  }
-  return w;
-}
 
 // Seconds per GEMV: the best of `reps` passes over the cold copies (each pass >= 16 calls).
 double time_gemv(const Kernel& k, const std::vector<PackedWeights>& copies, const PreparedActs& prep, float* y,
@@ -146,7 +136,7 @@ int tune_main(int argc, char** argv) {
       std::printf("\n%s (%s) %lldx%lld (%s), GEMV, cold weights, %d thread(s):\n", f.c_str(), k.name,
                   (long long)s.N, (long long)s.K, s.role, threads);
       std::printf("| BM | BK | bm | us | weight GB/s |\n|---|---|---|---|---|\n");
-      const auto w = make_weights(s.N, s.K);
+      const auto w = tb::ternary_matrix(s.N, s.K, 42);
       std::vector<float> x(size_t(s.K));
       for (size_t i = 0; i < x.size(); ++i) x[i] = float(int64_t(i * 2654435761u % 2001) - 1000) / 137.0f;
       QuantizedActs acts;
