@@ -1,5 +1,6 @@
 // Deterministic ternary test matrices for the benchmarks and the tuner (splitmix64; about a third zeros).
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
