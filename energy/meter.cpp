@@ -129,6 +129,13 @@ std::string describe_errno(const std::string& path, int err, const std::string& 
   return m;
 }
 
+std::string trim(const std::string& s) {
+  size_t b = 0, e = s.size();
+  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
+  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
+  return s.substr(b, e - b);
+}
+
 std::string read_text_file(const std::string& path, const std::string& fix) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) throw Error(describe_errno(path, errno, fix));

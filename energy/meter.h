@@ -118,6 +118,8 @@ class CounterMeter : public Meter {
 
 // ---- small file helpers shared by the sources (exposed for tests) ----
 
+// The text without leading and trailing whitespace.
+std::string trim(const std::string& s);
 // Whole file as text; throws tb::Error naming the file, the errno text and, for EACCES/EPERM, `fix`.
 std::string read_text_file(const std::string& path, const std::string& fix = "");
 // Unsigned decimal integer with optional surrounding whitespace; throws tb::Error quoting the text.

@@ -17,13 +17,6 @@ namespace tb::energy {
 
 namespace {
 
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
 // perf's event names -> the domain names every source uses.
 std::string domain_of(const std::string& event) {
   if (event == "energy-pkg") return "package";

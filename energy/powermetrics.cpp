@@ -180,13 +180,6 @@ class PlistReader {
   bool self_closed_ = false;
 };
 
-std::string trim(const std::string& s) {
-  size_t b = 0, e = s.size();
-  while (b < e && std::isspace(static_cast<unsigned char>(s[b]))) ++b;
-  while (e > b && std::isspace(static_cast<unsigned char>(s[e - 1]))) --e;
-  return s.substr(b, e - b);
-}
-
 }  // namespace
 
 PowermetricsSample parse_powermetrics_plist(const std::string& doc, int index) {

@@ -8,6 +8,7 @@
 #include <immintrin.h>
 
 #include "kernels/tl_layout.h"
+#include "kernels/tl_x86.h"
 #include "kernels/variants.h"
 
 namespace tb {
@@ -33,18 +34,6 @@ inline uint64_t load64(const uint8_t* p) {
   uint64_t v;
   __builtin_memcpy(&v, p, 8);
   return v;
-}
-
-inline void add_rows(int32_t* acc, __m256i v0, __m256i v1) {
-  __m256i* a = reinterpret_cast<__m256i*>(acc);
-  const __m256i r0 = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(v0));
-  const __m256i r2 = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(v0, 1));
-  const __m256i r1 = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(v1));
-  const __m256i r3 = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(v1, 1));
-  _mm256_storeu_si256(a + 0, _mm256_add_epi32(_mm256_loadu_si256(a + 0), r0));
-  _mm256_storeu_si256(a + 1, _mm256_add_epi32(_mm256_loadu_si256(a + 1), r1));
-  _mm256_storeu_si256(a + 2, _mm256_add_epi32(_mm256_loadu_si256(a + 2), r2));
-  _mm256_storeu_si256(a + 3, _mm256_add_epi32(_mm256_loadu_si256(a + 3), r3));
 }
 
 struct TlAvx512 {
