@@ -20,16 +20,23 @@ namespace tb {
 namespace {
 typedef uint64_t v2u64 __attribute__((vector_size(16)));
 volatile uint64_t g_sink;
+// One buffer kept across calls (benchmarks re-probe next to each cold run); first touch by the
+// probing threads so pages sit on their NUMA nodes.
+uint8_t* p = nullptr;
+size_t have = 0;
+int touched_by = 0;
 }  // namespace
+
+void release_bandwidth_buffer() {
+  std::free(p);
+  p = nullptr;
+  have = 0;
+  touched_by = 0;
+}
 
 double measure_read_bandwidth(int threads, size_t bytes, int passes) {
   bytes = bytes / 4096 * 4096;
   const size_t nvec = bytes / sizeof(v2u64);
-  // One buffer kept across calls (benchmarks re-probe next to each cold run); first touch by the
-  // probing threads so pages sit on their NUMA nodes.
-  static uint8_t* p = nullptr;
-  static size_t have = 0;
-  static int touched_by = 0;
   if (have != bytes || touched_by != threads) {
     std::free(p);
     p = static_cast<uint8_t*>(allocate_large(bytes));  // the same kind of pages packed weights get
@@ -85,6 +92,11 @@ size_t last_level_cache_bytes() {
   best = std::max(best, sysconf(_SC_LEVEL2_CACHE_SIZE));
 #endif
   return best > 0 ? size_t(best) : 0;
+}
+
+size_t bandwidth_probe_bytes() {
+  const size_t llc = last_level_cache_bytes();
+  return std::max<size_t>(size_t(512) << 20, llc > (size_t(256) << 20) ? 0 : 4 * llc);
 }
 
 }  // namespace tb

@@ -198,11 +198,8 @@ int run_main(int argc, char** argv) {
   std::vector<int> tl = parse_threads(threads_arg);
   for (int t : tl)
     if (std::find(g_opt.threads.begin(), g_opt.threads.end(), t) == g_opt.threads.end()) g_opt.threads.push_back(t);
-  const size_t llc = tb::last_level_cache_bytes();
-  // Some VMs report absurd cache sizes (this one: 508 MiB of L3); above 1 GiB the LLC figure is ignored.
-  const size_t llc_use = llc > (size_t(1) << 30) / 4 ? 0 : llc;
-  g_opt.cold_bytes = cold_mb > 0 ? size_t(cold_mb) << 20 : std::max<size_t>(size_t(512) << 20, 4 * llc_use);
-  g_opt.bw_bytes = std::max<size_t>(size_t(512) << 20, 4 * llc_use);
+  g_opt.bw_bytes = tb::bandwidth_probe_bytes();
+  g_opt.cold_bytes = cold_mb > 0 ? size_t(cold_mb) << 20 : g_opt.bw_bytes;
   int rargc = int(rest.size());
   benchmark::Initialize(&rargc, rest.data());
   if (benchmark::ReportUnrecognizedArguments(rargc, rest.data())) return 2;

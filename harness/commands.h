@@ -7,14 +7,15 @@
 namespace tb {
 int cmd_models();
 
-struct RunArgs {
-  std::string model = "2B4T";     // preset name, .json config or .gguf file
-  std::vector<std::string> kernels = {"i2s"};
+// `harness verify`: every kernel variant this CPU runs against the int8_ref oracle, bit for bit, on
+// every matmul shape of the model (GEMV and GEMM); then the model's logits (prefill and decode) across
+// every variant and thread count, bit for bit. Non-zero exit on any mismatch, naming where.
+struct VerifyArgs {
+  std::string model = "2B4T";
   std::vector<int> threads = {1};
-  int64_t pp = 128, tg = 128;
-  int reps = 3;
+  int64_t layers = 0;   // end-to-end on the first N layers (0: all)
+  int64_t tokens = 8;   // GEMM tokens; prompt length end to end
   uint64_t seed = 1;
-  std::string head = "fp16";
 };
-int cmd_run(const RunArgs& a);
+int cmd_verify(const VerifyArgs& a);
 }  // namespace tb

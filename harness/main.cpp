@@ -1,6 +1,7 @@
-// harness: ternbench's command line. Today: `harness kernels`. The model runner, sweeps, verify,
-// roofline and energy subcommands arrive with their issues.
+// harness: ternbench's command line. Without a subcommand it runs the sweep (harness/sweep.h); the
+// subcommands list, check, measure and export.
 #include <CLI/CLI.hpp>
+#include <omp.h>
 
 #include <cstdio>
 #include <iostream>
@@ -9,6 +10,8 @@
 
 #include "energy/summary.h"
 #include "harness/commands.h"
+#include "harness/roofline.h"
+#include "harness/sweep.h"
 #include "model/export.h"
 #include "harness/thread_spec.h"
 #include "harness/tune.h"
@@ -62,26 +65,106 @@ int cmd_energy(bool estimate, const std::string& model, const std::string& node,
   return 0;
 }
 
+// `harness roofline`: read bandwidth and int8 peak per thread count, from the cache or measured.
+int cmd_roofline(const std::vector<int>& threads, bool refresh) {
+  tb::RooflineCache cache;
+  std::fprintf(stderr, "%s\n", cache.note().c_str());
+  std::printf("| threads | read GB/s | int8 GMAC/s | path and instructions | measured |\n|---:|---:|---:|---|---|\n");
+  for (int t : threads) {
+    const bool had = cache.find(t) != nullptr;
+    if (refresh || !had) {
+      std::fprintf(stderr, "measuring %d thread%s (read bandwidth, then int8 peak)...\n", t, t == 1 ? "" : "s");
+      cache.put(tb::measure_roofline(t));
+      cache.save();
+    }
+    const tb::RooflinePoint& p = *cache.find(t);
+    std::printf("| %d | %.1f | %.0f | %s: %s | %s%s |\n", t, p.read_gbs, p.int8_gmacs, p.isa.c_str(), p.instructions.c_str(),
+                p.measured_at.c_str(), refresh || !had ? "" : " (cached)");
+    std::fflush(stdout);
+  }
+  std::fprintf(stderr, "saved in %s (--refresh measures again; sweeps re-probe bandwidth beside each decode test)\n",
+               cache.path().c_str());
+  return 0;
+}
+
+// 1, 2, 4, ... up to the logical CPUs, and that count itself.
+std::string default_thread_ladder() {
+  const int n = omp_get_num_procs();
+  std::string s;
+  for (int t = 1; t < n; t *= 2) s += std::to_string(t) + ",";
+  return s + std::to_string(n);
+}
+
+// The sweep's options, on the main command and on its alias `run`.
+void add_sweep_options(CLI::App* app, tb::SweepArgs& a, std::string& threads, std::string& kernels) {
+  app->add_option("--model,-m", a.model, "preset name (harness models), .json config, or .gguf checkpoint")->capture_default_str();
+  app->add_option("--kernels,-k", kernels, "comma-separated formats, variants or float baselines, e.g. i2s,tl2,fp16 or i2s__avx2; "
+                  "default: every format this CPU runs (best path each) and fp16");
+  app->add_option("--threads,-t", threads, "thread counts: 1..16, 1,2,4,8, 1..16:2 or max")->capture_default_str();
+  app->add_option("--pp,-p", a.pp, "prompt tokens per prefill test (0: no prefill test)")->capture_default_str();
+  app->add_option("--tg,-n", a.tg, "tokens per generation test (0: no generation test)")->capture_default_str();
+  app->add_option("--reps,-r", a.reps, "repetitions after one warm-up")->capture_default_str();
+  app->add_option("--seed", a.seed, "seed of the synthetic weights and prompt")->capture_default_str();
+  app->add_option("--head", a.head, "LM head precision: fp16, fp32 or int8 (per-row scales)")->capture_default_str();
+  app->add_option("--layers", a.layers, "run only the first N layers (presets; rows say N of M)");
+  app->add_option("--output,-o", a.output, "stdout format: md, csv, json, jsonl")->capture_default_str();
+  app->add_option("--out", a.out_file, "results file to append to (JSONL), or none")->capture_default_str();
+  app->add_option("--pin", a.pin, "thread pinning: none, compact (logical CPUs in order), cores (physical cores first)")->capture_default_str();
+  app->add_option("--cv-warn", a.cv_warn, "warn and mark a row noisy above this coefficient of variation")->capture_default_str();
+  app->add_flag("--quiet,-q", a.quiet, "no progress on stderr");
+  // The last of a repeated option wins (scripts/run.sh passes defaults before the user's options).
+  for (CLI::Option* opt : app->get_options()) opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"ternbench: benchmarks and checks ternary (1.58-bit) LLM kernels on this CPU"};
+  CLI::App app{"ternbench: benchmarks and checks ternary (1.58-bit) LLM kernels on this CPU.\n"
+               "Without a subcommand: the sweep. For every kernel this CPU runs and the fp16 baseline, at each thread\n"
+               "count, a prefill test (pp) and a generation test (tg) as llama-bench runs them (one warm-up, then\n"
+               "repetitions). Rows go to stdout as a table and are appended, as each completes, to a JSONL file\n"
+               "(results/README.md); Ctrl-C stops and keeps every finished row."};
   app.footer(
       "Examples:\n"
+      "  harness --model 2B4T --threads 1..16        the sweep: every kernel, pp128 and tg128, 1 to 16 threads\n"
+      "  harness -m 2B4T -t 1,max -k i2s,fp16 -r 3   two kernels, 1 thread and all threads, 3 repetitions\n"
+      "  harness -m 2B4T -t 1..8:2 --pin cores       threads 1,3,5,7 pinned one per physical core\n"
+      "  harness -m ../shared/testdata/bitnetcpp-tiny-i2_s.gguf -t 1   a GGUF checkpoint instead of synthetic weights\n"
+      "  harness -m 2B4T -o csv --out none           CSV on stdout, no results file\n"
       "  harness kernels                 which path (scalar, avx2, avx512vnni, neon) each kernel uses here\n"
       "  harness --isa scalar kernels    the same with a forced path (also: TERNBENCH_ISA=scalar)\n"
+      "  harness verify --model 2B4T     every kernel bit for bit against the oracle, logits across kernels/threads\n"
+      "  harness roofline                read bandwidth and int8 peak per thread count (cached per machine)\n"
+      "  harness models                  model presets: parameters and weight memory per format\n"
       "  harness energy                  energy sources here (RAPL, perf, MSR, powermetrics) and why not\n"
       "  harness energy --estimate --model 2B4T   the operation-count energy estimate ([A3] Table 1)\n"
-      "  harness models                  model presets: parameters and weight memory per format\n"
-      "  harness run --model 2B4T --threads 1,2 --kernels i2s,int8   prefill/decode tokens/s (synthetic weights)\n"
-      "  harness run --model ../shared/testdata/bitnetcpp-tiny-i2_s.gguf   the same on a GGUF checkpoint\n"
       "  harness export --model tiny --format i2s --out tiny.gguf   synthetic weights as a GGUF file\n"
       "  harness tune --model 2B4T       tune TL1/TL2 tiles here, write configs/tiles/<cpu>.json\n"
+      "  scripts/plot results/ternbench.jsonl   plots of the results (PNG and SVG)\n"
       "  build/harness/bench_kernels --benchmark_filter='gemv/i2s.*'   kernel benchmarks\n");
   std::string isa;
   app.add_option("--isa", isa, "force an ISA path: auto, scalar, neon, avx2, avx512vnni (env: TERNBENCH_ISA)");
-  app.require_subcommand(1);
+  app.require_subcommand(0, 1);
+  tb::SweepArgs sw;
+  std::string sw_threads = "1", sw_kernels;
+  add_sweep_options(&app, sw, sw_threads, sw_kernels);
+  auto* run = app.add_subcommand("run", "the sweep (the same as harness without a subcommand)");
+  add_sweep_options(run, sw, sw_threads, sw_kernels);
   auto* kernels = app.add_subcommand("kernels", "list kernels, their formats and the ISA path each uses on this CPU");
+  auto* verify = app.add_subcommand("verify", "check every kernel bit for bit against the oracle on the model's shapes, "
+                                    "and that logits are identical across kernels and thread counts");
+  tb::VerifyArgs va;
+  std::string va_threads = "1,max";
+  verify->add_option("--model,-m", va.model, "preset name or .json config")->capture_default_str();
+  verify->add_option("--threads,-t", va_threads, "thread counts the logits must agree across")->capture_default_str();
+  verify->add_option("--layers", va.layers, "end-to-end check on the first N layers only (0: all)")->capture_default_str();
+  verify->add_option("--tokens", va.tokens, "GEMM tokens of the matmul check and prompt tokens of the end-to-end check")->capture_default_str();
+  verify->add_option("--seed", va.seed, "seed of the weights and activations")->capture_default_str();
+  auto* roofline = app.add_subcommand("roofline", "measure read bandwidth and int8 dot-product peak per thread count (cached per machine)");
+  std::string rf_threads = default_thread_ladder();
+  bool rf_refresh = false;
+  roofline->add_option("--threads,-t", rf_threads, "thread counts")->capture_default_str();
+  roofline->add_flag("--refresh", rf_refresh, "measure again even when cached");
   auto* energy = app.add_subcommand("energy", "list the energy sources, whether each is usable here and why not");
   bool energy_estimate = false, energy_causal = false;
   std::string energy_model, energy_node = "7nm";
@@ -92,17 +175,6 @@ int main(int argc, char** argv) {
   energy->add_flag("--causal", energy_causal, "count causal attention, not [A3]'s every-token-attends-all reading");
   energy->add_option("--seq", energy_seq, "sequence length of the estimate (default 512, as [A3])");
   auto* models = app.add_subcommand("models", "list model presets with parameter counts and weight memory per format");
-  auto* run = app.add_subcommand("run", "prefill (pp) and generation (tg) tokens/s of the quantized model runner");
-  tb::RunArgs ra;
-  std::string run_threads = "1", run_kernels = "i2s";
-  run->add_option("--model", ra.model, "preset name (harness models), .json config, or .gguf checkpoint")->capture_default_str();
-  run->add_option("--kernels", run_kernels, "comma-separated formats, variants or float baselines, e.g. i2s,int8,fp16 or i2s__avx2")->capture_default_str();
-  run->add_option("--threads", run_threads, "thread counts: 1..16, 1,2,4,8, 1..16:2 or max")->capture_default_str();
-  run->add_option("--pp", ra.pp, "prompt tokens per prefill test")->capture_default_str();
-  run->add_option("--tg", ra.tg, "tokens per generation test")->capture_default_str();
-  run->add_option("--reps", ra.reps, "repetitions after one warm-up")->capture_default_str();
-  run->add_option("--seed", ra.seed, "seed of the synthetic weights and prompt")->capture_default_str();
-  run->add_option("--head", ra.head, "LM head precision: fp16, fp32 or int8 (per-row scales)")->capture_default_str();
   // `harness tune ...`: the TL tile tuner (harness/tune.cpp) parses its own flags (`harness tune --help`).
   auto* tune = app.add_subcommand("tune", "TL1/TL2 tile tuner: times tile candidates per 2B4T shape, writes configs/tiles/<cpu>.json");
   tune->prefix_command();
@@ -114,14 +186,17 @@ int main(int argc, char** argv) {
   exp->add_option("--format", exp_format, "tensor format: i2s (bitnet.cpp's I2_S, type 36)")->capture_default_str();
   exp->add_option("--seed", exp_seed, "seed of the synthetic weights")->capture_default_str();
   exp->add_option("--out", exp_out, "output .gguf path")->required();
-  // The last of a repeated option wins (scripts/run.sh passes defaults before the user's options).
-  for (CLI::Option* opt : run->get_options()) opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   CLI11_PARSE(app, argc, argv);
   try {
     if (!isa.empty()) tb::set_forced_isa(isa);
     if (*kernels) return cmd_kernels();
     if (*energy) return cmd_energy(energy_estimate, energy_model, energy_node, energy_causal, energy_seq);
     if (*models) return tb::cmd_models();
+    if (*roofline) return cmd_roofline(tb::parse_thread_spec(rf_threads), rf_refresh);
+    if (*verify) {
+      va.threads = tb::parse_thread_spec(va_threads);
+      return tb::cmd_verify(va);
+    }
     if (*tune) {
       std::vector<std::string> rest = tune->remaining();
       std::vector<char*> av = {argv[0]};
@@ -135,14 +210,11 @@ int main(int argc, char** argv) {
                    (unsigned long long)exp_seed);
       return 0;
     }
-    if (*run) {
-      ra.threads = tb::parse_thread_spec(run_threads);
-      ra.kernels = tb::split_list(run_kernels);
-      return tb::cmd_run(ra);
-    }
+    sw.threads = tb::parse_thread_spec(sw_threads);
+    sw.kernels = tb::split_list(sw_kernels);
+    return tb::cmd_sweep(sw);
   } catch (const tb::Error& e) {
     std::fprintf(stderr, "harness: %s\n", e.what());
     return 2;
   }
-  return 0;
 }

@@ -50,5 +50,10 @@ void tl_gemm_avx2(const GemmArgs& a);
 void tl_gemm_avx512(const GemmArgs& a);
 void tl_gemm_neon(const GemmArgs& a);
 
+// Peak-throughput loops (kernels/peak.h).
+int64_t int8_peak_avx2(int64_t iters, const uint8_t* u64, const int8_t* s64);
+int64_t int8_peak_avx512vnni(int64_t iters, const uint8_t* u64, const int8_t* s64);
+int64_t int8_peak_neon(int64_t iters, const uint8_t* u64, const int8_t* s64);
+
 }  // namespace detail
 }  // namespace tb

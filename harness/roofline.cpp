@@ -1,0 +1,121 @@
+#include "harness/roofline.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+
+#include "harness/bandwidth.h"
+#include "kernels/error.h"
+#include "kernels/peak.h"
+
+namespace tb {
+
+namespace {
+Isa best_isa() {
+  Isa best = Isa::scalar;
+  for (Isa i : {Isa::scalar, Isa::neon, Isa::avx2, Isa::avx512vnni})
+    if (allowed_isas() & uint32_t(i)) best = i;
+  return best;
+}
+// The fields that must match for cached figures to apply to this machine.
+json identity() {
+  const json m = machine_fingerprint();
+  return json{{"host", m["host"]}, {"cpu", m["cpu"]}, {"logical_cpus", m["logical_cpus"]},
+              {"memory_bytes", m["memory_bytes"]}, {"isa", m["isa"]}};
+}
+}  // namespace
+
+double measure_read_gbs(int threads) {
+  const double gbs = measure_read_bandwidth(threads, bandwidth_probe_bytes(), 5) / 1e9;
+  release_bandwidth_buffer();  // 512 MiB or more that would otherwise sit in every peak-RSS figure
+  return gbs;
+}
+
+RooflinePoint measure_roofline(int threads) {
+  RooflinePoint p;
+  p.threads = threads;
+  p.read_gbs = measure_read_gbs(threads);
+  const Isa isa = best_isa();
+  const PeakResult r = measure_int8_peak(isa, threads, 0.2, 3);
+  p.int8_gmacs = r.macs_per_s / 1e9;
+  p.isa = isa_name(isa);
+  p.instructions = r.instructions;
+  p.measured_at = utc_now_iso();
+  return p;
+}
+
+std::string roofline_cache_path() {
+  std::string dir;
+  if (const char* d = std::getenv("TERNBENCH_CACHE_DIR"); d && *d) dir = d;
+  else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) dir = std::string(x) + "/ternbench";
+  else if (const char* h = std::getenv("HOME"); h && *h) dir = std::string(h) + "/.cache/ternbench";
+  else dir = ".ternbench-cache";
+  return dir + "/roofline-" + machine_fingerprint()["host"].get<std::string>() + ".json";
+}
+
+RooflineCache::RooflineCache(std::string path) : path_(std::move(path)) {
+  std::ifstream in(path_);
+  if (!in) {
+    note_ = "no cached roofline at " + path_;
+    return;
+  }
+  json j = json::parse(in, nullptr, false);
+  if (j.is_discarded() || !j.is_object() || !j.contains("machine") || !j.contains("points")) {
+    note_ = "cached roofline " + path_ + " is damaged; measuring again";
+    return;
+  }
+  if (j["machine"] != identity()) {
+    note_ = "cached roofline " + path_ + " is from another machine or ISA path (" + j["machine"].dump() + "); measuring again";
+    return;
+  }
+  try {
+    for (const json& p : j["points"]) {
+      RooflinePoint r;
+      r.threads = p.at("threads");
+      r.read_gbs = p.at("read_gbs");
+      r.int8_gmacs = p.at("int8_gmacs");
+      r.isa = p.value("isa", "");
+      r.instructions = p.value("instructions", "");
+      r.measured_at = p.value("measured_at", "");
+      points_[r.threads] = r;
+    }
+    note_ = "roofline cached in " + path_;
+  } catch (const json::exception& e) {
+    points_.clear();
+    note_ = "cached roofline " + path_ + " is damaged (" + e.what() + "); measuring again";
+  }
+}
+
+const RooflinePoint* RooflineCache::find(int threads) const {
+  auto it = points_.find(threads);
+  return it == points_.end() ? nullptr : &it->second;
+}
+
+void RooflineCache::put(const RooflinePoint& p) { points_[p.threads] = p; }
+
+void RooflineCache::save() const {
+  json pts = json::array();
+  for (const auto& [t, p] : points_)
+    pts.push_back({{"threads", t}, {"read_gbs", p.read_gbs}, {"int8_gmacs", p.int8_gmacs}, {"isa", p.isa},
+                   {"instructions", p.instructions}, {"measured_at", p.measured_at}});
+  const size_t slash = path_.rfind('/');
+  if (slash != std::string::npos) make_dirs(path_.substr(0, slash), "set TERNBENCH_CACHE_DIR to a writable folder");
+  const std::string tmp = path_ + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << json{{"machine", identity()}, {"points", pts}}.dump(2) << "\n";
+    if (!out) throw Error("cannot write the roofline cache " + tmp + "; set TERNBENCH_CACHE_DIR to a writable folder");
+  }
+  if (std::rename(tmp.c_str(), path_.c_str()) != 0)
+    throw Error("cannot write the roofline cache " + path_ + "; set TERNBENCH_CACHE_DIR to a writable folder");
+}
+
+const RooflinePoint& RooflineCache::get(int threads) {
+  if (!find(threads)) {
+    put(measure_roofline(threads));
+    save();
+  }
+  return *find(threads);
+}
+
+}  // namespace tb

@@ -1,0 +1,43 @@
+// The machine's limits, per thread count: sustained read bandwidth (bounds decode, which streams every
+// weight once per token) and peak int8 multiply-add rate of the best ISA path (bounds prefill). Cached
+// per machine so sweeps can refer to them; a sweep also re-probes bandwidth beside each decode test.
+#pragma once
+#include <map>
+#include <string>
+
+#include "harness/results.h"
+
+namespace tb {
+
+struct RooflinePoint {
+  int threads = 0;
+  double read_gbs = 0;     // GB/s (1e9 bytes)
+  double int8_gmacs = 0;   // 1e9 int8 multiply-adds per second, best path
+  std::string isa, instructions, measured_at;
+};
+
+RooflinePoint measure_roofline(int threads);
+double measure_read_gbs(int threads);  // bandwidth alone (about a second)
+
+// $TERNBENCH_CACHE_DIR, else $XDG_CACHE_HOME/ternbench, else ~/.cache/ternbench; file roofline-<host>.json.
+std::string roofline_cache_path();
+
+class RooflineCache {
+ public:
+  // Loads the cache when it exists and belongs to this machine (same host, CPU, CPU count, memory and
+  // ISA path); otherwise starts empty and says why in note().
+  explicit RooflineCache(std::string path = roofline_cache_path());
+  const RooflinePoint* find(int threads) const;
+  void put(const RooflinePoint& p);
+  void save() const;  // throws tb::Error naming the path
+  const std::string& note() const { return note_; }
+  const std::string& path() const { return path_; }
+  // The cached point, or a fresh measurement (stored and saved).
+  const RooflinePoint& get(int threads);
+
+ private:
+  std::string path_, note_;
+  std::map<int, RooflinePoint> points_;
+};
+
+}  // namespace tb

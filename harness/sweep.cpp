@@ -1,0 +1,492 @@
+#include "harness/sweep.h"
+
+#include <omp.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sched.h>
+#endif
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sys/resource.h>
+
+#include "energy/estimate.h"
+#include "energy/recorder.h"
+#include "harness/results.h"
+#include "harness/roofline.h"
+#include "harness/thread_spec.h"
+#include "model/memory.h"
+#include "model/runner.h"
+
+namespace tb {
+
+namespace {
+
+// ---- Ctrl-C: finish nothing new, keep what is done ----
+std::atomic<int> g_signal{0};
+extern "C" void on_signal(int sig) {
+  g_signal.store(sig);
+  std::signal(sig, SIG_DFL);  // a second Ctrl-C ends the process at once (results on disk are whole)
+}
+struct Interrupted {};
+void check_interrupt() {
+  if (g_signal.load()) throw Interrupted{};
+}
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+struct Stats {
+  double mean = 0, sd = 0, median = 0, cv = 0;
+};
+Stats stats(std::vector<double> v) {
+  Stats s;
+  for (double x : v) s.mean += x;
+  s.mean /= double(v.size());
+  for (double x : v) s.sd += (x - s.mean) * (x - s.mean);
+  s.sd = v.size() > 1 ? std::sqrt(s.sd / double(v.size() - 1)) : 0.0;
+  std::sort(v.begin(), v.end());
+  s.median = v.size() % 2 ? v[v.size() / 2] : 0.5 * (v[v.size() / 2 - 1] + v[v.size() / 2]);
+  s.cv = s.mean > 0 ? s.sd / s.mean : 0.0;
+  return s;
+}
+
+// ---- peak RSS of one configuration: Linux resets the high-water mark on request ----
+bool reset_peak_rss() {
+#ifdef __linux__
+  std::ofstream f("/proc/self/clear_refs");
+  f << "5";
+  f.flush();
+  return bool(f);
+#else
+  return false;
+#endif
+}
+size_t peak_rss_bytes() {
+#ifdef __linux__
+  std::ifstream in("/proc/self/status");
+  for (std::string key; in >> key;) {
+    if (key == "VmHWM:") {
+      size_t kb = 0;
+      in >> kb;
+      return kb * 1024;
+    }
+    in.ignore(1 << 20, '\n');
+  }
+#endif
+  rusage ru{};
+  getrusage(RUSAGE_SELF, &ru);
+#ifdef __APPLE__
+  return size_t(ru.ru_maxrss);  // bytes on macOS
+#else
+  return size_t(ru.ru_maxrss) * 1024;
+#endif
+}
+
+// ---- thread pinning ----
+// compact: logical CPUs in order; cores: one thread per physical core first, then the SMT siblings.
+std::vector<int> pin_order(const std::string& mode) {
+#ifdef __linux__
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) throw Error("--pin: cannot read this process's CPU affinity");
+  std::vector<int> cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c)
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  if (mode == "compact") return cpus;
+  // cores: rank each CPU by its position among the SMT siblings of its core.
+  std::map<std::pair<int, int>, int> seen;  // (package, core) -> siblings seen so far
+  std::vector<std::pair<int, int>> ranked;  // (sibling rank, cpu)
+  for (int c : cpus) {
+    auto read_int = [&](const char* what) {
+      std::ifstream f("/sys/devices/system/cpu/cpu" + std::to_string(c) + "/topology/" + what);
+      int v = -1;
+      f >> v;
+      return v;
+    };
+    const int rank = seen[{read_int("physical_package_id"), read_int("core_id")}]++;
+    ranked.push_back({rank, c});
+  }
+  std::stable_sort(ranked.begin(), ranked.end(), [](auto& a, auto& b) { return a.first < b.first; });
+  std::vector<int> out;
+  for (auto& r : ranked) out.push_back(r.second);
+  return out;
+#else
+  (void)mode;
+  throw Error("--pin needs Linux (sched_setaffinity); on this OS leave threads to the scheduler (--pin none)");
+#endif
+}
+void pin_threads(const std::vector<int>& order, int threads) {
+#ifdef __linux__
+  bool ok = true;
+#pragma omp parallel num_threads(threads) reduction(&& : ok)
+  {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(order[size_t(omp_get_thread_num()) % order.size()], &set);
+    ok = sched_setaffinity(0, sizeof set, &set) == 0;
+  }
+  if (!ok) throw Error("--pin: sched_setaffinity failed (a container limiting CPUs?); run with --pin none");
+#else
+  (void)order;
+  (void)threads;
+#endif
+}
+
+std::string fmt(const char* f, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, f, v);
+  return b;
+}
+std::string gb(double bytes) { return fmt("%.2f GB", bytes / 1e9); }
+// llama-bench's units: sizes in GiB (MiB when small), parameters in B (M when small).
+std::string size_str(double bytes) {
+  return bytes >= double(1 << 30) ? fmt("%.2f GiB", bytes / double(1 << 30)) : fmt("%.2f MiB", bytes / double(1 << 20));
+}
+std::string params_str(double n) { return n >= 1e9 ? fmt("%.2f B", n / 1e9) : fmt("%.2f M", n / 1e6); }
+
+// ---- output ----
+struct Printer {
+  std::string mode;  // md, csv, json, jsonl
+  json all = json::array();
+  void header() {
+    if (mode == "md")
+      std::printf("| model | size | params | kernel | bpw | head | threads | test | t/s | median t/s | peak RSS | roofline | J/token |\n"
+                  "|---|---:|---:|---|---:|---|---:|---|---:|---:|---:|---|---:|\n");
+    else if (mode == "csv")
+      std::printf("model,size_bytes,params,kernel,bits_per_weight,head,threads,test,avg_ts,stddev_ts,median_ts,peak_rss_bytes,"
+                  "bandwidth_gbs,roofline_share,gmacs,compute_share,j_per_token,energy_estimated\n");
+    std::fflush(stdout);
+  }
+  void row(const json& r) {
+    const std::string test = r["test"].get<std::string>() + std::to_string(r["test"] == "pp" ? r["n_prompt"].get<int64_t>() : r["n_gen"].get<int64_t>());
+    const json& e = r["energy"];
+    if (mode == "md") {
+      std::string roof = "-";
+      if (r.contains("roofline_share"))
+        roof = fmt("%.1f GB/s", r["bandwidth_gbs"].get<double>()) + fmt(" (%.2f of bw)", r["roofline_share"].get<double>());
+      else if (r.contains("compute_share"))
+        roof = fmt("%.0f GMAC/s", r["gmacs"].get<double>()) + fmt(" (%.2f of int8 peak)", r["compute_share"].get<double>());
+      std::string energy = e.contains("j_per_token") ? fmt("%.3g", e["j_per_token"].get<double>()) : "-";
+      if (e.value("estimated", false) && e.contains("j_per_token")) energy += " (est.)";
+      std::string model = r["model"].get<std::string>();
+      if (r.contains("model_layers") && r["n_layers"] != r["model_layers"])
+        model += " (" + std::to_string(r["n_layers"].get<int64_t>()) + " of " + std::to_string(r["model_layers"].get<int64_t>()) + " layers)";
+      std::printf("| %s | %s | %s | %s | %.2f | %s | %d | %s | %.2f ± %.2f%s | %.2f | %s | %s | %s |\n", model.c_str(),
+                  size_str(r["model_bytes"].get<double>()).c_str(), params_str(r["params"].get<double>()).c_str(),
+                  r["kernel"].get<std::string>().c_str(), r["bits_per_weight"].get<double>(), r["head"].get<std::string>().c_str(),
+                  r["threads"].get<int>(), test.c_str(), r["avg_ts"].get<double>(), r["stddev_ts"].get<double>(),
+                  r.value("noisy", false) ? " (noisy)" : "", r["median_ts"].get<double>(),
+                  size_str(r["memory"]["peak_rss"].get<double>()).c_str(), roof.c_str(), energy.c_str());
+    } else if (mode == "csv") {
+      auto num = [&](const json& j, const char* k) { return j.contains(k) ? j[k].dump() : std::string(); };
+      std::printf("%s,%s,%s,%s,%s,%s,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", r["model"].get<std::string>().c_str(),
+                  r["model_bytes"].dump().c_str(), r["params"].dump().c_str(), r["kernel"].get<std::string>().c_str(),
+                  r["bits_per_weight"].dump().c_str(), r["head"].get<std::string>().c_str(), r["threads"].get<int>(),
+                  test.c_str(), num(r, "avg_ts").c_str(), num(r, "stddev_ts").c_str(), num(r, "median_ts").c_str(),
+                  r["memory"]["peak_rss"].dump().c_str(), num(r, "bandwidth_gbs").c_str(), num(r, "roofline_share").c_str(),
+                  num(r, "gmacs").c_str(), num(r, "compute_share").c_str(), num(e, "j_per_token").c_str(),
+                  e.value("estimated", false) ? "true" : "false");
+    } else if (mode == "jsonl") {
+      std::printf("%s\n", r.dump().c_str());
+    }
+    all.push_back(r);
+    std::fflush(stdout);
+  }
+  void finish() {
+    if (mode == "json") std::printf("%s\n", all.dump(2).c_str());
+    std::fflush(stdout);
+  }
+};
+
+// Energy of one test: a hardware meter when this machine has one, else the operation-count estimate.
+struct EnergySource {
+  std::unique_ptr<energy::Meter> hw;
+  std::string name, why;  // why: the reason no hardware meter is used
+};
+
+bool fbase_name(const std::string& k) { return k == "fp16" || k == "fp32"; }
+const Format& find_format_of(const std::string& k) {
+  return k.find("__") != std::string::npos ? *find_kernel(k).format : find_format(k);
+}
+
+}  // namespace
+
+std::vector<std::string> default_sweep_kernels() {
+  std::vector<std::string> out;
+  for (const Format* f : all_formats()) {
+    if (std::string(f->name) == "int8_ref") continue;  // the oracle: correct, not fast
+    out.push_back(f->name);
+  }
+  out.push_back("fp16");
+  return out;
+}
+
+int cmd_sweep(const SweepArgs& a) {
+  // ---- check everything before the first measurement ----
+  if (a.output != "md" && a.output != "csv" && a.output != "json" && a.output != "jsonl")
+    throw Error("--output '" + a.output + "' is not one of md, csv, json, jsonl");
+  if (a.pin != "none" && a.pin != "compact" && a.pin != "cores")
+    throw Error("--pin '" + a.pin + "' is not one of none, compact (logical CPUs in order), cores (one per physical core first)");
+  if (a.pp < 0 || a.tg < 0 || (a.pp == 0 && a.tg == 0)) throw Error("--pp and --tg must be >= 0, and not both 0");
+  if (a.reps < 1) throw Error("--reps must be at least 1 (one warm-up always runs before them)");
+  const HeadPrecision head = parse_head_precision(a.head);
+  std::vector<std::string> kernels = a.kernels.empty() ? default_sweep_kernels() : a.kernels;
+  for (const std::string& k : kernels)
+    if (k != "fp16" && k != "fp32") {  // unknown names fail here, naming the known ones
+      const Kernel& kk = k.find("__") != std::string::npos ? find_kernel(k) : select_kernel(k);
+      if (!cpu_supports(kk.isa))
+        throw Error("kernel " + std::string(kk.name) + " needs the " + isa_name(kk.isa) + " path, which this CPU lacks (harness kernels lists what runs here)");
+    }
+
+  std::unique_ptr<WeightSource> w;
+  std::string source;
+  const bool gguf = a.model.size() > 5 && a.model.substr(a.model.size() - 5) == ".gguf";
+  if (gguf) {
+    std::string choice;
+    w = gguf_weights(a.model, &choice);
+    if (!a.quiet) std::fprintf(stderr, "%s\n", choice.c_str());
+    source = a.model;
+  } else {
+    w = synthetic_weights(load_model_config(a.model), a.seed);
+    source = "synthetic (seed " + std::to_string(a.seed) + ")";
+  }
+  ModelConfig c = w->config();
+  const int64_t full_layers = c.layers;
+  if (a.layers < 0 || a.layers > c.layers)
+    throw Error("--layers " + std::to_string(a.layers) + ": " + c.name + " has " + std::to_string(c.layers) + " layers");
+  if (a.layers > 0 && a.layers < c.layers) {
+    // The first N layers of the same weights: a config with fewer layers draws identical per-layer tensors.
+    c.layers = a.layers;
+    if (gguf) throw Error("--layers works on presets (synthetic weights), not on GGUF files");
+    w = synthetic_weights(c, a.seed);
+  }
+  const int64_t ctx = std::max(a.pp, a.tg);
+  if (ctx > c.context)
+    throw Error("--pp/--tg of " + std::to_string(ctx) + " tokens exceeds " + c.name + "'s context of " +
+                std::to_string(c.context) + " tokens; use at most " + std::to_string(c.context));
+  for (int t : a.threads)
+    if (t > omp_get_num_procs())
+      std::fprintf(stderr, "warning: %d threads on a machine with %d logical CPUs: threads will share cores\n", t,
+                   omp_get_num_procs());
+  std::unique_ptr<ResultsFile> out;
+  if (a.out_file != "none") out = std::make_unique<ResultsFile>(a.out_file);
+
+  // ---- energy source and machine ----
+  EnergySource es;
+  es.hw = energy::best_hardware_meter();
+  if (es.hw) es.name = es.hw->name();
+  else {
+    es.name = "estimate";
+    es.why = "no hardware energy counter is usable here (harness energy says why); J/token is the operation-count estimate";
+    if (!a.quiet) std::fprintf(stderr, "note: %s\n", es.why.c_str());
+  }
+  json machine = machine_fingerprint();
+  machine["energy_source"] = es.name;
+  char host[64] = "host";
+  gethostname(host, sizeof host - 1);
+  const std::string run_id = utc_now_iso() + "-" + host + "-" + std::to_string(getpid());
+  RooflineCache roof;
+  std::vector<int> order;
+  if (a.pin != "none") order = pin_order(a.pin);
+
+  std::vector<int32_t> prompt(static_cast<size_t>(std::max<int64_t>(a.pp, 1)));
+  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = int32_t((i * 2654435761u + a.seed) % uint64_t(c.vocab));
+  std::vector<float> logits(static_cast<size_t>(c.vocab));
+
+  g_signal.store(0);
+  auto old_int = std::signal(SIGINT, on_signal);
+  auto old_term = std::signal(SIGTERM, on_signal);
+  Printer pr{a.output};
+  pr.header();
+  const int tests = (a.pp > 0) + (a.tg > 0);
+  const size_t total = kernels.size() * a.threads.size() * size_t(tests);
+  size_t done = 0, written = 0;
+  double measured_s = 0;  // time spent in finished tests, for the estimate of what is left
+  const double t_start = now();
+  int rc = 0;
+  try {
+    for (const std::string& kname : kernels) {
+      check_interrupt();
+      RunnerOptions o;
+      o.kernel = kname;
+      o.head = head;
+      o.context = ctx;
+      // Memory first (the runner checks again): a model that cannot fit is refused before any probing.
+      check_memory(plan_memory(c, fbase_name(kname) ? nullptr : &find_format_of(kname), o, std::max<int64_t>(a.pp, 1)).total(),
+                   "model " + c.name + " with kernel " + kname);
+      // Read bandwidth now, beside this kernel's tests (machines are shared and it moves), and before
+      // the runner exists: the probe's buffer is freed again, out of this kernel's peak RSS.
+      std::map<int, double> bw_now;
+      if (a.tg > 0)
+        for (int th : a.threads) {
+          check_interrupt();
+          bw_now[th] = measure_read_gbs(th);
+        }
+      for (int th : a.threads) roof.get(th);
+      const bool peak_reset = reset_peak_rss();
+      if (!a.quiet) std::fprintf(stderr, "packing %s for %s (%s)...\n", c.name.c_str(), kname.c_str(), w->describe().c_str());
+      Runner run(*w, o, std::max<int64_t>(a.pp, 1));
+      const MemoryPlan& mem = run.memory();
+      const bool fbase = kname == "fp16" || kname == "fp32";
+      const double bpw = fbase ? (kname == "fp16" ? 16.0 : 32.0) : run.kernel().format->bits_per_weight;
+      if (!a.quiet)
+        std::fprintf(stderr, "packed in %.1f s: %s linear weights, %s embedding/head, %s KV cache\n", run.pack_seconds(),
+                     gb(double(mem.linear_weights)).c_str(), gb(double(mem.embedding)).c_str(), gb(double(mem.kv_cache)).c_str());
+      energy::EstimateOptions eo;
+      eo.linear = fbase ? energy::LinearArith::fp16 : energy::LinearArith::ternary_int8;
+      const energy::Estimate est(c, eo);
+      for (int th : a.threads) {
+        run.set_threads(th);
+        if (!order.empty()) pin_threads(order, th);
+        for (int test = 0; test < 2; ++test) {
+          const bool pp = test == 0;
+          const int64_t n = pp ? a.pp : a.tg;
+          if (n == 0) continue;
+          check_interrupt();
+          const double t_cfg = now();
+          const double roof_gbs = pp ? 0.0 : bw_now[th];
+          const RooflinePoint& rp = roof.get(th);
+          if (!a.quiet) {
+            const double left = done ? measured_s / double(done) * double(total - done) : 0;
+            std::fprintf(stderr, "[%zu/%zu] %s, %d thread%s, %s%lld%s\n", done + 1, total, run.kernel_name().c_str(), th,
+                         th == 1 ? "" : "s", pp ? "pp" : "tg", (long long)n,
+                         done ? (", about " + fmt("%.0f", left) + " s left").c_str() : "");
+          }
+          std::vector<double> tps;
+          std::unique_ptr<energy::EnergyRecorder> rec;
+          if (es.hw) {
+            rec = std::make_unique<energy::EnergyRecorder>(*es.hw);
+            rec->start();
+          }
+          for (int r = 0; r <= a.reps; ++r) {  // r == 0: warm-up
+            run.reset();
+            if (r == 1) run.reset_timers();
+            const energy::Phase ph = pp ? energy::Phase::prefill : energy::Phase::decode;
+            if (rec && r > 0) rec->begin(ph);
+            const double t0 = now();
+            if (pp) run.forward(prompt.data(), n, logits.data());
+            else
+              for (int64_t i = 0; i < n; ++i) {
+                check_interrupt();
+                const int32_t tok = prompt[size_t(i) % prompt.size()];
+                run.forward(&tok, 1, logits.data());
+              }
+            const double dt = now() - t0;
+            if (rec && r > 0) rec->end(ph, n, 0);
+            if (r > 0) tps.push_back(double(n) / dt);
+            if (!a.quiet && dt > 1.0)
+              std::fprintf(stderr, "  %s %d/%d: %.2f t/s\n", r ? "rep" : "warm-up", r, a.reps, double(n) / dt);
+          }
+          const Stats s = stats(tps);
+          const Runner::Timers& tm = run.timers();
+          const double per_tok = 1.0 / (double(a.reps) * double(n));
+
+          json row;
+          row["schema"] = kResultSchema;
+          row["time"] = utc_now_iso();
+          row["run_id"] = run_id;
+          row["engine"] = "ternbench";
+          row["engine_commit"] = machine["commit"];
+          row["machine"] = machine;
+          row["model"] = c.name;
+          row["model_source"] = source;
+          row["n_layers"] = c.layers;
+          row["model_layers"] = full_layers;
+          row["params"] = c.non_embedding_params();
+          row["kernel"] = run.kernel_name();
+          row["format"] = fbase ? kname : std::string(run.kernel().format->name);
+          row["bits_per_weight"] = bpw;
+          row["head"] = a.head;
+          row["threads"] = th;
+          row["pin"] = a.pin;
+          row["test"] = pp ? "pp" : "tg";
+          row["n_prompt"] = pp ? n : 0;
+          row["n_gen"] = pp ? 0 : n;
+          row["reps"] = a.reps;
+          row["samples_ts"] = tps;
+          row["avg_ts"] = s.mean;
+          row["stddev_ts"] = s.sd;
+          row["median_ts"] = s.median;
+          row["cv"] = s.cv;
+          if (s.cv > a.cv_warn) row["noisy"] = true;
+          row["model_bytes"] = mem.linear_weights + mem.norms + mem.embedding;
+          const size_t head_bytes = mem.embedding / (c.tied_embedding ? 1 : 2);
+          row["memory"] = {{"linear_weights", mem.linear_weights}, {"norms", mem.norms}, {"embedding", mem.embedding},
+                           {"head", head_bytes}, {"kv_cache", mem.kv_cache}, {"activations", mem.activations},
+                           {"non_embedding", mem.linear_weights + mem.norms}, {"peak_rss", peak_rss_bytes()},
+                           {"peak_rss_scope", peak_reset ? "this kernel" : "process lifetime"}};
+          if (pp) {
+            const double lin_s = tm.linear / double(a.reps);
+            if (!fbase && lin_s > 0) {
+              const double gmacs = double(n) * double(c.linear_params()) / lin_s / 1e9;
+              row["gmacs"] = gmacs;
+              row["int8_peak_gmacs"] = rp.int8_gmacs;
+              row["compute_share"] = gmacs / rp.int8_gmacs;
+            }
+          } else {
+            // Bytes read per generated token: every weight once, the head, and the KV cache at the mean position.
+            const double kv = double(2 * c.layers * c.kv_dim()) * sizeof(float) * double(n + 1) / 2;
+            const double bytes = double(mem.linear_weights + mem.norms + head_bytes) + kv;
+            row["bytes_per_token"] = bytes;
+            row["bandwidth_gbs"] = bytes * s.median / 1e9;
+            row["roofline_gbs"] = roof_gbs;
+            row["roofline_cached_gbs"] = rp.read_gbs;
+            row["roofline_share"] = bytes * s.median / 1e9 / roof_gbs;
+          }
+          json e;
+          if (rec) {
+            const energy::EnergyReport rep = rec->stop();
+            e = {{"source", es.name}, {"estimated", false},
+                 {"j_per_token", rep.joules_per_token(pp ? energy::Phase::prefill : energy::Phase::decode)},
+                 {"domain", rep.domain}};
+          } else {
+            double j = 0;
+            if (pp) j = est.tokens(n, 0).total_j();
+            else
+              for (int64_t i = 0; i < n; ++i) j += est.tokens(1, i).total_j();
+            e = {{"source", "estimate"}, {"estimated", true}, {"j_per_token", j / double(n)}, {"node", eo.ops.label}};
+          }
+          row["energy"] = e;
+          row["time_split"] = {{"linear", tm.linear * per_tok}, {"attention", tm.attention * per_tok},
+                               {"norms_and_quant", tm.norms_and_quant * per_tok}, {"head", tm.head * per_tok}};
+          if (out) {
+            out->append(row);
+            ++written;
+          }
+          pr.row(row);
+          ++done;
+          measured_s += now() - t_cfg;
+          if (!a.quiet) {
+            const double tt = tm.linear + tm.attention + tm.norms_and_quant + tm.head;
+            std::fprintf(stderr, "  %.2f t/s median (cv %.1f%%); time: linear %.0f%%, attention %.0f%%, norms+quant %.0f%%, LM head %.0f%%\n",
+                         s.median, 100 * s.cv, 100 * tm.linear / tt, 100 * tm.attention / tt, 100 * tm.norms_and_quant / tt,
+                         100 * tm.head / tt);
+            if (s.cv > a.cv_warn)
+              std::fprintf(stderr, "  warning: the %d repetitions vary by %.0f%% (coefficient of variation): other load on "
+                           "this machine? the row is marked noisy; more --reps or a quieter machine help\n", a.reps, 100 * s.cv);
+          }
+        }
+      }
+    }
+  } catch (const Interrupted&) {
+    rc = g_signal.load() == SIGTERM ? 143 : 130;
+  }
+  std::signal(SIGINT, old_int);
+  std::signal(SIGTERM, old_term);
+  pr.finish();
+  if (!a.quiet || rc) {
+    std::fprintf(stderr, "%s%zu of %zu results in %.0f s", rc ? "interrupted: kept " : "done: ", done, total, now() - t_start);
+    if (out) std::fprintf(stderr, ", %zu appended to %s", written, out->path().c_str());
+    std::fprintf(stderr, "\n");
+  }
+  return rc;
+}
+
+}  // namespace tb

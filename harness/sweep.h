@@ -1,0 +1,32 @@
+// The sweep: `harness --model 2B4T --threads 1..16`. For every kernel (and float baseline) and thread
+// count, a prompt test (pp) and a generation test (tg) the way llama-bench runs them: one warm-up, then
+// repetitions; each result appended to a JSONL file as it completes; a table on stdout.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tb {
+
+struct SweepArgs {
+  std::string model = "2B4T";           // preset name, .json config or .gguf file
+  std::vector<std::string> kernels;     // empty: every format this CPU runs, best path each, and fp16
+  std::vector<int> threads = {1};
+  int64_t pp = 128, tg = 128;           // 0 skips the test
+  int reps = 5;
+  uint64_t seed = 1;
+  std::string head = "fp16";
+  int64_t layers = 0;                   // > 0: run only the first N layers (marked in every row)
+  std::string output = "md";            // stdout: md, csv, json, jsonl
+  std::string out_file = "results/ternbench.jsonl";  // "none": do not write a results file
+  std::string pin = "none";             // none, compact, cores
+  double cv_warn = 0.05;                // warn when a test's coefficient of variation exceeds this
+  bool quiet = false;                   // no progress on stderr
+};
+int cmd_sweep(const SweepArgs& a);
+
+// The default kernel list: the best variant of every format this CPU runs (not the int8_ref oracle),
+// then the fp16 baseline.
+std::vector<std::string> default_sweep_kernels();
+
+}  // namespace tb

@@ -1,0 +1,32 @@
+// Peak loop, AVX2: the kernels' sequence, vpmaddubsw (u8 x s8 pairs to int16) + vpmaddwd by ones (to
+// int32) + vpaddd, on 8 independent accumulators; 32 multiply-adds per sequence.
+#include <immintrin.h>
+
+#include "kernels/variants.h"
+
+namespace tb::detail {
+
+int64_t int8_peak_avx2(int64_t iters, const uint8_t* u64, const int8_t* s64) {
+  __m256i u = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(u64));
+  __m256i s = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s64));
+  __m256i u2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(u64 + 32));
+  __m256i s2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s64 + 32));
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256i a[8];
+  for (__m256i& x : a) x = _mm256_setzero_si256();
+  for (int64_t i = 0; i < iters; ++i) {
+    // An empty asm that "changes" the inputs: without it the compiler hoists the invariant products.
+    __asm__("" : "+x"(u), "+x"(s), "+x"(u2), "+x"(s2));
+    for (int j = 0; j < 8; ++j)  // even accumulators take bytes 0-31, odd ones 32-63
+      a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_maddubs_epi16(j & 1 ? u2 : u, j & 1 ? s2 : s), ones));
+  }
+  int64_t total = 0;  // lanes widened before the sum: a long run's total passes 2^31
+  alignas(32) int32_t lanes[8];
+  for (__m256i& x : a) {
+    _mm256_store_si256(reinterpret_cast<__m256i*>(lanes), x);
+    for (int32_t v : lanes) total += v;
+  }
+  return total;
+}
+
+}  // namespace tb::detail

@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""Figures from ternbench results files (JSONL, schema ternbench-result-1, see results/README.md):
+throughput against threads, decode speedup over a baseline against model size, energy per token and
+memory per format, each as PNG and SVG. Prints the files written.
+
+Usage: scripts/plot [--out DIR] [--format png,svg] [--baseline ENGINE:KERNEL] FILE.jsonl...
+"""
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.backend_bases import FigureCanvasBase  # noqa: E402
+from matplotlib.patches import Patch  # noqa: E402
+
+SCHEMA = "ternbench-result-1"
+FLOATS = {"fp16", "fp32", "f16", "f32", "bf16"}
+TESTS = (("pp", "prefill", "n_prompt"), ("tg", "decode", "n_gen"))
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class InputError(Exception):
+    pass
+
+
+def warn(msg):
+    print(f"plot: {msg}", file=sys.stderr)
+
+
+def read(path):
+    """The rows of one file. A damaged last line is skipped with a warning; one elsewhere is an error."""
+    try:
+        lines = [(i, s) for i, s in enumerate(Path(path).read_text(errors="replace").splitlines(), 1) if s.strip()]
+    except OSError as e:
+        raise InputError(f"{path}: {e.strerror}")
+    rows = []
+    for i, line in lines:
+        try:
+            row = json.loads(line)
+            if not isinstance(row, dict):
+                raise ValueError("not a JSON object")
+        except ValueError as e:
+            if i != lines[-1][0]:
+                raise InputError(f"{path}:{i}: damaged line ({e})")
+            warn(f"{path}:{i}: skipping damaged last line ({e})")
+            continue
+        if row.get("schema") != SCHEMA:
+            warn(f"{path}:{i}: skipping line of unknown schema {row.get('schema')!r}")
+        else:
+            rows.append(row)
+    return rows
+
+
+def get(row, key):
+    """Nested field by dotted name ("energy.j_per_token"), or None."""
+    for k in key.split("."):
+        row = row.get(k) if isinstance(row, dict) else None
+    return row
+
+
+def having(rows, *keys):
+    return [r for r in rows if all(get(r, k) is not None for k in keys)]
+
+
+def peer(r):
+    return r.get("engine", "ternbench") != "ternbench"
+
+
+def series(r, heads):
+    """Legend label: the kernel, "engine: kernel" for imported peers, plus the head when heads differ."""
+    name = f"{r['engine']}: {r['kernel']}" if peer(r) else r["kernel"]
+    return f"{name} (head {r.get('head')})" if heads else name
+
+
+def newest(rows, key):
+    """key -> the newest row with that key (repeated measurements: the last one counts)."""
+    return {key(r): r for r in sorted(rows, key=lambda r: str(r.get("time", "")))}
+
+
+def per_model(rows):
+    """(model, file-name suffix, rows), smallest model first; the suffix only when there are several."""
+    models = sorted({r["model"] for r in rows}, key=lambda m: (min(r.get("params") or 0 for r in rows if r["model"] == m), m))
+    for m in models:
+        yield m, "" if len(models) == 1 else "_" + re.sub(r"[^\w.-]+", "_", m), [r for r in rows if r["model"] == m]
+
+
+def no_data(ax):
+    ax.set(xticks=[], yticks=[])
+    ax.text(0.5, 0.5, "no data", ha="center", transform=ax.transAxes)
+
+
+def top_threads(rows):
+    return {m: max(r["threads"] for r in rows if r["model"] == m) for m in {r["model"] for r in rows}}
+
+
+class Figures:
+    def __init__(self, rows, out, formats):
+        self.rows, self.out, self.formats = rows, out, formats
+        labels = sorted({series(r, False) for r in having(rows, "kernel")})
+        self.colors = {lab: f"C{i % 10}" for i, lab in enumerate(labels)}
+
+    def color(self, r):
+        return self.colors[series(r, False)]
+
+    def save(self, fig, name, what, rows):
+        machines = sorted({f"{get(r, 'machine.cpu') or '?'} ({get(r, 'machine.host') or '?'})" for r in rows})
+        date = max(str(r.get("time", "")) for r in rows)[:10]
+        fig.suptitle(f"{what}\n{'; '.join(machines)}, {date}", fontsize=10)
+        fig.tight_layout()
+        self.out.mkdir(parents=True, exist_ok=True)
+        for fmt in self.formats:
+            path = self.out / f"{name}.{fmt}"
+            fig.savefig(path, dpi=120, metadata={"Date": None} if fmt == "svg" else None)
+            print(path)
+        plt.close(fig)
+
+    def throughput(self):
+        rows = having(self.rows, "model", "kernel", "threads", "test", "median_ts")
+        if not rows:
+            return warn("no tokens/s rows: skipping throughput_vs_threads")
+        heads = len({r.get("head") for r in rows}) > 1
+        for model, suffix, mrows in per_model(rows):
+            fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+            for ax, (test, name, n) in zip(axes, TESTS):
+                trows = [r for r in mrows if r["test"] == test]
+                sizes = sorted({r.get(n) for r in trows if r.get(n) is not None})
+                ax.set(title=f"{name} ({', '.join(f'{test}{s}' for s in sizes) or test})", xlabel="threads",
+                       ylabel="tokens/s (median, ± stddev)")
+                lines = {}
+                for key, r in sorted(newest(trows, lambda r: (peer(r), series(r, heads), r["threads"])).items()):
+                    lines.setdefault(key[:2], []).append(r)
+                for (is_peer, label), pts in lines.items():
+                    ax.errorbar([r["threads"] for r in pts], [r["median_ts"] for r in pts],
+                                yerr=[r.get("stddev_ts") or 0 for r in pts], label=label, color=self.color(pts[0]),
+                                linestyle="--" if is_peer else "-", marker="o", capsize=3)
+                if lines:
+                    ax.set_xticks(sorted({r["threads"] for r in trows}))
+                    ax.set_ylim(bottom=0)
+                    ax.legend(fontsize=8)
+                    ax.grid(alpha=0.3)
+                else:
+                    no_data(ax)
+            self.save(fig, "throughput_vs_threads" + suffix, f"Throughput against threads: {model}", mrows)
+
+    def speedup(self, baseline):
+        engine, _, kernel = baseline.rpartition(":")
+        engine = engine or "ternbench"
+        tg = having([r for r in self.rows if r.get("test") == "tg"], "model", "kernel", "threads", "median_ts", "params")
+        is_base = lambda r: r.get("engine", "ternbench") == engine and r["kernel"] == kernel  # noqa: E731
+        key = lambda r: (r["model"], r["threads"], r.get("head"))  # noqa: E731
+        base = newest([r for r in tg if is_base(r)], key)
+        if not base:
+            return warn(f"no decode rows of the baseline {engine}:{kernel}: skipping speedup_vs_size")
+        runs = newest([r for r in tg if not is_base(r) and r["kernel"].lower() not in FLOATS and key(r) in base],
+                      lambda r: (peer(r), series(r, True), key(r)))
+        if not runs:
+            return warn(f"no ternary decode rows to compare with {engine}:{kernel}: skipping speedup_vs_size")
+        top = top_threads(runs.values())
+        panels = [(f"largest thread count per model ({'/'.join(map(str, sorted(set(top.values()))))})",
+                   lambda r: r["threads"] == top[r["model"]])]
+        if any(r["threads"] == 2 for r in runs.values()) and set(top.values()) != {2}:
+            panels.append(("2 threads", lambda r: r["threads"] == 2))
+        heads = len({r.get("head") for r in runs.values()}) > 1
+        fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels), 4.8), squeeze=False)
+        for ax, (title, chosen) in zip(axes[0], panels):
+            lines = {}
+            for r in sorted((r for r in runs.values() if chosen(r)), key=lambda r: (peer(r), series(r, heads), r["params"])):
+                lines.setdefault((peer(r), series(r, heads)), []).append(r)
+            for (is_peer, label), pts in lines.items():
+                ax.plot([r["params"] for r in pts], [r["median_ts"] / base[key(r)]["median_ts"] for r in pts], label=label,
+                        color=self.color(pts[0]), linestyle="--" if is_peer else "-", marker="o")
+            for r in newest([r for r in runs.values() if chosen(r)], lambda r: r["model"]).values():
+                ax.annotate(r["model"], (r["params"], 0), xycoords=("data", "axes fraction"), xytext=(3, 4),
+                            textcoords="offset points", rotation=90, fontsize=7, color="0.4")
+            ax.axhline(1, color="0.5", linewidth=0.8, linestyle=":")
+            ax.set(xscale="log", title=title, xlabel="parameters (non-embedding linear)",
+                   ylabel=f"decode speedup over {engine}:{kernel} (×)")
+            ax.set_ylim(bottom=0)
+            ax.grid(alpha=0.3, which="both")
+            ax.legend(fontsize=8)
+        self.save(fig, "speedup_vs_size", f"Decode (tg) speedup over {engine}:{kernel} against model size",
+                  list(runs.values()) + [base[key(r)] for r in runs.values()])
+
+    def energy(self):
+        rows = having(self.rows, "model", "kernel", "threads", "test", "energy.j_per_token")
+        if not rows:
+            return warn("no energy.j_per_token rows: skipping energy_per_token")
+        heads = len({r.get("head") for r in rows}) > 1
+        for model, suffix, mrows in per_model(rows):
+            top = top_threads(mrows)[model]
+            fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
+            for ax, (test, name, _) in zip(axes, TESTS):
+                bars = sorted(newest([r for r in mrows if r["test"] == test and r["threads"] == top],
+                                     lambda r: (peer(r), series(r, heads))).items())
+                ax.set(title=f"{name} ({test}), {top} thread{'s' * (top > 1)}", ylabel="energy per token (J)")
+                if not bars:
+                    no_data(ax)
+                    continue
+                values = [r["energy"]["j_per_token"] for _, r in bars]
+                estimated = [bool(get(r, "energy.estimated")) for _, r in bars]
+                drawn = ax.bar(range(len(bars)), values, color=[self.color(r) for _, r in bars],
+                               edgecolor="black", linewidth=0.6)
+                for patch, est in zip(drawn, estimated):
+                    patch.set_hatch("//" if est else None)
+                ax.bar_label(drawn, [f"{v:.3g}" + ("\n(estimate)" if e else "") for v, e in zip(values, estimated)], fontsize=7)
+                ax.set_xticks(range(len(bars)), [label for (_, label), _ in bars], rotation=20, ha="right", fontsize=8)
+                if max(values) > 30 * min(values) > 0:
+                    ax.set_yscale("log")
+                ax.margins(y=0.2)
+                if any(estimated):
+                    ax.legend(handles=[Patch(facecolor="white", edgecolor="black", hatch="//", label="(estimate)")], fontsize=8)
+            self.save(fig, "energy_per_token" + suffix, f"Energy per token: {model}", mrows)
+
+    def memory(self):
+        rows = having(self.rows, "model", "kernel", "memory.non_embedding")
+        if not rows:
+            return warn("no memory.non_embedding rows: skipping memory_per_format")
+        heads = len({r.get("head") for r in rows}) > 1
+        models = [m for m, _, _ in per_model(rows)]
+        kernels = sorted({(peer(r), series(r, heads)) for r in rows})
+        width = 0.8 / len(kernels)
+        fig, ax = plt.subplots(figsize=(max(7.0, 0.5 * len(models) * len(kernels) + 2), 4.8))
+        for j, k in enumerate(kernels):
+            offset = (j - (len(kernels) - 1) / 2) * width
+            groups = [(i + offset, [r for r in rows if r["model"] == m and (peer(r), series(r, heads)) == k])
+                      for i, m in enumerate(models)]
+            groups = [(x, rs) for x, rs in groups if rs]
+            ax.bar([x for x, _ in groups], [max(r["memory"]["non_embedding"] for r in rs) / 1e9 for _, rs in groups], width,
+                   label=k[1], color=self.color(groups[0][1][0]), edgecolor="black", linewidth=0.6)
+            rss = [(x, max(get(r, "memory.peak_rss") or 0 for r in rs) / 1e9) for x, rs in groups]
+            ax.plot([x for x, v in rss if v], [v for _, v in rss if v], "k_", markersize=12, markeredgewidth=2,
+                    label="peak RSS (largest)" if j == 0 else None)
+        ax.set_xticks(range(len(models)), models)
+        ax.set(ylabel="GB", yscale="log", title="non-embedding weights (bars) and peak RSS (markers)")
+        ax.grid(alpha=0.3, axis="y", which="both")
+        ax.legend(fontsize=8, ncol=2)
+        self.save(fig, "memory_per_format", "Memory per format", rows)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("files", nargs="+", metavar="FILE.jsonl")
+    ap.add_argument("--out", type=Path, default=ROOT / "results" / "plots", help="output directory (default results/plots)")
+    ap.add_argument("--format", default="png,svg", help="comma-separated image formats (default png,svg)")
+    ap.add_argument("--baseline", default="ternbench:fp16", metavar="ENGINE:KERNEL",
+                    help="speedup baseline row (default ternbench:fp16; e.g. llama.cpp:F16)")
+    args = ap.parse_args(argv)
+    try:
+        rows = [r for f in args.files for r in read(f)]
+    except InputError as e:
+        print(f"plot: {e}", file=sys.stderr)
+        return 1
+    if not rows:
+        print(f"plot: no {SCHEMA} results in {', '.join(args.files)}", file=sys.stderr)
+        return 2
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    unknown = set(formats) - set(FigureCanvasBase.get_supported_filetypes())
+    if unknown or not formats:
+        print(f"plot: unknown image format(s) {', '.join(sorted(unknown)) or args.format!r}", file=sys.stderr)
+        return 2
+    plt.rcParams["svg.hashsalt"] = "ternbench"  # reproducible SVG ids
+    figs = Figures(rows, args.out, formats)
+    try:
+        figs.throughput()
+        figs.speedup(args.baseline)
+        figs.energy()
+        figs.memory()
+    except OSError as e:
+        print(f"plot: cannot write {e.filename}: {e.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,196 @@
+#!/usr/bin/env python3
+"""The harness as users run it: the sweep and its results file, every bad input, Ctrl-C, verify, roofline.
+
+HARNESS names the binary. Runs use the tiny preset (a few MB) so the whole file takes seconds."""
+import json
+import os
+import signal
+import subprocess
+import tempfile
+import time
+import unittest
+
+HARNESS = os.environ.get("HARNESS", "build/harness/harness")
+
+
+def run(*args, env=None, **kw):
+    e = dict(os.environ)
+    e.update(env or {})
+    return subprocess.run([HARNESS, *args], capture_output=True, text=True, env=e, timeout=600, **kw)
+
+
+class Sweep(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.TemporaryDirectory()
+        cls.env = {"TERNBENCH_CACHE_DIR": cls.tmp.name}
+        cls.out = os.path.join(cls.tmp.name, "sub", "r.jsonl")  # the folder does not exist yet
+        cls.p = run("-m", "tiny", "-t", "1,2", "-k", "i2s,fp16", "-r", "3", "-p", "8", "-n", "4", "--out", cls.out,
+                    "-o", "jsonl", env=cls.env)
+        with open(cls.out) as f:
+            cls.rows = [json.loads(l) for l in f]
+
+    def test_exit_and_row_count(self):
+        self.assertEqual(self.p.returncode, 0, self.p.stderr)
+        self.assertEqual(len(self.rows), 2 * 2 * 2)  # kernels x threads x {pp, tg}
+        # stdout (jsonl) carries the same rows as the file
+        self.assertEqual([json.loads(l) for l in self.p.stdout.splitlines()], self.rows)
+
+    def test_rows_are_complete(self):
+        seen = set()
+        for r in self.rows:
+            self.assertEqual(r["schema"], "ternbench-result-1")
+            self.assertEqual(r["engine"], "ternbench")
+            for k in ("cpu", "cpu_flags", "logical_cpus", "memory_bytes", "os", "compiler", "cxx_flags", "isa", "commit",
+                      "energy_source"):
+                self.assertIn(k, r["machine"])
+            self.assertEqual(len(r["samples_ts"]), 3)
+            s = sorted(r["samples_ts"])
+            self.assertEqual(r["median_ts"], s[1])
+            self.assertAlmostEqual(r["avg_ts"], sum(s) / 3, delta=1e-9 * r["avg_ts"])
+            m = r["memory"]
+            self.assertEqual(m["non_embedding"], m["linear_weights"] + m["norms"])
+            self.assertEqual(r["model_bytes"], m["linear_weights"] + m["norms"] + m["embedding"])
+            self.assertGreater(m["peak_rss"], m["linear_weights"])
+            # tiny: 4 layers of q/k/v/o (256x256 ...) and the FFN; i2s is 2 bits a weight, fp16 16
+            per = {"i2s__": 0.25, "fp16": 2.0}
+            f = next(v for k, v in per.items() if r["kernel"].startswith(k))
+            self.assertAlmostEqual(m["linear_weights"], f * self.linear_params(), delta=64 * 1024)
+            if r["test"] == "tg":
+                self.assertEqual((r["n_prompt"], r["n_gen"]), (0, 4))
+                self.assertAlmostEqual(r["bandwidth_gbs"], r["bytes_per_token"] * r["median_ts"] / 1e9, delta=1e-6)
+                self.assertAlmostEqual(r["roofline_share"], r["bandwidth_gbs"] / r["roofline_gbs"], delta=1e-9)
+            else:
+                self.assertEqual((r["n_prompt"], r["n_gen"]), (8, 0))
+                self.assertEqual("compute_share" in r, r["kernel"] != "fp16")
+            self.assertTrue(r["energy"]["estimated"])  # no counters on the CI machines
+            self.assertGreater(r["energy"]["j_per_token"], 0)
+            seen.add((r["kernel"][:4], r["threads"], r["test"]))
+        self.assertEqual(len(seen), 8)
+
+    def linear_params(self):
+        with open(os.path.join(os.path.dirname(__file__), "..", "..", "configs", "models", "tiny.json")) as f:
+            c = json.load(f)
+        h, f, q, kv = c["hidden"], c["ffn"], c["heads"] * c["head_dim"], c["kv_heads"] * c["head_dim"]
+        return c["layers"] * (h * q + 2 * h * kv + q * h + 3 * h * f)
+
+    def test_table_formats(self):
+        md = run("-m", "tiny", "-k", "i2s", "-r", "1", "-p", "4", "-n", "2", "--out", "none", "-q", env=self.env)
+        self.assertEqual(md.returncode, 0, md.stderr)
+        lines = md.stdout.splitlines()
+        self.assertTrue(lines[0].startswith("| model | size | params | kernel |"))
+        self.assertEqual(len(lines), 2 + 2)
+        csv = run("-m", "tiny", "-k", "i2s", "-r", "1", "-p", "4", "-n", "2", "--out", "none", "-q", "-o", "csv", env=self.env)
+        rows = csv.stdout.splitlines()
+        self.assertEqual(len(rows), 3)
+        self.assertEqual(len(rows[1].split(",")), len(rows[0].split(",")))
+        js = run("-m", "tiny", "-k", "i2s", "-r", "1", "-p", "4", "-n", "2", "--out", "none", "-q", "-o", "json", env=self.env)
+        self.assertEqual(len(json.loads(js.stdout)), 2)
+
+
+class BadInput(unittest.TestCase):
+    """Each mistake: non-zero exit, one line on stderr naming the problem, nothing measured."""
+
+    def check(self, args, needle):
+        p = run(*args, "--out", "none", env={"TERNBENCH_CACHE_DIR": tempfile.gettempdir()})
+        self.assertNotEqual(p.returncode, 0, args)
+        self.assertIn(needle, p.stderr, args)
+        self.assertEqual(p.stdout, "", args)
+        self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+
+    def test_each(self):
+        self.check(["-m", "tiny", "-t", "0"], "thread count 0 must be at least 1")
+        self.check(["-m", "tiny", "-t", "-2"], "must be at least 1")
+        self.check(["-m", "tiny", "-t", "4..2"], "runs backwards")
+        self.check(["-m", "tiny", "-t", "two"], "is not a number")
+        self.check(["-m", "tiny", "-k", "i3s"], "i3s")
+        self.check(["-m", "no-such-model"], "no-such-model")
+        self.check(["-m", "tiny", "-p", "100000"], "exceeds tiny's context")
+        self.check(["-m", "tiny", "-o", "xml"], "--output 'xml'")
+        self.check(["-m", "tiny", "--pin", "sideways"], "--pin 'sideways'")
+        self.check(["-m", "tiny", "-r", "0"], "--reps must be at least 1")
+        self.check(["-m", "tiny", "--layers", "99"], "tiny has")
+        self.check(["-m", "2B4T", "-k", "i2s", "--layers", "1", "--isa", "nosuch"], "nosuch")
+
+    def test_unwritable_results(self):
+        with tempfile.NamedTemporaryFile() as f:  # a file where a folder should be
+            p = run("-m", "tiny", "-k", "i2s", "--out", os.path.join(f.name, "r.jsonl"))
+            self.assertEqual(p.returncode, 2)
+            self.assertIn("cannot write results to " + os.path.join(f.name, "r.jsonl"), p.stderr)
+            self.assertIn("--out", p.stderr)
+
+    def test_model_too_large(self):
+        p = run("-m", "ladder-100B", "-k", "fp16", "--out", "none")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("needs", p.stderr)
+        self.assertIn("available", p.stderr)
+
+
+class Interrupt(unittest.TestCase):
+    def interrupted(self, sig, code):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.jsonl")
+            p = subprocess.Popen([HARNESS, "-m", "tiny", "-t", "1", "-k", "i2s", "-r", "400", "-p", "8", "-n", "64", "--out", out],
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                 env=dict(os.environ, TERNBENCH_CACHE_DIR=d))
+            deadline = time.time() + 120
+            while time.time() < deadline and (not os.path.exists(out) or os.path.getsize(out) == 0):
+                time.sleep(0.05)
+            self.assertTrue(os.path.getsize(out) > 0, "the pp row never arrived")
+            p.send_signal(sig)
+            so, se = p.communicate(timeout=120)
+            self.assertEqual(p.returncode, code, se)
+            self.assertIn("interrupted: kept 1 of 2", se)
+            with open(out) as f:
+                text = f.read()
+            self.assertTrue(text.endswith("\n"))
+            rows = [json.loads(l) for l in text.splitlines()]
+            self.assertEqual([r["test"] for r in rows], ["pp"])
+            self.assertIn("| pp8 |", so)  # the finished row is also in the table
+
+    def test_sigint(self):
+        self.interrupted(signal.SIGINT, 130)
+
+    def test_sigterm(self):
+        self.interrupted(signal.SIGTERM, 143)
+
+
+class Verify(unittest.TestCase):
+    def test_tiny_passes(self):
+        p = run("verify", "-m", "tiny", "-t", "1,2", "--tokens", "5")
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        rows = [l for l in p.stdout.splitlines() if l.startswith("| matmul") or l.startswith("| logits")]
+        self.assertTrue(any("i2s__scalar" in l for l in rows))
+        self.assertNotIn("MISMATCH", p.stdout)
+        self.assertIn("0 failed", p.stderr)
+
+    def test_a_fault_is_named(self):
+        # verify's own failure path: TERNBENCH_VERIFY_FAULT flips one output of one variant.
+        p = run("verify", "-m", "tiny", "-t", "1", "--tokens", "3", env={"TERNBENCH_VERIFY_FAULT": "i2s__scalar"})
+        self.assertEqual(p.returncode, 1)
+        bad = [l for l in p.stdout.splitlines() if "MISMATCH" in l]
+        self.assertTrue(bad)
+        self.assertTrue(all("i2s__scalar" in l for l in bad))
+        self.assertIn("x", bad[0].split("|")[3])  # the shape, NxK
+        self.assertIn("row", bad[0])
+
+
+class Roofline(unittest.TestCase):
+    def test_measures_then_caches(self):
+        with tempfile.TemporaryDirectory() as d:
+            env = {"TERNBENCH_CACHE_DIR": d}
+            a = run("roofline", "-t", "1", env=env)
+            self.assertEqual(a.returncode, 0, a.stderr)
+            files = os.listdir(d)
+            self.assertEqual(len(files), 1)
+            with open(os.path.join(d, files[0])) as f:
+                cache = json.load(f)
+            self.assertEqual([p["threads"] for p in cache["points"]], [1])
+            self.assertGreater(cache["points"][0]["read_gbs"], 0)
+            self.assertGreater(cache["points"][0]["int8_gmacs"], 0)
+            b = run("roofline", "-t", "1", env=env)
+            self.assertIn("(cached)", b.stdout)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
