@@ -112,8 +112,15 @@ void add_sweep_options(CLI::App* app, tb::SweepArgs& a, std::string& threads, st
   app->add_option("--pin", a.pin, "thread pinning: none, compact (logical CPUs in order), cores (physical cores first)")->capture_default_str();
   app->add_option("--cv-warn", a.cv_warn, "warn and mark a row noisy above this coefficient of variation")->capture_default_str();
   app->add_flag("--quiet,-q", a.quiet, "no progress on stderr");
-  // The last of a repeated option wins (scripts/run.sh passes defaults before the user's options).
-  for (CLI::Option* opt : app->get_options()) opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  app->add_option("--peer", a.peers, "an installed llama-bench to run after ternbench's tests with the same pp/tg/reps/threads "
+                  "(repeatable; llama.cpp, bitnet.cpp or ik_llama.cpp)");
+  app->add_option("--peer-model", a.peer_models, "the .gguf each --peer runs (repeatable, paired in order)");
+  app->add_option("--baseline", a.baseline, "the speedup table's baseline ENGINE:KERNEL, e.g. llama.cpp:F16 (how the "
+                  "published speedups are defined)")->capture_default_str();
+  // The last of a repeated option wins (scripts/run.sh passes defaults before the user's options); the
+  // peers accumulate.
+  for (CLI::Option* opt : app->get_options())
+    if (opt->get_name() != "--peer" && opt->get_name() != "--peer-model") opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 }
 
 }  // namespace
@@ -134,6 +141,9 @@ int main(int argc, char** argv) {
       "  harness kernels                 which path (scalar, avx2, avx512vnni, neon) each kernel uses here\n"
       "  harness --isa scalar kernels    the same with a forced path (also: TERNBENCH_ISA=scalar)\n"
       "  harness verify --model 2B4T     every kernel bit for bit against the oracle, logits across kernels/threads\n"
+      "  harness -m 2B4T -t 1,2 --peer ~/llama.cpp/build/bin/llama-bench --peer-model f16.gguf --baseline llama.cpp:F16\n"
+      "                                  the same sweep with llama.cpp's own llama-bench run after it, speedups over its F16\n"
+      "  harness import bench.json       llama-bench output (llama.cpp, bitnet.cpp, ik_llama.cpp) as result rows\n"
       "  harness roofline                read bandwidth and int8 peak per thread count (cached per machine)\n"
       "  harness models                  model presets: parameters and weight memory per format\n"
       "  harness energy                  energy sources here (RAPL, perf, MSR, powermetrics) and why not\n"
@@ -165,6 +175,16 @@ int main(int argc, char** argv) {
   bool rf_refresh = false;
   roofline->add_option("--threads,-t", rf_threads, "thread counts")->capture_default_str();
   roofline->add_flag("--refresh", rf_refresh, "measure again even when cached");
+  auto* imp = app.add_subcommand("import", "read llama-bench output (JSON, JSONL, CSV) of llama.cpp, bitnet.cpp or "
+                                 "ik_llama.cpp as result rows: appended to the results file, shown beside ternbench's");
+  tb::ImportArgs ia;
+  imp->add_option("files", ia.files, "llama-bench output files")->required();
+  imp->add_flag("--this-machine", ia.this_machine, "the files were measured here: give rows this machine's fingerprint "
+                "(default: the file's own CPU description only)");
+  imp->add_option("--engine", ia.engine, "override the detected engine name (llama.cpp, bitnet.cpp, ik_llama.cpp)");
+  imp->add_option("--out", ia.out_file, "results file to append to (JSONL), or none")->capture_default_str();
+  imp->add_option("--output,-o", ia.output, "stdout format: md, csv, json, jsonl")->capture_default_str();
+  imp->add_option("--baseline", ia.baseline, "speedup baseline ENGINE:KERNEL")->capture_default_str();
   auto* energy = app.add_subcommand("energy", "list the energy sources, whether each is usable here and why not");
   bool energy_estimate = false, energy_causal = false;
   std::string energy_model, energy_node = "7nm";
@@ -192,6 +212,7 @@ int main(int argc, char** argv) {
     if (*kernels) return cmd_kernels();
     if (*energy) return cmd_energy(energy_estimate, energy_model, energy_node, energy_causal, energy_seq);
     if (*models) return tb::cmd_models();
+    if (*imp) return tb::cmd_import(ia);
     if (*roofline) return cmd_roofline(tb::parse_thread_spec(rf_threads), rf_refresh);
     if (*verify) {
       va.threads = tb::parse_thread_spec(va_threads);

@@ -19,8 +19,11 @@
 
 #include "energy/estimate.h"
 #include "energy/recorder.h"
+#include "harness/llama_bench.h"
+#include "harness/peers.h"
 #include "harness/results.h"
 #include "harness/roofline.h"
+#include "harness/table.h"
 #include "harness/thread_spec.h"
 #include "model/memory.h"
 #include "model/runner.h"
@@ -145,65 +148,6 @@ std::string fmt(const char* f, double v) {
   return b;
 }
 std::string gb(double bytes) { return fmt("%.2f GB", bytes / 1e9); }
-// llama-bench's units: sizes in GiB (MiB when small), parameters in B (M when small).
-std::string size_str(double bytes) {
-  return bytes >= double(1 << 30) ? fmt("%.2f GiB", bytes / double(1 << 30)) : fmt("%.2f MiB", bytes / double(1 << 20));
-}
-std::string params_str(double n) { return n >= 1e9 ? fmt("%.2f B", n / 1e9) : fmt("%.2f M", n / 1e6); }
-
-// ---- output ----
-struct Printer {
-  std::string mode;  // md, csv, json, jsonl
-  json all = json::array();
-  void header() {
-    if (mode == "md")
-      std::printf("| model | size | params | kernel | bpw | head | threads | test | t/s | median t/s | peak RSS | roofline | J/token |\n"
-                  "|---|---:|---:|---|---:|---|---:|---|---:|---:|---:|---|---:|\n");
-    else if (mode == "csv")
-      std::printf("model,size_bytes,params,kernel,bits_per_weight,head,threads,test,avg_ts,stddev_ts,median_ts,peak_rss_bytes,"
-                  "bandwidth_gbs,roofline_share,gmacs,compute_share,j_per_token,energy_estimated\n");
-    std::fflush(stdout);
-  }
-  void row(const json& r) {
-    const std::string test = r["test"].get<std::string>() + std::to_string(r["test"] == "pp" ? r["n_prompt"].get<int64_t>() : r["n_gen"].get<int64_t>());
-    const json& e = r["energy"];
-    if (mode == "md") {
-      std::string roof = "-";
-      if (r.contains("roofline_share"))
-        roof = fmt("%.1f GB/s", r["bandwidth_gbs"].get<double>()) + fmt(" (%.2f of bw)", r["roofline_share"].get<double>());
-      else if (r.contains("compute_share"))
-        roof = fmt("%.0f GMAC/s", r["gmacs"].get<double>()) + fmt(" (%.2f of int8 peak)", r["compute_share"].get<double>());
-      std::string energy = e.contains("j_per_token") ? fmt("%.3g", e["j_per_token"].get<double>()) : "-";
-      if (e.value("estimated", false) && e.contains("j_per_token")) energy += " (est.)";
-      std::string model = r["model"].get<std::string>();
-      if (r.contains("model_layers") && r["n_layers"] != r["model_layers"])
-        model += " (" + std::to_string(r["n_layers"].get<int64_t>()) + " of " + std::to_string(r["model_layers"].get<int64_t>()) + " layers)";
-      std::printf("| %s | %s | %s | %s | %.2f | %s | %d | %s | %.2f ± %.2f%s | %.2f | %s | %s | %s |\n", model.c_str(),
-                  size_str(r["model_bytes"].get<double>()).c_str(), params_str(r["params"].get<double>()).c_str(),
-                  r["kernel"].get<std::string>().c_str(), r["bits_per_weight"].get<double>(), r["head"].get<std::string>().c_str(),
-                  r["threads"].get<int>(), test.c_str(), r["avg_ts"].get<double>(), r["stddev_ts"].get<double>(),
-                  r.value("noisy", false) ? " (noisy)" : "", r["median_ts"].get<double>(),
-                  size_str(r["memory"]["peak_rss"].get<double>()).c_str(), roof.c_str(), energy.c_str());
-    } else if (mode == "csv") {
-      auto num = [&](const json& j, const char* k) { return j.contains(k) ? j[k].dump() : std::string(); };
-      std::printf("%s,%s,%s,%s,%s,%s,%d,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", r["model"].get<std::string>().c_str(),
-                  r["model_bytes"].dump().c_str(), r["params"].dump().c_str(), r["kernel"].get<std::string>().c_str(),
-                  r["bits_per_weight"].dump().c_str(), r["head"].get<std::string>().c_str(), r["threads"].get<int>(),
-                  test.c_str(), num(r, "avg_ts").c_str(), num(r, "stddev_ts").c_str(), num(r, "median_ts").c_str(),
-                  r["memory"]["peak_rss"].dump().c_str(), num(r, "bandwidth_gbs").c_str(), num(r, "roofline_share").c_str(),
-                  num(r, "gmacs").c_str(), num(r, "compute_share").c_str(), num(e, "j_per_token").c_str(),
-                  e.value("estimated", false) ? "true" : "false");
-    } else if (mode == "jsonl") {
-      std::printf("%s\n", r.dump().c_str());
-    }
-    all.push_back(r);
-    std::fflush(stdout);
-  }
-  void finish() {
-    if (mode == "json") std::printf("%s\n", all.dump(2).c_str());
-    std::fflush(stdout);
-  }
-};
 
 // Energy of one test: a hardware meter when this machine has one, else the operation-count estimate.
 struct EnergySource {
@@ -230,8 +174,10 @@ std::vector<std::string> default_sweep_kernels() {
 
 int cmd_sweep(const SweepArgs& a) {
   // ---- check everything before the first measurement ----
-  if (a.output != "md" && a.output != "csv" && a.output != "json" && a.output != "jsonl")
-    throw Error("--output '" + a.output + "' is not one of md, csv, json, jsonl");
+  Table pr(a.output);
+  const std::vector<PeerRun> peers = pair_peers(a.peers, a.peer_models);
+  if (a.baseline.find(':') == std::string::npos)
+    throw Error("--baseline '" + a.baseline + "' is not ENGINE:KERNEL (e.g. llama.cpp:F16, ternbench:fp16)");
   if (a.pin != "none" && a.pin != "compact" && a.pin != "cores")
     throw Error("--pin '" + a.pin + "' is not one of none, compact (logical CPUs in order), cores (one per physical core first)");
   if (a.pp < 0 || a.tg < 0 || (a.pp == 0 && a.tg == 0)) throw Error("--pp and --tg must be >= 0, and not both 0");
@@ -303,7 +249,6 @@ int cmd_sweep(const SweepArgs& a) {
   g_signal.store(0);
   auto old_int = std::signal(SIGINT, on_signal);
   auto old_term = std::signal(SIGTERM, on_signal);
-  Printer pr{a.output};
   pr.header();
   const int tests = (a.pp > 0) + (a.tg > 0);
   const size_t total = kernels.size() * a.threads.size() * size_t(tests);
@@ -475,18 +420,69 @@ int cmd_sweep(const SweepArgs& a) {
         }
       }
     }
+    // ---- peers, after ternbench's own runs ----
+    for (const PeerRun& p : peers) {
+      check_interrupt();
+      if (!a.quiet) std::fprintf(stderr, "peer: %s on %s (pp%lld, tg%lld, %d reps)...\n", p.llama_bench.c_str(), p.model.c_str(),
+                                 (long long)a.pp, (long long)a.tg, a.reps);
+      std::vector<json> rows;
+      try {
+        rows = run_peer(p, a.pp, a.tg, a.reps, a.threads);
+      } catch (const Error& e) {
+        check_interrupt();  // a Ctrl-C that stopped the peer is an interruption, not a failure
+        std::fprintf(stderr, "warning: %s; skipped\n", e.what());
+        continue;
+      }
+      check_interrupt();
+      for (json& r : rows) {
+        r["run_id"] = run_id;
+        r["machine"]["energy_source"] = "none (llama-bench does not measure energy)";
+        const bool asked = (r["test"] == "pp" && r["n_prompt"] == a.pp) || (r["test"] == "tg" && r["n_gen"] == a.tg);
+        if (!asked)
+          std::fprintf(stderr, "warning: %s printed a %s test at %s threads, which this sweep did not ask for; kept as printed\n",
+                       p.llama_bench.c_str(), test_name(r).c_str(), r["threads"].dump().c_str());
+        if (out) {
+          out->append(r);
+          ++written;
+        }
+        pr.row(r);
+      }
+    }
   } catch (const Interrupted&) {
     rc = g_signal.load() == SIGTERM ? 143 : 130;
   }
   std::signal(SIGINT, old_int);
   std::signal(SIGTERM, old_term);
-  pr.finish();
+  pr.finish(a.baseline);
   if (!a.quiet || rc) {
     std::fprintf(stderr, "%s%zu of %zu results in %.0f s", rc ? "interrupted: kept " : "done: ", done, total, now() - t_start);
     if (out) std::fprintf(stderr, ", %zu appended to %s", written, out->path().c_str());
     std::fprintf(stderr, "\n");
   }
   return rc;
+}
+
+int cmd_import(const ImportArgs& a) {
+  if (a.files.empty()) throw Error("import needs at least one llama-bench output file (-o json, jsonl or csv)");
+  Table pr(a.output);
+  ImportOptions io;
+  io.this_machine = a.this_machine;
+  io.engine = a.engine;
+  // Every file is read before anything is written: one bad file leaves the results file as it was.
+  std::vector<json> rows;
+  for (const std::string& f : a.files)
+    for (json& r : import_llama_bench_file(f, io)) rows.push_back(std::move(r));
+  std::unique_ptr<ResultsFile> out;
+  if (a.out_file != "none") out = std::make_unique<ResultsFile>(a.out_file);
+  pr.header();
+  for (const json& r : rows) {
+    if (out) out->append(r);
+    pr.row(r);
+  }
+  pr.finish(a.baseline);
+  std::fprintf(stderr, "imported %zu rows from %zu file%s%s\n", rows.size(), a.files.size(), a.files.size() == 1 ? "" : "s",
+               out ? (", appended to " + out->path()).c_str() : "");
+  return 0;
 }
 
 }  // namespace tb

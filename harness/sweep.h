@@ -22,8 +22,21 @@ struct SweepArgs {
   std::string pin = "none";             // none, compact, cores
   double cv_warn = 0.05;                // warn when a test's coefficient of variation exceeds this
   bool quiet = false;                   // no progress on stderr
+  // Peers: installed llama-bench binaries run after ternbench's own tests (never at the same time) with
+  // the same pp, tg, reps and threads; paired with their models as pair_peers() says (harness/peers.h).
+  std::vector<std::string> peers, peer_models;
+  std::string baseline = "ternbench:fp16";  // the speedup table's baseline, ENGINE:KERNEL
 };
 int cmd_sweep(const SweepArgs& a);
+
+// `harness import FILE...`: llama-bench output files as result rows, appended to the results file and shown.
+struct ImportArgs {
+  std::vector<std::string> files;
+  bool this_machine = false;
+  std::string engine;
+  std::string output = "md", out_file = "results/ternbench.jsonl", baseline = "ternbench:fp16";
+};
+int cmd_import(const ImportArgs& a);
 
 // The default kernel list: the best variant of every format this CPU runs (not the int8_ref oracle),
 // then the fp16 baseline.

@@ -78,8 +78,9 @@ class Sweep(unittest.TestCase):
         md = run("-m", "tiny", "-k", "i2s", "-r", "1", "-p", "4", "-n", "2", "--out", "none", "-q", env=self.env)
         self.assertEqual(md.returncode, 0, md.stderr)
         lines = md.stdout.splitlines()
-        self.assertTrue(lines[0].startswith("| model | size | params | kernel |"))
-        self.assertEqual(len(lines), 2 + 2)
+        self.assertTrue(lines[0].startswith("| model | size | params | engine | kernel |"))
+        self.assertEqual([l.split(" | ")[8] for l in lines[2:4]], ["pp4", "tg2"])
+        self.assertIn("(no ternbench:fp16 rows here, so no speedup column", md.stdout)  # baseline not run: said
         csv = run("-m", "tiny", "-k", "i2s", "-r", "1", "-p", "4", "-n", "2", "--out", "none", "-q", "-o", "csv", env=self.env)
         rows = csv.stdout.splitlines()
         self.assertEqual(len(rows), 3)
@@ -173,6 +174,73 @@ class Verify(unittest.TestCase):
         self.assertTrue(all("i2s__scalar" in l for l in bad))
         self.assertIn("x", bad[0].split("|")[3])  # the shape, NxK
         self.assertIn("row", bad[0])
+
+
+PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "testdata", "llama-bench")
+
+
+@unittest.skipUnless(os.path.isdir(PEERS), "the peers' recorded llama-bench output (../shared/testdata) is not here")
+class Peers(unittest.TestCase):
+    def test_import(self):
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.jsonl")
+            files = [os.path.join(PEERS, f) for f in ("bitnet_I2_S_t1.json", "llama_F16_t1.json")]
+            p = run("import", *files, "--out", out, "--baseline", "llama.cpp:F16")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(out) as f:
+                rows = [json.loads(l) for l in f]
+            self.assertEqual(len(rows), 4)
+            pp = next(r for r in rows if r["engine"] == "bitnet.cpp" and r["test"] == "pp")
+            self.assertEqual((pp["kernel"], pp["threads"], pp["n_prompt"], pp["avg_ts"]), ("I2_S", 1, 128, 58.197162))
+            self.assertEqual(pp["machine"]["cpu"], "AMD EPYC")  # the file's CPU, not this machine's
+            # the speedup table: I2_S pp128 over F16 pp128, medians 58.0866 / 21.0124 (the files' samples)
+            self.assertIn("| bitnet.cpp | I2_S | 1 | pp128 | 58.09 | 2.76x |", p.stdout)
+
+    def test_import_damaged_file(self):
+        with tempfile.TemporaryDirectory() as d:
+            with open(os.path.join(PEERS, "ik_IQ2_BN_t1.json")) as f:
+                text = f.read()
+            cut = os.path.join(d, "cut.json")
+            with open(cut, "w") as f:
+                f.write(text[: len(text) // 2])
+            out = os.path.join(d, "r.jsonl")
+            p = run("import", os.path.join(PEERS, "llama_F16_t1.json"), cut, "--out", out)
+            self.assertEqual(p.returncode, 2)
+            self.assertIn("cut.json", p.stderr)
+            self.assertIn("truncated or malformed", p.stderr)
+            self.assertFalse(os.path.exists(out))  # nothing written when one file is bad
+
+    def test_peer_stand_ins(self):
+        """--peer runs llama-bench stand-ins after ternbench's rows: one prints a recorded file, one fails, one
+        prints garbage, one does not exist; the sweep keeps its rows and the good peer's."""
+        with tempfile.TemporaryDirectory() as d:
+            def script(name, body):
+                path = os.path.join(d, name)
+                with open(path, "w") as f:
+                    f.write("#!/bin/sh\n" + body + "\n")
+                os.chmod(path, 0o755)
+                return path
+            good = script("good", 'echo "$@" > %s/args; cat %s' % (d, os.path.join(PEERS, "llama_F16_t1.json")))
+            bad = script("bad", "echo 'error: failed to load model' >&2; exit 3")
+            garbage = script("garbage", "echo 'this is not json'")
+            out = os.path.join(d, "r.jsonl")
+            p = run("-m", "tiny", "-k", "i2s", "-t", "1", "-r", "2", "-p", "8", "-n", "4", "--out", out,
+                    "--peer", good, "--peer", bad, "--peer", garbage, "--peer", os.path.join(d, "missing"),
+                    "--peer-model", "m.gguf", "--baseline", "llama.cpp:F16", env={"TERNBENCH_CACHE_DIR": d})
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(os.path.join(d, "args")) as f:
+                self.assertEqual(f.read().split(), ["-m", "m.gguf", "-p", "8", "-n", "4", "-r", "2", "-t", "1", "-o", "json"])
+            with open(out) as f:
+                rows = [json.loads(l) for l in f]
+            self.assertEqual([r["engine"] for r in rows], ["ternbench", "ternbench", "llama.cpp", "llama.cpp"])
+            self.assertNotEqual(rows[2]["machine"]["host"], "unknown")  # measured here: this machine's fingerprint
+            warnings = [l for l in p.stderr.splitlines() if l.startswith("warning: peer")]
+            self.assertEqual(len(warnings), 3, p.stderr)
+            self.assertIn("exit status 3: error: failed to load model", warnings[0])
+            self.assertIn("not llama-bench JSON", warnings[1])
+            self.assertIn("No such file or directory", warnings[2])
+            self.assertIn("pp128 test", p.stderr)  # the recorded file is pp128, not the pp8 asked: said
+            self.assertIn("Speedup over llama.cpp:F16", p.stdout)
 
 
 class Roofline(unittest.TestCase):
