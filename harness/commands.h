@@ -18,4 +18,15 @@ struct VerifyArgs {
   uint64_t seed = 1;
 };
 int cmd_verify(const VerifyArgs& a);
+
+// `harness lossless`: exact-match rate of greedy continuations against the fp32 reference ([A1] Table 7).
+struct LosslessArgs {
+  std::string model = "ladder-700M";
+  std::vector<std::string> kernels = {"i2s", "tl1", "tl2"};
+  int64_t prompts = 100, tokens = 100, prompt_len = 8;
+  uint64_t seed = 1;
+  int threads = 0;
+  bool json = false;
+};
+int cmd_lossless(const LosslessArgs& a);
 }  // namespace tb

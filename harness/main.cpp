@@ -10,6 +10,7 @@
 
 #include "energy/summary.h"
 #include "harness/commands.h"
+#include "harness/results.h"
 #include "harness/roofline.h"
 #include "harness/sweep.h"
 #include "model/export.h"
@@ -48,7 +49,8 @@ int cmd_kernels() {
 }
 
 // `harness energy`: every source and why it is or is not usable here; with --estimate --model, the estimate.
-int cmd_energy(bool estimate, const std::string& model, const std::string& node, bool causal, int64_t seq) {
+int cmd_energy(bool estimate, const std::string& model, const std::string& node, bool causal, int64_t seq,
+               const std::string& linear, bool as_json) {
   if (!estimate && model.empty()) {
     std::fputs(tb::energy::sources_summary().c_str(), stdout);
     return 0;
@@ -61,6 +63,19 @@ int cmd_energy(bool estimate, const std::string& model, const std::string& node,
   tb::energy::EstimateOptions o;
   o.ops = tb::energy::op_energies(node);
   o.causal = causal;
+  if (linear == "fp16") o.linear = tb::energy::LinearArith::fp16;
+  else if (linear == "ternary") o.linear = tb::energy::LinearArith::ternary_int8;
+  else if (linear != "auto") throw tb::Error("--linear '" + linear + "' is not one of auto, ternary, fp16");
+  if (as_json) {  // for scripts (scripts/reproduce): the numbers, no prose
+    const tb::energy::Estimate est(tb::load_model_config(model), o);
+    const auto pub = tb::energy::a3_published_energy_j(est.config().name);
+    tb::json j = {{"model", est.config().name}, {"estimated", true}, {"method", est.describe()}, {"sequence_tokens", seq},
+                  {"sequence_j", est.sequence(seq).total_j()}, {"prefill_j_per_token", est.tokens(seq, 0).total_j() / double(seq)},
+                  {"decode_j_per_token", est.tokens(1, seq).total_j()}, {"ternary_linear", est.ternary()}};
+    if (pub) j["published_j"] = *pub;
+    std::printf("%s\n", j.dump(2).c_str());
+    return 0;
+  }
   std::fputs(tb::energy::estimate_summary(model, o, seq).c_str(), stdout);
   return 0;
 }
@@ -144,6 +159,8 @@ int main(int argc, char** argv) {
       "  harness -m 2B4T -t 1,2 --peer ~/llama.cpp/build/bin/llama-bench --peer-model f16.gguf --baseline llama.cpp:F16\n"
       "                                  the same sweep with llama.cpp's own llama-bench run after it, speedups over its F16\n"
       "  harness import bench.json       llama-bench output (llama.cpp, bitnet.cpp, ik_llama.cpp) as result rows\n"
+      "  harness report results/ternbench.jsonl --baseline llama.cpp:F16   the table of rows already recorded\n"
+      "  harness lossless -m ladder-700M --prompts 100 --tokens 100   greedy continuations vs the fp32 reference\n"
       "  harness roofline                read bandwidth and int8 peak per thread count (cached per machine)\n"
       "  harness models                  model presets: parameters and weight memory per format\n"
       "  harness energy                  energy sources here (RAPL, perf, MSR, powermetrics) and why not\n"
@@ -170,6 +187,18 @@ int main(int argc, char** argv) {
   verify->add_option("--layers", va.layers, "end-to-end check on the first N layers only (0: all)")->capture_default_str();
   verify->add_option("--tokens", va.tokens, "GEMM tokens of the matmul check and prompt tokens of the end-to-end check")->capture_default_str();
   verify->add_option("--seed", va.seed, "seed of the weights and activations")->capture_default_str();
+  auto* lossless = app.add_subcommand("lossless", "share of greedy continuations identical to the fp32 reference, per kernel "
+                                      "([A1] Table 7)");
+  tb::LosslessArgs la;
+  std::string la_kernels = "i2s,tl1,tl2";
+  lossless->add_option("--model,-m", la.model, "preset name or .json config")->capture_default_str();
+  lossless->add_option("--kernels,-k", la_kernels, "formats or variants")->capture_default_str();
+  lossless->add_option("--prompts", la.prompts, "synthetic prompts")->capture_default_str();
+  lossless->add_option("--tokens", la.tokens, "greedy tokens generated per prompt")->capture_default_str();
+  lossless->add_option("--prompt-len", la.prompt_len, "tokens per prompt")->capture_default_str();
+  lossless->add_option("--seed", la.seed, "seed of the weights and prompts")->capture_default_str();
+  lossless->add_option("--threads,-t", la.threads, "threads of the kernels (the reference runs on one)");
+  lossless->add_flag("--json", la.json, "JSON on stdout instead of a table");
   auto* roofline = app.add_subcommand("roofline", "measure read bandwidth and int8 dot-product peak per thread count (cached per machine)");
   std::string rf_threads = default_thread_ladder();
   bool rf_refresh = false;
@@ -185,6 +214,13 @@ int main(int argc, char** argv) {
   imp->add_option("--out", ia.out_file, "results file to append to (JSONL), or none")->capture_default_str();
   imp->add_option("--output,-o", ia.output, "stdout format: md, csv, json, jsonl")->capture_default_str();
   imp->add_option("--baseline", ia.baseline, "speedup baseline ENGINE:KERNEL")->capture_default_str();
+  auto* rep = app.add_subcommand("report", "the table of rows already in results files (yours, other machines', imported "
+                                 "peers), with speedups over --baseline");
+  std::vector<std::string> rep_files;
+  std::string rep_output = "md", rep_baseline = "ternbench:fp16";
+  rep->add_option("files", rep_files, "results files (JSONL)")->required();
+  rep->add_option("--output,-o", rep_output, "stdout format: md, csv, json, jsonl")->capture_default_str();
+  rep->add_option("--baseline", rep_baseline, "speedup baseline ENGINE:KERNEL")->capture_default_str();
   auto* energy = app.add_subcommand("energy", "list the energy sources, whether each is usable here and why not");
   bool energy_estimate = false, energy_causal = false;
   std::string energy_model, energy_node = "7nm";
@@ -194,6 +230,10 @@ int main(int argc, char** argv) {
   energy->add_option("--node", energy_node, "per-operation energies: 7nm ([A3], default) or 45nm (BitNet paper)");
   energy->add_flag("--causal", energy_causal, "count causal attention, not [A3]'s every-token-attends-all reading");
   energy->add_option("--seq", energy_seq, "sequence length of the estimate (default 512, as [A3])");
+  std::string energy_linear = "auto";
+  bool energy_json = false;
+  energy->add_option("--linear", energy_linear, "price the linear layers as: auto (from the config), ternary, fp16")->capture_default_str();
+  energy->add_flag("--json", energy_json, "the estimate as JSON (for scripts)");
   auto* models = app.add_subcommand("models", "list model presets with parameter counts and weight memory per format");
   // `harness tune ...`: the TL tile tuner (harness/tune.cpp) parses its own flags (`harness tune --help`).
   auto* tune = app.add_subcommand("tune", "TL1/TL2 tile tuner: times tile candidates per 2B4T shape, writes configs/tiles/<cpu>.json");
@@ -210,9 +250,14 @@ int main(int argc, char** argv) {
   try {
     if (!isa.empty()) tb::set_forced_isa(isa);
     if (*kernels) return cmd_kernels();
-    if (*energy) return cmd_energy(energy_estimate, energy_model, energy_node, energy_causal, energy_seq);
+    if (*energy) return cmd_energy(energy_estimate, energy_model, energy_node, energy_causal, energy_seq, energy_linear, energy_json);
     if (*models) return tb::cmd_models();
     if (*imp) return tb::cmd_import(ia);
+    if (*lossless) {
+      la.kernels = tb::split_list(la_kernels);
+      return tb::cmd_lossless(la);
+    }
+    if (*rep) return tb::cmd_report(rep_files, rep_output, rep_baseline);
     if (*roofline) return cmd_roofline(tb::parse_thread_spec(rf_threads), rf_refresh);
     if (*verify) {
       va.threads = tb::parse_thread_spec(va_threads);

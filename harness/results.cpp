@@ -119,7 +119,14 @@ void ResultsFile::append(const json& row) {
 std::vector<json> read_results(const std::string& path, std::vector<std::string>* warnings) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot read results file " + path + ": " + std::strerror(errno));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_results(ss.str(), path, warnings);
+}
+
+std::vector<json> parse_results(const std::string& text, const std::string& path, std::vector<std::string>* warnings) {
   std::vector<std::string> lines;
+  std::stringstream in(text);
   for (std::string l; std::getline(in, l);) lines.push_back(l);
   std::vector<json> rows;
   for (size_t i = 0; i < lines.size(); ++i) {

@@ -39,5 +39,7 @@ class ResultsFile {
 // filled) is skipped with a warning pushed to `warnings`; damage before the last line, or a file that
 // cannot be read, throws tb::Error naming the file and line. Rows of another schema are skipped with a warning.
 std::vector<json> read_results(const std::string& path, std::vector<std::string>* warnings);
+// The same from text (`source` names it in messages).
+std::vector<json> parse_results(const std::string& text, const std::string& source, std::vector<std::string>* warnings);
 
 }  // namespace tb

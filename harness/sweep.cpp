@@ -217,6 +217,20 @@ int cmd_sweep(const SweepArgs& a) {
   if (ctx > c.context)
     throw Error("--pp/--tg of " + std::to_string(ctx) + " tokens exceeds " + c.name + "'s context of " +
                 std::to_string(c.context) + " tokens; use at most " + std::to_string(c.context));
+  // Every kernel must take every shape and fit in memory: refused now, before anything is measured.
+  for (const std::string& k : kernels) {
+    RunnerOptions o;
+    o.kernel = k;
+    o.head = head;
+    o.context = ctx;
+    const Format* f = fbase_name(k) ? nullptr : &find_format_of(k);
+    if (f)
+      for (const auto& mm : c.layer_matmuls())
+        if (const std::string bad = f->check_shape(mm.N, mm.K); !bad.empty())
+          throw Error("kernel " + k + " cannot run " + c.name + "'s " + mm.name + " (" + std::to_string(mm.N) + "x" +
+                      std::to_string(mm.K) + "): " + bad + "; leave it out of --kernels");
+    check_memory(plan_memory(c, f, o, std::max<int64_t>(a.pp, 1)).total(), "model " + c.name + " with kernel " + k);
+  }
   for (int t : a.threads)
     if (t > omp_get_num_procs())
       std::fprintf(stderr, "warning: %d threads on a machine with %d logical CPUs: threads will share cores\n", t,
@@ -482,6 +496,21 @@ int cmd_import(const ImportArgs& a) {
   pr.finish(a.baseline);
   std::fprintf(stderr, "imported %zu rows from %zu file%s%s\n", rows.size(), a.files.size(), a.files.size() == 1 ? "" : "s",
                out ? (", appended to " + out->path()).c_str() : "");
+  return 0;
+}
+
+int cmd_report(const std::vector<std::string>& files, const std::string& output, const std::string& baseline) {
+  Table pr(output);
+  std::vector<json> rows;
+  for (const std::string& f : files) {
+    std::vector<std::string> warnings;
+    for (json& r : read_results(f, &warnings)) rows.push_back(std::move(r));
+    for (const std::string& w : warnings) std::fprintf(stderr, "warning: %s\n", w.c_str());
+  }
+  if (rows.empty()) throw Error("no result rows in " + std::to_string(files.size()) + " file(s)");
+  pr.header();
+  for (const json& r : rows) pr.row(r);
+  pr.finish(baseline);
   return 0;
 }
 

@@ -38,6 +38,10 @@ struct ImportArgs {
 };
 int cmd_import(const ImportArgs& a);
 
+// `harness report FILE.jsonl...`: the table (and speedups over a baseline) of rows already in results files;
+// a file damaged at its end is read up to the damage, with a warning.
+int cmd_report(const std::vector<std::string>& files, const std::string& output, const std::string& baseline);
+
 // The default kernel list: the best variant of every format this CPU runs (not the int8_ref oracle),
 // then the fp16 baseline.
 std::vector<std::string> default_sweep_kernels();

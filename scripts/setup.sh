@@ -14,6 +14,13 @@ done
 
 pkgs=(cmake ninja-build g++ clang libomp-dev libeigen3-dev libgtest-dev googletest libbenchmark-dev
       nlohmann-json3-dev libcli11-dev python3-matplotlib python3-numpy git)
+# libFuzzer and the sanitizer runtimes (scripts/sanitize.sh) are only a Recommends of clang-N: name them.
+if command -v apt-cache >/dev/null 2>&1; then
+  clang_v=$(apt-cache depends clang 2>/dev/null | sed -n 's/.*Depends: clang-\([0-9][0-9]*\)$/\1/p' | head -1)
+  if [ -n "$clang_v" ] && apt-cache show "libclang-rt-$clang_v-dev" >/dev/null 2>&1; then
+    pkgs+=("libclang-rt-$clang_v-dev")
+  fi
+fi
 if [ "$arm" = 1 ] && [ "$(uname -m)" = x86_64 ]; then
   pkgs+=(g++-aarch64-linux-gnu qemu-user)
 fi

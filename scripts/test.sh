@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # The test command: set up, build (Release), run every test with ctest; then, on x86-64 hosts with
-# the cross toolchain, build the tests for AArch64 and run them under qemu-user (NEON paths).
-# Usage: scripts/test.sh [--no-arm]
+# the cross toolchain, build the tests for AArch64 and run them under qemu-user (NEON paths); then the
+# suite again under ASan + UBSan (clang) and each fuzz target for FUZZ_SECONDS (scripts/sanitize.sh).
+# Usage: scripts/test.sh [--no-arm] [--no-sanitize]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 arm=1
+san=1
 for a in "$@"; do
   case "$a" in
     --no-arm) arm=0 ;;
-    -h|--help) sed -n '2,4p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-sanitize) san=0 ;;
+    -h|--help) sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "test.sh: unknown option '$a' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -24,5 +27,8 @@ echo "== ISA paths exercised on this machine: $(build/harness/harness kernels | 
 
 if [ "$arm" = 1 ] && [ "$(uname -m)" = x86_64 ]; then
   bash scripts/test-arm.sh
+fi
+if [ "$san" = 1 ]; then
+  bash scripts/sanitize.sh
 fi
 echo "== all tests passed"

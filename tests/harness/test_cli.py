@@ -113,6 +113,19 @@ class BadInput(unittest.TestCase):
         self.check(["-m", "tiny", "--layers", "99"], "tiny has")
         self.check(["-m", "2B4T", "-k", "i2s", "--layers", "1", "--isa", "nosuch"], "nosuch")
 
+    def test_kernel_that_cannot_take_a_shape(self):
+        with open(os.path.join(os.path.dirname(__file__), "..", "..", "configs", "models", "tiny.json")) as f:
+            c = json.load(f)
+        c["name"], c["hidden"], c["head_dim"] = "odd", 192, 192 // c["heads"]  # K = 192: not a multiple of 128
+        with tempfile.NamedTemporaryFile("w", suffix=".json") as f:
+            json.dump(c, f)
+            f.flush()
+            self.check(["-m", f.name, "-k", "i2s"], "K % 128")
+            self.check(["-m", f.name, "-k", "i2s"], "leave it out of --kernels")
+
+    def test_model_too_large_one_line(self):
+        self.check(["-m", "ladder-100B", "-k", "fp16"], "is available")
+
     def test_unwritable_results(self):
         with tempfile.NamedTemporaryFile() as f:  # a file where a folder should be
             p = run("-m", "tiny", "-k", "i2s", "--out", os.path.join(f.name, "r.jsonl"))
@@ -241,6 +254,20 @@ class Peers(unittest.TestCase):
             self.assertIn("No such file or directory", warnings[2])
             self.assertIn("pp128 test", p.stderr)  # the recorded file is pp128, not the pp8 asked: said
             self.assertIn("Speedup over llama.cpp:F16", p.stdout)
+
+
+class Lossless(unittest.TestCase):
+    def test_kernels_match_the_fp32_kernel(self):
+        p = run("lossless", "-m", "tiny", "-k", "i2s,tl2,fp16", "--prompts", "6", "--tokens", "8", "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = json.loads(p.stdout)
+        rates = {k["kernel"].split("__")[0]: k for k in out["kernels"]}
+        # the lossless kernels reproduce the FP32 kernel's greedy continuations exactly, every prompt
+        for k in ("i2s", "tl2"):
+            self.assertEqual(rates[k]["matched"], 6)
+            self.assertEqual(rates[k]["tokens_before_first_divergence_mean"], 8)
+        # the fp16 baseline does not quantize activations: a different model, and the check can tell
+        self.assertLess(rates["fp16"]["matched"], 6)
 
 
 class Roofline(unittest.TestCase):
