@@ -66,6 +66,7 @@ PROBE_S = 0.4       # the sweep's read-bandwidth probe, per thread count and ker
 START_S = 0.3
 REF_EFF = 0.5       # lossless: fp32 reference (one thread) share of one thread's read bandwidth
 DEFAULT_BW = 20.0   # GB/s when no roofline is cached (dry run)
+BUSY_SHARE = 0.10   # other processes taking this share of the CPUs during a step: its timings are flagged
 
 
 def log(msg=""):
@@ -439,7 +440,8 @@ class Runner:
         self.rec_file = outdir / "steps.jsonl"
         self.done_cmds = set()
         if resume:
-            self.done_cmds = {r["cmd"] for r in read_jsonl(self.rec_file, False) if r.get("status") == "ok"}
+            self.done_cmds = {r["cmd"] for r in read_jsonl(self.rec_file, False)
+                              if r.get("status") == "ok" and (r.get("others_cpu") or 0) < BUSY_SHARE}
         self.actual = self.estimated = 0.0
         self.child = None
 
@@ -491,6 +493,7 @@ class Runner:
                "estimate_s": round(s.est, 1), "started": utc_iso()}
         t0 = time.time()
         rows_before = len(read_jsonl(self.data, False))
+        cpu0, kids0 = cpu_busy_seconds(), os.times()
         seen = rows_before
         errf = self.out / ".stderr.tmp"
         outf = self.out / ".stdout.tmp"
@@ -502,6 +505,7 @@ class Runner:
         interrupted = False
         with open(errf, "w") as ef, open(outf, "w") as of:
             self.child = subprocess.Popen(s.argv, stdout=of, stderr=ef, cwd=ROOT)
+            rec["pid"] = self.child.pid
             pos, last_beat = 0, t0
             try:
                 while True:
@@ -533,6 +537,9 @@ class Runner:
         rec["elapsed_s"] = round(time.time() - t0, 2)
         rec["rc"] = rc
         rec["rows"] = len(read_jsonl(self.data, False)) - rows_before
+        rec["others_cpu"] = others_cpu_share(cpu0, kids0, rec["elapsed_s"])
+        if (rec["others_cpu"] or 0) >= BUSY_SHARE:
+            log(f"  note: other processes took {rec['others_cpu']:.0%} of the CPUs during this step: its timings are disturbed")
         if interrupted:
             rec["status"] = "interrupted"
             return rec
@@ -579,6 +586,27 @@ class Runner:
         return pos + len(text.encode())
 
 
+def cpu_busy_seconds():
+    """Seconds all CPUs spent busy so far (/proc/stat), or None."""
+    try:
+        f = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+        ticks = [int(x) for x in f]
+        busy = sum(ticks) - ticks[3] - (ticks[4] if len(ticks) > 4 else 0)  # all but idle and iowait
+        return busy / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def others_cpu_share(cpu0, kids0, elapsed):
+    """Share of the machine's CPU time that processes other than the harness used during a step (contention)."""
+    cpu1, kids1 = cpu_busy_seconds(), os.times()
+    if cpu0 is None or cpu1 is None or elapsed < 1:
+        return None
+    ours = (kids1.children_user + kids1.children_system - kids0.children_user - kids0.children_system
+            + kids1.user + kids1.system - kids0.user - kids0.system)
+    return round(max(0.0, (cpu1 - cpu0 - ours) / (elapsed * logical_cpus())), 3)
+
+
 def utc_iso():
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -601,6 +629,10 @@ class Measure:
 
     def mark(self):
         return "" if not self.extrapolated else " *"
+
+
+def valid(x):
+    return x is not None and x.tps == x.tps and x.tps > 0
 
 
 def extrapolate(rows):
@@ -648,6 +680,20 @@ class Data:
         except (OSError, ValueError):
             self.plan = {}
         self.ncpu = self.machine.get("logical_cpus") or self.plan.get("logical_cpus") or 0
+        self.busy_by_pid = {}
+        for st in self.steps:  # rows name their harness process in run_id (<start>-<host>-<pid>)
+            if st.get("pid") is not None and st.get("others_cpu") is not None:
+                self.busy_by_pid[str(st["pid"])] = st["others_cpu"]
+
+    def busy(self, rows):
+        """The largest share of the CPUs other processes took while these rows were measured, or None."""
+        v = [self.busy_by_pid.get(str(r.get("run_id", "")).rsplit("-", 1)[-1]) for r in rows]
+        v = [x for x in v if x is not None]
+        return max(v) if v else None
+
+    def disturbed(self, rows):
+        b = self.busy(rows)
+        return f"; DISTURBED: other processes took {b:.0%} of the CPUs" if b is not None and b >= BUSY_SHARE else ""
 
     def tg(self, m, fmt, threads, head="fp16", min_gen=2):
         return [r for r in self.rows if r.get("test") == "tg" and r.get("model") == m and r.get("format") == fmt
@@ -660,9 +706,12 @@ class Data:
         full = [r for r in rows if r.get("n_layers") == r.get("model_layers")]
         sub = [r for r in rows if (r.get("n_layers") or 0) < (r.get("model_layers") or 0)]
         f = newest(full)
-        fm = Measure(f["median_ts"], f["kernel"], f"measured (tg{f.get('n_gen')}, {f.get('reps')} rep{'s' * (f.get('reps', 1) > 1)})",
-                     [f]) if f else None
-        return fm, extrapolate(sub)
+        fm = Measure(f["median_ts"], f["kernel"], f"measured (tg{f.get('n_gen')}, {f.get('reps')} rep{'s' * (f.get('reps', 1) > 1)})"
+                     + self.disturbed([f]), [f]) if f else None
+        ext = extrapolate(sub)
+        if ext:
+            ext.how += self.disturbed(ext.rows)
+        return fm, ext
 
     def best(self, m, fmt, threads, head="fp16"):
         full, ext = self.measure(m, fmt, threads, head)
@@ -781,7 +830,7 @@ class Report:
                     ter = [x for x in (d.best(m, "i2s", t), d.best(m, "tl2", t)) if x and x.tps == x.tps]
                     best = max(ter, key=lambda x: x.tps) if ter else None
                     pf, pb = pub["fp16"].get(m), pub["ternary"].get(m)
-                    sp = best.tps / f16.tps if best and f16 else None
+                    sp = best.tps / f16.tps if valid(best) and valid(f16) else None
                     if sp:
                         speedups.append((m, sp, best, f16))
                     how = []
@@ -835,9 +884,13 @@ class Report:
                  "| size | kernel | threads | measured full | extrapolated | from layers | error |",
                  "|---|---|---:|---:|---:|---|---:|")
         for m, fmt, t, full, ext, e in rows:
+            err = f"{e:+.1f}%" if ext.fit_ok and e == e else "fit failed (time did not grow with layers)"
             self.add(f"| {size_label(m)} | {full.kernel} | {t} | {ts_fmt(full.tps)} | {ts_fmt(ext.tps)} | "
-                     f"{', '.join(map(str, ext.layers))} | {e:+.1f}% |")
-        errs = [abs(e) for *_, e in rows if e is not None]
+                     f"{', '.join(map(str, ext.layers))} | {err} |")
+        errs = [abs(e) for *_, ext, e in rows if ext.fit_ok and e is not None and e == e]
+        if not errs:
+            self.add("", "No comparison gave a usable fit.", "")
+            return
         self.add("", f"Mean absolute error {sum(errs) / len(errs):.1f}%, largest {max(errs):.1f}% "
                  f"({len(rows)} comparison{'s' * (len(rows) > 1)}).", "")
         self.head.append(("extrapolation from layer subsets (check on sizes that fit)", "—",
@@ -859,7 +912,7 @@ class Report:
                 x = d.best(m, fmt, t) if t else None
                 pub = A2_T7[m].get(fmt)
                 self.add(f"| {size_label(m)} | {x.kernel if x else fmt} | {fnum(pub) + ' (' + A2_NAMES[fmt] + ')' if pub else '—'} | "
-                         f"{ts_fmt(x.tps) + x.mark() if x else '—'} | {fnum(x.tps / f16.tps) + 'x' if x and f16 else '—'} | "
+                         f"{ts_fmt(x.tps) + x.mark() if x else '—'} | {fnum(x.tps / f16.tps) + 'x' if valid(x) and valid(f16) else '—'} | "
                          f"{x.how if x else 'not measured'} |")
             for other in ("TQ1_0", "TQ2_0"):
                 if other in A2_T7[m]:
@@ -1109,6 +1162,16 @@ class Report:
             for n in p.get("notes", []):
                 out.append(f"- {n}")
         fails = [s for s in d.steps if s.get("status") not in ("ok", None)]
+        timed = [s for s in d.steps if s.get("kind") == "sweep" and s.get("others_cpu") is not None]
+        busy = [s for s in timed if s["others_cpu"] >= BUSY_SHARE]
+        if busy:
+            out.append(f"- **CPU contention**: during {len(busy)} of {len(timed)} measuring steps other processes took at least "
+                       f"{BUSY_SHARE:.0%} of the CPUs (up to {max(s['others_cpu'] for s in busy):.0%}); the figures they produced "
+                       f"are marked DISTURBED and understate this machine. `--resume` on an idle machine measures those steps (and the failed "
+                       f"ones) again and keeps the rest.")
+        elif timed:
+            out.append(f"- CPU contention: other processes took at most {max(s['others_cpu'] for s in timed):.0%} of the CPUs "
+                       f"during the measuring steps")
         out.append(f"- steps: {len(d.steps)} recorded, {len(fails)} failed" + (" (listed in their sections)" if fails else ""))
         out += ["", "Differences from the paper's setup, for reading every table below:", "",
                 "- Weights are synthetic (seeded random ternary weights with the exact shapes), not trained checkpoints: "
@@ -1233,7 +1296,8 @@ def main(argv=None):
     ap.add_argument("--dry-run", action="store_true", help="print the plan and its time estimate, run nothing")
     ap.add_argument("--report-only", action="store_true", help="render REPORT.md and the plots from DIR's data again")
     ap.add_argument("--no-plots", action="store_true", help="write REPORT.md without (re)drawing the plots")
-    ap.add_argument("--resume", action="store_true", help="skip steps that DIR/steps.jsonl records as done")
+    ap.add_argument("--resume", action="store_true", help="skip steps that DIR/steps.jsonl records as done and "
+                    "undisturbed (failed, interrupted and disturbed steps run again)")
     ap.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
     ap.add_argument("--tg", type=int, help="tokens per generation test (default 128; --quick 16)")
     ap.add_argument("--reps", type=int, help="repetitions after the warm-up (default 3; --quick 1)")

@@ -15,4 +15,4 @@ cmake -S . -B build-aarch64 -G Ninja -DCMAKE_BUILD_TYPE=Release \
 cmake --build build-aarch64 -j "$jobs"
 # The NEON path is compiled in and selected under emulation (the test fails otherwise):
 qemu-aarch64 -L /usr/aarch64-linux-gnu build-aarch64/tests/test_kernels --gtest_filter='Dispatch.ThisArchitecturesSimdPathIsCompiledAndUsed' --gtest_brief=1
-TERNBENCH_QUICK_TESTS=1 ctest --test-dir build-aarch64 --output-on-failure -j "$jobs"
+TERNBENCH_QUICK_TESTS=1 TERNBENCH_EMULATED=1 ctest --test-dir build-aarch64 --output-on-failure -j "$jobs"

@@ -29,6 +29,6 @@ if [ "$arm" = 1 ] && [ "$(uname -m)" = x86_64 ]; then
   bash scripts/test-arm.sh
 fi
 if [ "$san" = 1 ]; then
-  bash scripts/sanitize.sh
+  FUZZ_SECONDS=${FUZZ_SECONDS:-45} bash scripts/sanitize.sh
 fi
 echo "== all tests passed"

@@ -57,6 +57,13 @@ inline bool quick() {
   return e && *e && std::string(e) != "0";
 }
 
+// Sanitizer builds (TERNBENCH_SANITIZER_TESTS=1, scripts/sanitize.sh) run 10-50x slower: the model shapes
+// keep T = 1 and 3 (GEMV and a GEMM tail) and one seed; edges are covered by the small and odd shapes.
+inline bool sanitizer_run() {
+  const char* e = std::getenv("TERNBENCH_SANITIZER_TESTS");
+  return e && *e && std::string(e) != "0";
+}
+
 // The oracle: the int8_ref kernel, through the same driver and epilogue as everything else.
 struct OracleOut {
   std::vector<int32_t> c;

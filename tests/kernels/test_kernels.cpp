@@ -72,7 +72,9 @@ TEST_P(BitExact, RandomInputsEqualOracle) {
   const auto [N, K] = GetParam().shape;
   std::vector<int64_t> tokens = {1, 2, 3, 8, 64, 128};
   if (tbtest::quick()) tokens = {1, 2, 3, 8};
+  if (tbtest::sanitizer_run()) tokens = {1, 3};
   for (uint64_t seed : {1u, 2u}) {
+    if (tbtest::sanitizer_run() && seed > 1) break;
     const auto w = tbtest::ternary(N, K, seed * 1000 + uint64_t(N + K));
     const float scale = 0.0123f * float(seed);
     const tb::PackedWeights p = tb::pack_weights(*k.format, w.data(), N, K, scale);

@@ -100,8 +100,11 @@ TEST(Quantize, AllPathsBitIdentical) {
   for (int64_t k = 1; k <= 70; ++k) lengths.push_back(k);
   for (int64_t k : {127, 128, 129, 2560, 6912}) lengths.push_back(k);
   for (int64_t K : lengths)
-    for (float mag : {1e-6f, 0.01f, 1.0f, 300.0f, 3e30f}) {
-      tbtest::Rng r(uint64_t(K) * 7 + uint64_t(mag * 1000));
+    for (const float mag : {1e-6f, 0.01f, 1.0f, 300.0f, 3e30f}) {
+      // (seeded from the magnitude's bits: uint64_t(3e30f * 1000) would be undefined, as UBSan says)
+      uint32_t bits;
+      std::memcpy(&bits, &mag, sizeof bits);
+      tbtest::Rng r(uint64_t(K) * 7 + bits);
       const int64_t T = 3;
       std::vector<float> x(size_t(T * K));
       for (auto& v : x) v = r.normalish() * mag;
