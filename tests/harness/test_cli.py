@@ -162,6 +162,24 @@ class Interrupt(unittest.TestCase):
             self.assertEqual([r["test"] for r in rows], ["pp"])
             self.assertIn("| pp8 |", so)  # the finished row is also in the table
 
+    def test_sigkill_leaves_only_whole_lines(self):
+        # No handler runs on SIGKILL: what is on disk must still be whole lines (one write per row).
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.jsonl")
+            p = subprocess.Popen([HARNESS, "-m", "tiny", "-t", "1,2", "-k", "i2s,tl2,int8", "-r", "30", "-p", "8", "-n", "16",
+                                  "--out", out, "-q"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 env=dict(os.environ, TERNBENCH_CACHE_DIR=d))
+            deadline = time.time() + 120
+            while time.time() < deadline and (not os.path.exists(out) or os.path.getsize(out) < 3000):
+                time.sleep(0.01)
+            p.kill()
+            p.wait(timeout=60)
+            with open(out) as f:
+                text = f.read()
+            self.assertTrue(text.endswith("\n"))
+            rows = [json.loads(l) for l in text.splitlines()]
+            self.assertGreaterEqual(len(rows), 1)
+
     def test_sigint(self):
         self.interrupted(signal.SIGINT, 130)
 
