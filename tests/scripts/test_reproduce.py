@@ -75,7 +75,9 @@ def hand_made_steps():
         step("lossless", "build/harness/harness lossless -m ladder-125M --json", "json", {"model": "ladder-125M"},
              output={"model": "ladder-125M", "reference": "fp32 Eigen reference", "head": "fp32", "prompts": 20, "tokens": 16,
                      "prompt_len": 8, "kernels": [
-                         {"kernel": "i2s__avx2", "exact_match_rate": 1.0, "matched": 20, "tokens_before_first_divergence_mean": 16.0},
+                         {"kernel": "i2s__avx2", "exact_match_rate": 1.0, "matched": 20, "tokens_before_first_divergence_mean": 16.0,
+                          "exact_match_rate_independent": 0.4, "matched_independent": 8,
+                          "tokens_before_first_divergence_independent_mean": 9.75},
                          {"kernel": "tl1__avx2", "exact_match_rate": 1.0, "matched": 20, "tokens_before_first_divergence_mean": 16.0},
                          {"kernel": "tl2__avx2", "exact_match_rate": 1.0, "matched": 20, "tokens_before_first_divergence_mean": 16.0},
                          {"kernel": "int8__avx2", "exact_match_rate": 0.95, "matched": 19, "tokens_before_first_divergence_mean": 15.5}]}),
@@ -193,7 +195,7 @@ class Reproduce(unittest.TestCase):
         self.assertIn("| fp16 | 29 | 40.0 |", report)
         self.assertIn("| int8 | 29 | 37.0 |", report)
         # lossless beside [A1] Table 7, including the llama.cpp formats not run
-        self.assertIn("| i2s__avx2 (I2_S) | 100.0% | 100.0% | 20 / 20 |", report)
+        self.assertIn("| i2s__avx2 (I2_S) | 100.0% | 100.0% | 20 / 20 | 16.0 of 16 | 40.0% | 8 / 20 | 9.8 of 16 |", report)
         self.assertIn("| TQ1_0 (llama.cpp) | 1.4% | not run (llama.cpp format) |", report)
         self.assertIn("| int8__avx2 | — | 95.0% |", report)
         # the recorded failure, in one line, in its section
