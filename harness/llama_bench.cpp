@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -198,8 +199,10 @@ json to_row(const Record& r, const std::string& source, const ImportOptions& o) 
   if (!type.empty()) row["kernel"] = row["format"] = type;
   static const std::regex bpw_re(R"((\d+(\.\d+)?) bpw)");
   std::smatch bpw;
-  if (!model_type.is_null() && std::regex_search(model_type.get_ref<const std::string&>(), bpw, bpw_re))
-    row["bits_per_weight"] = std::stod(bpw[1].str());
+  if (!model_type.is_null() && std::regex_search(model_type.get_ref<const std::string&>(), bpw, bpw_re)) {
+    const double b = std::strtod(bpw[1].str().c_str(), nullptr);  // never throws; a huge figure is not a bpw
+    if (std::isfinite(b) && b > 0 && b <= 64) row["bits_per_weight"] = b;
+  }
 
   row["threads"] = threads;
   row["test"] = np > 0 && ng > 0 ? "pg" : np > 0 ? "pp" : "tg";
@@ -247,6 +250,8 @@ std::vector<Record> parse_json(const std::string& text, const std::string& sourc
     doc = json::parse(text);
   } catch (const json::parse_error& e) {
     malformed_json(source, e);
+  } catch (const json::exception& e) {  // out_of_range.406: a number beyond double, e.g. 1e999
+    throw Error(source + ": malformed JSON (" + std::string(e.what()) + ")");
   }
   if (doc.is_object()) doc = json::array({doc});
   std::vector<Record> out;
@@ -284,6 +289,8 @@ std::vector<Record> parse_jsonl(const std::string& text, const std::string& sour
       j = json::parse(lines[i]);
     } catch (const json::parse_error& e) {
       malformed_json(source + ": " + where, e);
+    } catch (const json::exception& e) {  // out_of_range.406: a number beyond double
+      throw Error(source + ": " + where + ": malformed JSON (" + std::string(e.what()) + ")");
     }
     if (!j.is_object()) throw Error(source + ": " + where + " is not a JSON object");
     out.push_back({j, where});

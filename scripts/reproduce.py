@@ -24,7 +24,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SCHEMA = "ternbench-result-1"
-SECTIONS = ("energy", "speed", "kernels", "memory", "latency", "lossless")
+SECTIONS = ("energy", "speed", "kernels", "memory", "latency", "lossless", "peers")
 
 # ---------------------------------------------------------------------------------------------------------
 # Published figures (REFERENCE.md §4)
@@ -61,7 +61,12 @@ BITS = {"fp32": 32.0, "fp16": 16.0, "int8": 8.0, "i2s": 2.0, "tl1": 2.0, "tl2": 
 # Time model of the plan (calibrated on a 2-core AVX-512 VM; the run rescales the rest from measured steps).
 EFF_TG = 0.55       # share of the measured read bandwidth a decode token achieves
 # Drawing the synthetic weights and packing them dominates a --quick run (measured: ladder-7B on 2 and 4 layers, 2B4T).
-PACK_NS = {"fp32": 9.0, "fp16": 11.0, "int8": 4.0, "i2s": 5.0, "tl1": 6.0, "tl2": 6.0}  # ns per weight x 2 cores
+PACK_NS = {"fp32": 9.0, "fp16": 11.0, "int8": 4.0, "i2s": 4.5, "tl1": 5.5, "tl2": 5.5}  # ns per weight x 2 cores
+# ... at hidden 2560 (2B4T); per weight it grows about in proportion to the hidden size above that (4096: ~2x, 8192: ~3x).
+
+
+def pack_ns(fmt, mm):
+    return PACK_NS[fmt] * max(1.0, mm.hidden / 2560)
 EMB_NS = 2.5        # ns per embedding parameter (drawn, converted to fp16) x 2 cores
 PROBE_S = 0.4       # the sweep's read-bandwidth probe, per thread count and kernel
 START_S = 0.5
@@ -197,7 +202,8 @@ class Planner:
         self.quick = args.quick
         self.tg = args.tg or (16 if args.quick else 128)
         self.reps = args.reps or (1 if args.quick else 3)
-        self.layers_ab = [int(x) for x in args.subset_layers.split(",")]
+        self.layers_ab = [int(x) for x in args.subset_layers.split(",")] if args.subset_layers else None
+        self.subset_budget = args.subset_budget or (5e8 if args.quick else 4e9)
         self.cap = args.size_cap = args.size_cap or 1e9
         self.bw, self.bw_source = cached_roofline()
         self.notes = []
@@ -242,7 +248,7 @@ class Planner:
                 Step(section, f"{m} {','.join(ks)}, first {a} of {L} layers, tg{self.tg} r{self.reps}, {t} threads ({why})",
                      self.sweep(m, ks, threads, 0, self.tg, self.reps, layers=a), "sweep",
                      {"model": m, "kernels": ks, "threads": threads, "layers": a, "tg": self.tg, "reps": self.reps})
-                for a in self.layers_ab if a < L]
+                for a in self.subsets(m)]
             if full:
                 fb = [] if m in check else subset(full, "fallback: the harness refused the full model")
                 steps.append(Step(section, f"{m} {','.join(full)}, all {L} layers, tg{self.tg} r{self.reps}, {t} threads",
@@ -257,15 +263,31 @@ class Planner:
         return steps
 
     def speed_kernels(self, m):
-        """i2s and tl2 (the faster is reported) and fp16 up to 13B, as [A1]; --quick: i2s alone above 13B."""
-        big = LADDER.index(m) > LADDER.index(FP16_UP_TO)
-        if big and self.quick:
-            note = ("quick mode: above 13B only i2s runs (tl2's layer subsets would cost about as much again; the full "
-                    "mode runs both)")
+        """i2s and tl2 (the faster is reported) and fp16 up to 13B, as [A1]; --quick: no tl2 above the size cap."""
+        fp16 = [] if LADDER.index(m) > LADDER.index(FP16_UP_TO) else ["fp16"]
+        if self.quick and model(m).params() > self.cap:
+            note = (f"quick mode: above the {self.cap / 1e9:g}B cap the ternary figure is i2s alone (tl2's layer subsets "
+                    f"would cost about as much again; tl2 runs on the sizes measured in full, and the full mode runs both)")
             if note not in self.notes:
                 self.notes.append(note)
-            return ["i2s"]
-        return ["i2s", "tl2"] + ([] if big else ["fp16"])
+            return ["i2s"] + fp16
+        return ["i2s", "tl2"] + fp16
+
+    def subsets(self, m):
+        """Layer counts (a, b) of a model's extrapolation runs: b as many layers as stay within the weight budget
+        (at least 2, at most half the model), a = b / 2, so the layers' share of the time stands clear of the
+        noise without drawing more weights than the budget; --subset-layers fixes them instead."""
+        L = model(m).layers
+        if self.layers_ab:
+            return [x for x in self.layers_ab if x < L]
+        b = max(2, min(L // 2, int(self.subset_budget // model(m).layer_params)))
+        return [max(1, b // 2), b]
+
+    def subsets_text(self):
+        if self.layers_ab:
+            return f"layers {','.join(map(str, self.layers_ab))}"
+        return (f"per model, b = as many layers as stay within {self.subset_budget / 1e9:g}B weights (at least 2, at "
+                f"most half the model) and a = b/2")
 
     def check_sizes(self):
         want = ["ladder-700M", "ladder-1B"] if self.quick else ["ladder-700M", "ladder-3.8B", "ladder-7B"]
@@ -336,9 +358,51 @@ class Planner:
             steps.append(Step("lossless", f"{m}: {p} prompts x {n} tokens, i2s,tl1,tl2,int8 against the fp32 reference",
                               [H, "lossless", "-m", m, "-k", "i2s,tl1,tl2,int8", "--prompts", str(p), "--tokens", str(n),
                                "--prompt-len", "8", "--json"], "json", {"model": m, "prompts": p, "tokens": n}))
+        if "peers" in sections and self.args.peers:
+            steps += self.peer_steps(self.args.peers)
         for s in steps:
             self.estimate(s)
         return steps
+
+    def peer_steps(self, files):
+        """llama-bench files imported as rows (their own CPU kept), then ternbench on 2B4T with their lengths and
+        thread counts, so the report can set them side by side."""
+        for f in files:
+            if not os.path.isfile(f):
+                raise ValueError(f"--peers: no such file: {f}")
+        threads, pps, tgs = set(), [], []
+        for f in files:  # the lengths and thread counts the peers ran; the harness import checks the files properly
+            try:
+                text = Path(f).read_text(errors="replace").strip()
+                recs = json.loads(text) if text.startswith("[") or text.startswith("{") and "\n{" not in text else \
+                    [json.loads(x) for x in text.splitlines() if x.strip()]
+            except ValueError:
+                continue
+            for r in recs if isinstance(recs, list) else [recs]:
+                if isinstance(r, dict) and isinstance(r.get("n_threads"), int) and r["n_threads"] > 0:
+                    threads.add(r["n_threads"])
+                    if r.get("n_prompt") and not r.get("n_gen"):
+                        pps.append(r["n_prompt"])
+                    if r.get("n_gen") and not r.get("n_prompt"):
+                        tgs.append(r["n_gen"])
+        mode = lambda v, dflt: max(set(v), key=v.count) if v else dflt  # noqa: E731
+        pp, tg = mode(pps, 128), mode(tgs, 32)
+        over = sorted(t for t in threads if t > self.ncpu)
+        if over:
+            self.notes.append(f"peers: the peers also ran {', '.join(map(str, over))} threads, more than this machine's "
+                              f"{self.ncpu} logical CPUs; ternbench is not run there")
+        ts = sorted(t for t in threads if t <= self.ncpu) or sorted({1, self.tmax})
+        ks = ["i2s", "tl2"] if self.quick else ["i2s", "tl2", "tl1", "int8", "fp16"]
+        if self.quick:
+            self.notes.append("peers: quick mode runs ternbench's i2s and tl2 beside the peers (the full mode adds tl1, "
+                              "int8 and fp16)")
+        paths = [str(Path(f).resolve()) for f in files]
+        return [Step("peers", f"import {len(files)} llama-bench file{'s' * (len(files) > 1)}",
+                     [self.h, "import", *paths, "--out", self.data, "-o", "jsonl"], "import", {"files": paths}),
+                Step("peers", f"2B4T {','.join(ks)}, pp{pp} and tg{tg} r{self.reps}, {','.join(map(str, ts))} threads "
+                     f"(the peers' settings)", self.sweep("2B4T", ks, ts, pp, tg, self.reps), "sweep",
+                     {"model": "2B4T", "kernels": ks, "threads": ts, "pp": pp, "tg": tg, "reps": self.reps,
+                      "layers": model("2B4T").layers})]
 
     # -- time model
     def bw_at(self, t):
@@ -354,13 +418,13 @@ class Planner:
             self.estimate(f)
         cores = max(1, min(self.ncpu, 64)) / 2.0
         m = s.meta.get("model")
-        if s.kind == "text" or (s.kind == "json" and s.section == "energy"):
+        if s.kind in ("text", "import") or (s.kind == "json" and s.section == "energy"):
             s.est = 0.2
         elif s.kind == "sweep":
             mm, L = model(m), s.meta.get("layers")
             est = START_S
             for k in s.meta["kernels"]:
-                est += (mm.params(L) * PACK_NS[k] + mm.emb_params * EMB_NS) * 1e-9 / cores
+                est += (mm.params(L) * pack_ns(k, mm) + mm.emb_params * EMB_NS) * 1e-9 / cores
                 tg, pp, reps = s.meta.get("tg", 0), s.meta.get("pp", 0), s.meta.get("reps", 1)
                 hb = 1.0 if s.meta.get("head") == "int8" else 2.0
                 for t in s.meta["threads"]:
@@ -380,7 +444,7 @@ class Planner:
         ref_tok = 4 * (mm.params() + mm.vocab * mm.hidden) / (self.bw_at(1) * 1e9 * REF_EFF)
         est = mm.params() * 3e-9 + p * (n + 1) * ref_tok
         for k in ("i2s", "tl1", "tl2", "int8"):
-            est += (mm.params() * PACK_NS[k] + mm.emb_params * EMB_NS) * 1e-9 / cores
+            est += (mm.params() * pack_ns(k, mm) + mm.emb_params * EMB_NS) * 1e-9 / cores
             est += p * (n + 1) * mm.bytes_per_token(k, None, n, 4.0) / (self.bw_at(self.tmax) * 1e9 * EFF_TG)
         return est
 
@@ -389,8 +453,8 @@ class Planner:
         src = (f"read bandwidth from the harness's cached roofline ({self.bw_source}): {bw}" if self.bw else
                f"no cached roofline ({self.bw_source}): assumed {DEFAULT_BW:g} GB/s (a run measures it first)")
         return (f"decode time = (reps + 1 warm-up) x tokens x bytes read per token (weights at the format's bits, the "
-                f"fp16 head, the KV cache) / ({EFF_TG:.0%} of the read bandwidth); packing ~{PACK_NS['i2s']:g}-"
-                f"{PACK_NS['tl2']:g} ns per weight on 2 cores; lossless: the fp32 reference reads 4 bytes per parameter "
+                f"fp16 head, the KV cache) / ({EFF_TG:.0%} of the read bandwidth); drawing and packing the synthetic weights "
+                f"~{PACK_NS['int8']:g}-{PACK_NS['fp16']:g} ns per weight on 2 cores (more for wider layers); lossless: the fp32 reference reads 4 bytes per parameter "
                 f"per token on one thread. {src}. Once running, the estimate of what is left is rescaled by measured/estimated "
                 f"time of the finished steps.")
 
@@ -571,7 +635,7 @@ class Runner:
                 return rec
         elif s.kind == "text":
             rec["text"] = out
-        log(f"  done in {hms(rec['elapsed_s'])}" + (f", {rec['rows']} rows in {display_path(self.data)}" if s.kind == "sweep" else ""))
+        log(f"  done in {hms(rec['elapsed_s'])}" + (f", {rec['rows']} rows in {display_path(self.data)}" if s.kind in ("sweep", "import") else ""))
         return rec
 
     def relay_rows(self, seen):
@@ -650,30 +714,29 @@ def valid(x):
 
 
 def extrapolate(rows):
-    """Fit t(L) = t0 + L * t_layer (seconds per token) to the newest row per layer count; the full count."""
+    """Tokens/s of the full model from layer-subset runs. Each run gives t_full = t(L) + (full - L) x t_layer: t(L) its
+    measured time per token (LM head, embedding and every fixed cost included) and t_layer the runner's own timers
+    (`time_split`: linear + attention + norms and quantization, per token) divided by L. The runs' estimates are
+    averaged; their spread goes into `how`. (A two-point fit of total times, t(L) = t0 + L x t_layer, was tried first:
+    at a few layers the LM head is most of the time and run-to-run noise exceeds the per-layer difference.)"""
     by_l = {}
     for r in sorted(rows, key=lambda r: str(r.get("time", ""))):
         by_l[r["n_layers"]] = r
-    if len(by_l) < 2:
+    ests = []
+    for L, r in sorted(by_l.items()):
+        ts = r.get("time_split") or {}
+        if not r.get("median_ts") or L <= 0 or not ts:
+            continue
+        t_layer = (ts.get("linear", 0) + ts.get("attention", 0) + ts.get("norms_and_quant", 0)) / L
+        ests.append(1.0 / r["median_ts"] + (r["model_layers"] - L) * t_layer)
+    if not ests:
         return None
-    pts = sorted((L, 1.0 / r["median_ts"]) for L, r in by_l.items() if r.get("median_ts"))
-    n = len(pts)
-    sx = sum(L for L, _ in pts)
-    sy = sum(t for _, t in pts)
-    sxx = sum(L * L for L, _ in pts)
-    sxy = sum(L * t for L, t in pts)
-    den = n * sxx - sx * sx
-    if n < 2 or den == 0:
-        return None
-    slope = (n * sxy - sx * sy) / den
-    t0 = (sy - slope * sx) / n
-    full = next(iter(by_l.values()))["model_layers"]
-    t = t0 + slope * full
-    layers = [L for L, _ in pts]
-    ok = slope > 0 and t > 0
+    layers = sorted(by_l)
+    t = sum(ests) / len(ests)
+    ok = t > 0
     how = f"extrapolated from layers {', '.join(map(str, layers))}"
-    if not ok:
-        how += " (fit unreliable: time did not grow with layers)"
+    if len(ests) > 1:
+        how += f" ({min(ests) * 1e3:.1f}-{max(ests) * 1e3:.1f} ms/token)"
     k = newest(list(by_l.values()))["kernel"]
     return Measure(1.0 / t if ok else float("nan"), k, how, list(by_l.values()), layers, ok)
 
@@ -687,6 +750,7 @@ class Data:
         self.machine = (last or {}).get("machine", {})
         key = lambda r: (r.get("machine", {}).get("host"), r.get("machine", {}).get("cpu"))  # noqa: E731
         self.rows = [r for r in own if key(r) == key(last)] if last else []
+        self.peers = [r for r in all_rows if r.get("engine", "ternbench") != "ternbench"]
         self.other_machines = len({key(r) for r in own}) - (1 if last else 0)
         self.steps = read_jsonl(outdir / "steps.jsonl")
         try:
@@ -878,8 +942,11 @@ class Report:
         self.add("How extrapolation works: for a model that does not fit in memory (weights at the format's bits "
                  "per non-embedding parameter plus the fp16 embedding, against MemAvailable) or, in --quick, is above the "
                  "size cap, the harness runs only its first a and b layers (`--layers`; identical blocks, the full "
-                 "embedding and head), and the time per token is fitted as t(L) = t0 + L x t_layer and evaluated at the "
-                 "full layer count. t0 holds the embedding lookup, the LM head and the final norm.", "")
+                 "embedding and head). Each such run gives t_full = t(L) + (full − L) x t_layer, with t(L) its measured "
+                 "time per token (head, embedding and every fixed cost included) and t_layer the runner's own timers "
+                 "(linear + attention + norms and quantization, per layer and token, `time_split`); the two runs' "
+                 "estimates are averaged and their spread is given. (A two-point fit of the total times was tried first: "
+                 "on this kind of machine run-to-run noise exceeds the per-layer difference at a few layers.)", "")
         self.add(*failure_lines(d, "speed"))
         self.add(*commands_block(d, "speed"))
 
@@ -901,7 +968,7 @@ class Report:
                  "| size | kernel | threads | measured full | extrapolated | from layers | error |",
                  "|---|---|---:|---:|---:|---|---:|")
         for m, fmt, t, full, ext, e in rows:
-            err = f"{e:+.1f}%" if ext.fit_ok and e == e else "fit failed (time did not grow with layers)"
+            err = f"{e:+.1f}%" if ext.fit_ok and e == e else "no estimate"
             self.add(f"| {size_label(m)} | {full.kernel} | {t} | {ts_fmt(full.tps)} | {ts_fmt(ext.tps)} | "
                      f"{', '.join(map(str, ext.layers))} | {err} |")
         errs = [abs(e) for *_, ext, e in rows if ext.fit_ok and e is not None and e == e]
@@ -1070,23 +1137,108 @@ class Report:
         self.add(f"2B4T decode milliseconds per token (TPOT) = 1000 / median tokens/s of the generation test, i2s, at "
                  f"{thread_label(t, d.ncpu) if t else 'all threads'} on {cpu}; published: 29 ms on the {A3_CPU}, 128 tokens "
                  f"(bitnet.cpp). The bitnet.cpp README also gives 20.00 tok/s (50 ms) on the i7-13800H at 6 threads.", "")
-        self.add("| LM head | published | measured ms/token | tokens/s | tokens | reps | threads |", "|---|---:|---:|---:|---:|---:|---:|")
+        self.add("| LM head | published | measured ms/token | tokens/s | tokens | reps | threads | note |",
+                 "|---|---:|---:|---:|---:|---:|---:|---|")
         for head in ("fp16", "int8"):
             rs = [r for r in d.tg("2B4T", "i2s", t, head) if r.get("n_layers") == r.get("model_layers")]
             if rs:
                 ng = max(r.get("n_gen") or 0 for r in rs)
                 r = newest([r for r in rs if r.get("n_gen") == ng])
                 ms = 1000.0 / r["median_ts"]
-                self.add(f"| {head} | 29 | {ms:.1f} | {r['median_ts']:.2f} | {ng} | {r.get('reps')} | {r['threads']} |")
+                self.add(f"| {head} | 29 | {ms:.1f} | {r['median_ts']:.2f} | {ng} | {r.get('reps')} | {r['threads']} | "
+                         f"{d.disturbed([r]).lstrip('; ')} |")
                 if head == "fp16":
                     self.head.append(("[A3] Table 1: 2B4T decode latency", f"29 ms ({A3_CPU})",
-                                      f"{ms:.1f} ms ({cpu}, {r['threads']} threads)", f"i2s, fp16 head, tg{ng}"))
+                                      f"{ms:.1f} ms ({cpu}, {r['threads']} threads)", f"i2s, fp16 head, tg{ng}{d.disturbed([r])}"))
             else:
-                self.add(f"| {head} | 29 | — | — | — | — | — |")
+                self.add(f"| {head} | 29 | — | — | — | — | — | |")
         self.add("", "The other five models' published latencies (48 / 41 / 65 / 67 / 124 ms) are float models under "
                  "llama.cpp; not measured here.", "")
         self.add(*failure_lines(d, "latency"))
         self.add(*commands_block(d, "latency"))
+
+    # ---- 7. peers
+    def peers(self):
+        d = self.d
+        self.add("## 7. Peers: llama-bench beside ternbench on 2B4T", "")
+        if not d.peers:
+            self.add("No peer files given (`scripts/reproduce --peers FILE...` takes llama-bench output of llama.cpp, "
+                     "bitnet.cpp or ik_llama.cpp: JSON, JSONL or CSV).", "")
+            self.add(*failure_lines(d, "peers"))
+            return
+        cpus = sorted({str(r.get("machine", {}).get("cpu", "unknown")) for r in d.peers})
+        here = d.machine.get("cpu", "this machine")
+        same = cpus == [here]
+        self.add(f"Peer rows from {len({r.get('machine', {}).get('source') for r in d.peers})} llama-bench file(s), CPU as "
+                 f"recorded in them: {', '.join(cpus)}; ternbench rows: {here}, this run, 2B4T shapes with synthetic "
+                 f"weights, the peers' prompt and generation lengths and thread counts. "
+                 + ("Same CPU model." if same else "**Different machines (or a CPU string the files do not name)**: the "
+                    "ratios between engines are only as good as the likeness of the two machines.")
+                 + " Speedups are over llama.cpp F16 at the same test and thread count, the baseline of [A1]'s figures. "
+                 "Peer model sizes are those their files give (2B4T-shaped models are 2.4 B parameters with the embedding).", "")
+        tests = sorted({(r["test"], r.get("n_prompt") if r["test"] == "pp" else r.get("n_gen")) for r in d.peers
+                        if r.get("test") in ("pp", "tg")}, key=lambda x: (x[0] != "pp", x[1] or 0))
+        threads = sorted({r.get("threads") for r in d.peers if isinstance(r.get("threads"), int)})
+
+        def of(rows, test, n, t):
+            rs = [r for r in rows if r.get("test") == test and r.get("threads") == t and isinstance(r.get("median_ts"), (int, float))
+                  and (r.get("n_prompt") if test == "pp" else r.get("n_gen")) == n]
+            return newest(rs)
+
+        own = [r for r in d.rows if r.get("model") == "2B4T" and r.get("n_layers") == r.get("model_layers")
+               and (r.get("head") or "fp16") == "fp16"]
+        def label(r):  # ik_llama.cpp's run-time repacking and flash attention make different rows of one type
+            pe = r.get("peer") or {}
+            return str(r.get("kernel")) + (" rtr" if pe.get("rtr") or pe.get("repack") else "") + (" fa" if pe.get("flash_attn") else "")
+
+        engines = sorted({(r["engine"], label(r)) for r in d.peers}) + \
+            [("ternbench", k) for k in sorted({r.get("kernel") for r in own if any(of([r], te, n, r.get("threads"))
+                                                                                for te, n in tests)})]
+        head = "| engine | type | threads | " + " | ".join(f"{te}{n} t/s | x F16" for te, n in tests) + " |"
+        self.add(head, "|---|---|---:|" + "---:|---:|" * len(tests))
+        best = {}
+        for t in threads:
+            base = {(te, n): of([r for r in d.peers if r.get("engine") == "llama.cpp" and r.get("format") == "F16"], te, n, t)
+                    for te, n in tests}
+            for eng, k in engines:
+                rows = [r for r in (own if eng == "ternbench" else d.peers) if r.get("engine", "ternbench") == eng
+                        and label(r) == k]
+                cells, anyv = [], False
+                for te, n in tests:
+                    r, b = of(rows, te, n, t), base[(te, n)]
+                    if r:
+                        anyv = True
+                        x = r["median_ts"] / b["median_ts"] if b else None
+                        dis = d.busy([r]) if eng == "ternbench" else None
+                        cells += [ts_fmt(r["median_ts"]) + (" (noisy)" if r.get("noisy") else "")
+                                  + (f" (disturbed {dis:.0%})" if dis is not None and dis >= BUSY_SHARE else ""),
+                                  f"{x:.2f}x" if x else "—"]
+                        key = (te, n, t, eng == "ternbench")
+                        if eng != "ternbench" or r.get("format") != "fp16":
+                            if key not in best or r["median_ts"] > best[key][1]:
+                                best[key] = (f"{eng} {k}", r["median_ts"], x, r)
+                    else:
+                        cells += ["—", "—"]
+                if anyv:
+                    self.add(f"| {eng} | {k} | {t} | " + " | ".join(cells) + " |")
+        self.add("")
+        for te, n in tests:
+            for t in threads:
+                o, p = best.get((te, n, t, True)), best.get((te, n, t, False))
+                if o and p:
+                    self.add(f"- {te}{n}, {t} thread{'s' * (t > 1)}: fastest ternbench kernel ({o[0].split(' ', 1)[1]}) "
+                             f"{ts_fmt(o[1])} t/s, fastest peer ({p[0]}) {ts_fmt(p[1])} t/s: {o[1] / p[1]:.2f}x"
+                             + d.disturbed([o[3]]))
+                    if te == "tg" and t == max(threads):
+                        self.head.append((f"2B4T decode against the fastest peer (llama-bench tg{n}, {t} threads)",
+                                          "bitnet.cpp 2.37x-6.17x over llama.cpp fp16 ([A1], x86)",
+                                          f"{o[0]} {ts_fmt(o[1])} t/s" + (f" ({o[2]:.2f}x F16)" if o[2] else "")
+                                          + f"; {p[0]} {ts_fmt(p[1])} t/s" + (f" ({p[2]:.2f}x F16)" if p[2] else ""),
+                                          "peers' figures from their files" + ("" if same else ", another machine")
+                                          + d.disturbed([o[3]])))
+        self.add("")
+        self.add(*failure_lines(d, "peers"))
+        self.add(*commands_block(d, "peers"))
 
     # ---- 6. lossless
     def lossless(self):
@@ -1152,7 +1304,7 @@ class Report:
         d = self.d
         mc = d.machine
         body_start = len(self.lines)
-        for sec in (self.speed, self.kernels, self.energy, self.memory, self.latency, self.lossless):
+        for sec in (self.speed, self.kernels, self.energy, self.memory, self.latency, self.lossless, self.peers):
             try:
                 sec()
             except Exception as e:  # noqa: BLE001 - one section's bug must not lose the others
@@ -1199,6 +1351,12 @@ class Report:
                            (f", took {hms(p['wall_s'])}" if p.get("wall_s") else ""))
             for n in p.get("notes", []):
                 out.append(f"- {n}")
+        bws = [r["roofline_gbs"] for r in d.rows if isinstance(r.get("roofline_gbs"), (int, float)) and r["roofline_gbs"] > 0]
+        if len(bws) >= 3:
+            out.append(f"- read bandwidth the harness probed beside each decode test: {min(bws):.0f} to {max(bws):.0f} GB/s "
+                       f"(median {sorted(bws)[len(bws) // 2]:.0f}) over {len(bws)} tests"
+                       + (": it moved by more than 1.5x during the run, and decode speed follows it, so single "
+                          "measurements (and extrapolations from them) carry that much noise" if max(bws) > 1.5 * min(bws) else ""))
         fails = [s for s in d.steps if s.get("status") not in ("ok", None)]
         timed = [s for s in d.steps if s.get("kind") == "sweep" and s.get("others_cpu") is not None]
         busy = [s for s in timed if s["others_cpu"] >= BUSY_SHARE]
@@ -1246,10 +1404,14 @@ def render_report(outdir, plots=False):
 def make_plots(outdir, d):
     plots = outdir / "plots"
     files = []
-    data = outdir / "data.jsonl"
-    if d.rows and data.exists():
+    full = [r for r in d.rows if r.get("n_layers") == r.get("model_layers")]
+    if full:  # layer-subset rows would pass for the whole model in plot.py's figures: left out
+        plots.mkdir(parents=True, exist_ok=True)
+        data = plots / ".full-model-rows.jsonl"
+        data.write_text("".join(json.dumps(r) + "\n" for r in full))
         p = subprocess.run([sys.executable, str(ROOT / "scripts" / "plot.py"), "--out", str(plots), str(data)],
                            capture_output=True, text=True)
+        data.unlink()
         if p.returncode != 0:
             log(f"reproduce: scripts/plot.py failed: {one_line_error(p.stderr, p.returncode)}")
         files += p.stdout.split()
@@ -1343,13 +1505,19 @@ def main(argv=None):
     ap.add_argument("--sections", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
     ap.add_argument("--tg", type=int, help="tokens per generation test (default 128; --quick 16)")
     ap.add_argument("--reps", type=int, help="repetitions after the warm-up (default 3; --quick 1)")
-    ap.add_argument("--subset-layers", default="2,4", metavar="A,B", help="layer counts of the extrapolation runs (default 2,4)")
+    ap.add_argument("--subset-layers", metavar="A,B", help="fixed layer counts of the extrapolation runs (default: per "
+                    "model, from --subset-budget)")
+    ap.add_argument("--subset-budget", type=float, metavar="WEIGHTS", help="weights the larger extrapolation run of a "
+                    "model may draw (default 4e9; --quick 5e8): b = that many layers' worth, at least 2, at most half")
     ap.add_argument("--size-cap", type=float, help="--quick: models above this many non-embedding parameters run on "
                     "layer subsets (default 1e9: ladder-1B and smaller run in full)")
     ap.add_argument("--lossless-model", help="model of the lossless check (default ladder-700M; --quick ladder-125M)")
     ap.add_argument("--lossless-prompts", type=int, help="prompts of the lossless check (default 1000 as [A1]; --quick 20)")
     ap.add_argument("--lossless-budget", type=float, default=3600, metavar="SECONDS", help="full mode without "
                     "--lossless-prompts: fewer prompts than [A1]'s 1000 when those would take longer (default 3600)")
+    ap.add_argument("--peers", nargs="+", metavar="FILE", help="llama-bench output (JSON, JSONL, CSV) of llama.cpp, "
+                    "bitnet.cpp or ik_llama.cpp to set beside ternbench on 2B4T (section 7); ternbench runs with the "
+                    "files' prompt/generation lengths and thread counts")
     ap.add_argument("--lossless-tokens", type=int, help="tokens per prompt (default 100 as [A1]; --quick 16)")
     args = ap.parse_args(argv)
 
@@ -1392,7 +1560,7 @@ def main(argv=None):
     else:
         p(f"threads: {', '.join(map(str, pl.threads))}")
     p(f"output: {display_path(outdir)} (data.jsonl, steps.jsonl, REPORT.md, plots/)")
-    p(f"settings: tg{pl.tg}, {pl.reps} rep(s) after one warm-up, pp skipped; layer subsets {args.subset_layers} for "
+    p(f"settings: tg{pl.tg}, {pl.reps} rep(s) after one warm-up, pp skipped; layer subsets ({pl.subsets_text()}) for "
       f"models that do not fit" + (f" or exceed {args.size_cap / 1e9:g}B parameters" if args.quick else "")
       + f"; extrapolation checked on {', '.join(pl.check) if pl.check else 'none'}")
     for n in pl.notes:
@@ -1413,7 +1581,7 @@ def main(argv=None):
     outdir.mkdir(parents=True, exist_ok=True)
     signal.signal(signal.SIGTERM, sigterm)
     plan = {"mode": "quick" if args.quick else "full", "threads": pl.threads, "logical_cpus": pl.ncpu, "tg": pl.tg,
-            "reps": pl.reps, "subset_layers": args.subset_layers, "size_cap": args.size_cap, "sections": sections,
+            "reps": pl.reps, "subset_layers": pl.subsets_text(), "size_cap": args.size_cap, "sections": sections,
             "mem_available": pl.avail, "estimate_s": round(total), "started": utc_iso(), "notes": pl.notes,
             "check_sizes": pl.check, "how_estimated": pl.how_estimated(), "argv": sys.argv[1:]}
     (outdir / "plan.json").write_text(json.dumps(plan, indent=2) + "\n")

@@ -265,6 +265,14 @@ TEST(Import, TruncatedJson) {
   EXPECT_NE(l.find("cut.jsonl: line 2: truncated or malformed"), std::string::npos) << l;
 }
 
+// Found by fuzz_results: a number beyond double (1e999) made nlohmann throw out_of_range, which escaped.
+TEST(Import, NumberBeyondDoubleIsAnErrorNotACrash) {
+  const std::string e = import_error("[{\"avg_ts\": 1e999}]", "huge.json");
+  EXPECT_NE(e.find("huge.json: malformed JSON"), std::string::npos) << e;
+  const std::string l = import_error("{\"avg_ts\": 1}\n{\"avg_ts\": -1e400}\n", "huge.jsonl");
+  EXPECT_NE(l.find("huge.jsonl: line 2: malformed JSON"), std::string::npos) << l;
+}
+
 TEST(Import, MarkdownTableIsRefused) {
   const std::string md =
       "| model                          |       size |     params | backend    | threads |          test |                  t/s |\n"

@@ -40,13 +40,21 @@ def t_of(t0, t_layer, L):
     return 1.0 / (t0 + t_layer * L)
 
 
+def subset_row(model, fmt, t0, t_layer, L):
+    """A layer-subset row whose runner timers put t_layer seconds per token in each layer (and t0 outside them)."""
+    r = row(model, fmt, t_of(t0, t_layer, L), layers=L)
+    r["time_split"] = {"linear": 0.8 * L * t_layer, "attention": 0.1 * L * t_layer, "norms_and_quant": 0.1 * L * t_layer,
+                       "head": t0}
+    return r
+
+
 def hand_made_rows():
     rows = [row("ladder-125M", "i2s", 150.0), row("ladder-125M", "tl2", 160.0), row("ladder-125M", "fp16", 50.0)]
     # 125M on layer subsets too: t(L) = 2 ms + L x 0.4 ms -> 156.25 t/s at 11 layers, +4.2% against 150
-    rows += [row("ladder-125M", "i2s", t_of(0.002, 0.0004, L), layers=L) for L in (2, 4)]
+    rows += [subset_row("ladder-125M", "i2s", 0.002, 0.0004, L) for L in (2, 4)]
     # 7B only on layer subsets: i2s 10 ms + L x 2 ms -> 13.51 t/s at 32 layers; fp16 10 ms + L x 12 ms -> 2.54 t/s
-    rows += [row("ladder-7B", "i2s", t_of(0.010, 0.002, L), layers=L) for L in (2, 4)]
-    rows += [row("ladder-7B", "fp16", t_of(0.010, 0.012, L), layers=L) for L in (2, 4)]
+    rows += [subset_row("ladder-7B", "i2s", 0.010, 0.002, L) for L in (2, 4)]
+    rows += [subset_row("ladder-7B", "fp16", 0.010, 0.012, L) for L in (2, 4)]
     rows += [row("ladder-700M", f, v) for f, v in (("int8", 80.0), ("i2s", 100.0), ("tl1", 90.0), ("tl2", 105.0), ("fp16", 25.0))]
     rows += [row("2B4T", "fp16", 5.0, n=1, memory=(4_170_000_000, 5_200_000_000)),
              row("2B4T", "i2s", 20.0, n=1, memory=(521_000_000, 1_400_000_000))]
@@ -126,13 +134,15 @@ if m == "ladder-350M" and L == cfg["layers"]:
 with open(opt("--out"), "a") as f:
     for k in opt("-k").split(","):
         for t in opt("-t").split(","):
-            tps = 1.0 / (0.001 + L * (0.0005 if k == "fp16" else 0.0001))
+            t_layer = 0.0005 if k == "fp16" else 0.0001
+            tps = 1.0 / (0.001 + L * t_layer)
             f.write(json.dumps({"schema": "ternbench-result-1", "time": "2026-12-02T15:00:00Z", "run_id": "stub",
                 "engine": "ternbench", "machine": {"host": "stub", "cpu": "Stub CPU", "logical_cpus": int(t)},
                 "model": m, "n_layers": L, "model_layers": cfg["layers"], "params": 1, "kernel": k + "__stub",
                 "format": k, "head": opt("--head", "fp16"), "threads": int(t), "test": "tg", "n_prompt": 0,
                 "n_gen": int(opt("-n")), "reps": int(opt("-r")), "median_ts": tps,
-                "energy": {"source": "estimate", "estimated": True, "j_per_token": 0.001}}) + "\n")
+                "energy": {"source": "estimate", "estimated": True, "j_per_token": 0.001},
+                "time_split": {"linear": L * t_layer, "attention": 0.0, "norms_and_quant": 0.0, "head": 0.001}}) + "\n")
 '''
 
 
@@ -207,6 +217,48 @@ class Reproduce(unittest.TestCase):
         self.assertIn("speed_vs_size_paper.png", report)
         self.assertFalse(self.log.exists())
 
+    def test_peers_beside_ternbench(self):
+        """Peer rows (as `harness import` writes them) and ternbench's 2B4T pp/tg rows: one table, speedups over
+        llama.cpp F16 at the same test and thread count, the fastest of each side compared."""
+        def peer(engine, kernel, test, threads, tps, **pe):
+            return {"schema": "ternbench-result-1", "time": "2026-11-25T15:00:00Z", "run_id": "import:x.json",
+                    "engine": engine, "kernel": kernel, "format": kernel, "threads": threads, "test": test,
+                    "n_prompt": 128 if test == "pp" else 0, "n_gen": 32 if test == "tg" else 0, "median_ts": tps,
+                    "machine": {"cpu": "AMD EPYC", "source": "imported: x.json"}, "peer": pe}
+
+        def own(fmt, test, threads, tps):
+            r = row("2B4T", fmt, tps, threads=threads, n=32 if test == "tg" else 0)
+            r.update(test=test, n_prompt=128 if test == "pp" else 0)
+            return r
+        rows = [peer("llama.cpp", "F16", "pp", 1, 20.0), peer("llama.cpp", "F16", "tg", 1, 5.0),
+                peer("bitnet.cpp", "I2_S", "pp", 1, 60.0), peer("bitnet.cpp", "I2_S", "tg", 1, 18.0),
+                peer("ik_llama.cpp", "IQ2_BN", "pp", 1, 70.0, repack=True, flash_attn=True),
+                peer("ik_llama.cpp", "IQ2_BN", "pp", 1, 50.0),
+                own("i2s", "pp", 1, 80.0), own("i2s", "tg", 1, 15.0), own("fp16", "tg", 1, 90.0)]
+        d = self.tmp / "peers"
+        d.mkdir()
+        (d / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+        code, out, err = reproduce("--report-only", "--no-plots", "--out", d)
+        self.assertEqual(code, 0, err)
+        report = (d / "REPORT.md").read_text()
+        self.assertIn("| engine | type | threads | pp128 t/s | x F16 | tg32 t/s | x F16 |", report)
+        self.assertIn("| bitnet.cpp | I2_S | 1 | 60.00 | 3.00x | 18.00 | 3.60x |", report)
+        self.assertIn("| ik_llama.cpp | IQ2_BN rtr fa | 1 | 70.00 | 3.50x | — | — |", report)  # not merged with plain IQ2_BN
+        self.assertIn("| ik_llama.cpp | IQ2_BN | 1 | 50.00 | 2.50x | — | — |", report)
+        self.assertIn("| ternbench | i2s__avx2 | 1 | 80.00 | 4.00x | 15.00 | 3.00x |", report)
+        # fp16 is not a contender for "fastest ternbench kernel", however fast
+        self.assertIn("- pp128, 1 thread: fastest ternbench kernel (i2s__avx2) 80.00 t/s, fastest peer (ik_llama.cpp IQ2_BN "
+                      "rtr fa) 70.00 t/s: 1.14x", report)
+        self.assertIn("- tg32, 1 thread: fastest ternbench kernel (i2s__avx2) 15.00 t/s, fastest peer (bitnet.cpp I2_S) "
+                      "18.00 t/s: 0.83x", report)
+        self.assertIn("Different machines", report)  # AMD EPYC in the files, Test CPU 9000 here
+
+    def test_peers_files_must_exist(self):
+        code, out, err = reproduce("--quick", "--dry-run", "--sections", "peers", "--peers", self.tmp / "nope.json",
+                                   env=self.env)
+        self.assertEqual(code, 2)
+        self.assertIn("--peers: no such file", err)
+
     def test_dry_run_prints_plan_and_runs_nothing(self):
         d = self.tmp / "dry"
         code, out, err = reproduce("--quick", "--dry-run", "--out", d, env=self.env)
@@ -237,7 +289,7 @@ class Reproduce(unittest.TestCase):
         report = (d / "REPORT.md").read_text()
         self.assertIn("the stub reference broke", report)
         r350 = next(s for s in report.splitlines() if s.startswith("| 350M |"))
-        self.assertIn("extrapolated from layers 2, 4", r350)
+        self.assertRegex(r350, r"extrapolated from layers 6, 12")  # half and a quarter of its 24 layers
         self.assertIn("| BitNet b1.58 2B4T | 0.028 | 0.0280 |", report)
         self.assertIn("6 of 6 match", report)
         recs = [json.loads(s) for s in (d / "steps.jsonl").read_text().splitlines()]
