@@ -23,6 +23,8 @@
 #include "harness/bandwidth.h"
 #include "harness/ternary_matrix.h"
 #include "harness/tune.h"
+#include "kernels/aligned_buffer.h"
+#include "kernels/float_matmul.h"
 #include "kernels/kernel.h"
 
 namespace {
@@ -144,6 +146,35 @@ void bm_prep(benchmark::State& st, const tb::Kernel* k, int64_t T, int64_t K) {
   st.counters["prepared_bytes/token"] = double(k->prepared_bytes_per_token(K));
 }
 
+// The LM head of 2B4T (vocab 128256 x hidden 2560, tied): one token's GEMV at fp16 (0.66 GB) or int8 with a
+// scale per row (0.33 GB), the largest single read of a decode step. Always cold (the head is 20x the LLC).
+void bm_head(benchmark::State& st, bool int8, int threads) {
+  const int64_t N = 128256, K = 2560;
+  std::vector<float> x(static_cast<size_t>(K)), y(static_cast<size_t>(N)), scale(static_cast<size_t>(N), 1.0f / 127);
+  for (int64_t i = 0; i < K; ++i) x[size_t(i)] = float(int64_t(i * 2654435761u % 2001) - 1000) / 1370.0f;
+  // Huge-page buffers as the runner's (tb::AlignedBuffer): 4 KiB pages would add a TLB walk per page.
+  tb::AlignedBuffer wb(size_t(N * K) * (int8 ? 1 : 2));
+  uint16_t* w16 = reinterpret_cast<uint16_t*>(wb.data());
+  int8_t* w8 = reinterpret_cast<int8_t*>(wb.data());
+  std::vector<int8_t> q(static_cast<size_t>(K));
+  if (int8) {
+    for (size_t i = 0; i < size_t(N * K); ++i) w8[i] = int8_t(int64_t(i * 2654435761u % 255) - 127);
+    for (int64_t i = 0; i < K; ++i) q[size_t(i)] = int8_t(int64_t(i * 40503u % 255) - 127);
+  } else {
+    for (size_t i = 0; i < size_t(N * K); ++i) w16[i] = tb::fp32_to_fp16(float(int64_t(i * 2654435761u % 2001) - 1000) / 20000.0f);
+  }
+  for (auto _ : st) {
+    if (int8) tb::matmul_i8rows(w8, scale.data(), N, K, q.data(), 127.0f, y.data(), threads);
+    else tb::matmul_f16w(w16, N, K, x.data(), 1, y.data(), threads);
+    benchmark::DoNotOptimize(y.data());
+  }
+  const double bytes = double(N * K) * (int8 ? 1.0 : 2.0) + (int8 ? 4.0 * double(N) : 0.0);
+  st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(bytes));
+  const double bw = tb::measure_read_bandwidth(threads, g_opt.bw_bytes, 3);  // probed beside it
+  st.counters["roofline"] = benchmark::Counter(bytes / bw, benchmark::Counter::kIsIterationInvariantRate);
+  st.counters["read_GBps"] = bw / 1e9;
+}
+
 void bm_read_bw(benchmark::State& st, int threads) {
   for (auto _ : st) st.SetIterationTime(double(g_opt.bw_bytes) / tb::measure_read_bandwidth(threads, g_opt.bw_bytes, 1));
   st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(g_opt.bw_bytes));
@@ -226,6 +257,11 @@ int run_main(int argc, char** argv) {
   for (int t : g_opt.threads)
     benchmark::RegisterBenchmark(("bw/read/threads:" + std::to_string(t)).c_str(), bm_read_bw, t)
         ->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
+  for (bool int8 : {false, true})
+    for (int t : g_opt.threads)
+      benchmark::RegisterBenchmark(("head/" + std::string(int8 ? "int8" : "fp16") + "/128256x2560/threads:" +
+                                    std::to_string(t)).c_str(), bm_head, int8, t)
+          ->Unit(benchmark::kMillisecond)->UseRealTime();
   for (const Shape& s : kShapes)
     for (const tb::Format* f : tb::all_formats())
       for (const tb::Kernel& k : tb::all_kernels()) {

@@ -26,20 +26,36 @@ inline void* allocate_large(size_t n) {
   return p;
 }
 
-// 64-byte aligned, zero-initialised bytes. Movable, not copyable (use clone()).
+// 64-byte aligned, zero-initialised bytes. Movable, not copyable (use clone()). A view (AlignedBuffer::view)
+// refers to bytes owned elsewhere, e.g. a slot of a huge-page arena, and frees nothing.
 class AlignedBuffer {
  public:
   AlignedBuffer() = default;
   explicit AlignedBuffer(size_t n) { resize(n); }
-  AlignedBuffer(AlignedBuffer&& o) noexcept : p_(o.p_), n_(o.n_) { o.p_ = nullptr; o.n_ = 0; }
-  AlignedBuffer& operator=(AlignedBuffer&& o) noexcept { std::swap(p_, o.p_); std::swap(n_, o.n_); return *this; }
+  AlignedBuffer(AlignedBuffer&& o) noexcept : p_(o.p_), n_(o.n_), owned_(o.owned_) { o.p_ = nullptr; o.n_ = 0; }
+  AlignedBuffer& operator=(AlignedBuffer&& o) noexcept {
+    std::swap(p_, o.p_);
+    std::swap(n_, o.n_);
+    std::swap(owned_, o.owned_);
+    return *this;
+  }
   AlignedBuffer(const AlignedBuffer&) = delete;
   AlignedBuffer& operator=(const AlignedBuffer&) = delete;
-  ~AlignedBuffer() { std::free(p_); }
+  ~AlignedBuffer() { release(); }
 
-  // Discards the contents; the new bytes are zero.
+  // n bytes at p, owned by someone who keeps them alive longer than this view.
+  static AlignedBuffer view(uint8_t* p, size_t n) {
+    AlignedBuffer b;
+    b.p_ = p;
+    b.n_ = n;
+    b.owned_ = false;
+    return b;
+  }
+  bool owned() const { return owned_; }
+
+  // Discards the contents; the new bytes are zero (a view becomes an owning buffer).
   void resize(size_t n) {
-    std::free(p_);
+    release();
     p_ = nullptr;
     n_ = n;
     if (n == 0) return;
@@ -55,8 +71,13 @@ class AlignedBuffer {
   size_t size() const { return n_; }
 
  private:
+  void release() {
+    if (owned_) std::free(p_);
+    owned_ = true;
+  }
   uint8_t* p_ = nullptr;
   size_t n_ = 0;
+  bool owned_ = true;
 };
 
 }  // namespace tb

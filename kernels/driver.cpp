@@ -5,13 +5,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <string>
 
 #include "kernels/kernel.h"
 
 namespace tb {
 
-PackedWeights pack_weights(const Format& f, const int8_t* w, int64_t N, int64_t K, float scale) {
+PackedWeights pack_weights(const Format& f, const int8_t* w, int64_t N, int64_t K, float scale, uint8_t* dst) {
   if (N <= 0 || K <= 0)
     throw Error(std::string(f.name) + ": shape " + std::to_string(N) + "x" + std::to_string(K) +
                 " is empty; N and K must be positive");
@@ -30,7 +32,13 @@ PackedWeights pack_weights(const Format& f, const int8_t* w, int64_t N, int64_t 
   p.N = N;
   p.K = K;
   p.scale = scale;
-  p.data.resize(f.packed_bytes(N, K));
+  if (dst) {
+    if (reinterpret_cast<uintptr_t>(dst) % 64) throw Error(std::string(f.name) + ": packing destination not 64-byte aligned");
+    std::memset(dst, 0, f.packed_bytes(N, K));  // as a fresh buffer: padding bytes are zero
+    p.data = AlignedBuffer::view(dst, f.packed_bytes(N, K));
+  } else {
+    p.data.resize(f.packed_bytes(N, K));
+  }
   f.pack(w, N, K, scale, p.data.data());
   return p;
 }

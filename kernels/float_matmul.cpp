@@ -105,6 +105,7 @@ void matmul_f16w(const uint16_t* W, int64_t N, int64_t K, const float* X, int64_
   auto fn = &detail::dot_rows_f16_scalar;
 #ifdef TB_HAVE_X86_KERNELS
   if (allowed_isas() & (uint32_t(Isa::avx2) | uint32_t(Isa::avx512vnni))) fn = &detail::dot_rows_f16_avx2;
+  if (allowed_isas() & uint32_t(Isa::avx512vnni)) fn = &detail::dot_rows_f16_avx512;  // the widest path allowed
 #endif
   run_rows(W, N, K, X, T, Y, threads, fn);
 }

@@ -26,6 +26,7 @@ void dot_rows_f32_scalar(const float* W, int64_t K, const float* x, int64_t n0, 
 void dot_rows_f16_scalar(const uint16_t* W, int64_t K, const float* x, int64_t n0, int64_t n1, float* y);
 void dot_rows_f32_avx2(const float* W, int64_t K, const float* x, int64_t n0, int64_t n1, float* y);
 void dot_rows_f16_avx2(const uint16_t* W, int64_t K, const float* x, int64_t n0, int64_t n1, float* y);
+void dot_rows_f16_avx512(const uint16_t* W, int64_t K, const float* x, int64_t n0, int64_t n1, float* y);
 }  // namespace detail
 
 }  // namespace tb

@@ -87,7 +87,9 @@ struct PackedWeights {
 
 // Throws tb::Error (naming the format's constraint) for a shape the format cannot take, and for
 // weights outside {-1, 0, +1}.
-PackedWeights pack_weights(const Format& f, const int8_t* w, int64_t N, int64_t K, float scale);
+// dst: pack into these f.packed_bytes(N, K) bytes (64-byte aligned, owned by the caller, e.g. a slot of a
+// huge-page arena; the result is a view of them); null: into a buffer of its own.
+PackedWeights pack_weights(const Format& f, const int8_t* w, int64_t N, int64_t K, float scale, uint8_t* dst = nullptr);
 
 // Prepared activations for one kernel; reuse one across calls to avoid allocation.
 struct PreparedActs {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <filesystem>
+#include <type_traits>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -64,6 +65,12 @@ ModelConfig parse_model_config(const std::string& text, const std::string& what)
     if (!j.contains(key)) {
       if (required) throw Error(what + ": missing field '" + key + "'");
       return;
+    }
+    // An integer field must hold a JSON integer: nlohmann converts a float (1e300) to int64 with a cast whose
+    // overflow is undefined (found by fuzz_config under UBSan).
+    if constexpr (std::is_integral_v<std::decay_t<decltype(out)>> && !std::is_same_v<std::decay_t<decltype(out)>, bool>) {
+      if (!j.at(key).is_number_integer())
+        throw Error(what + ": field '" + key + "' must be an integer, not " + j.at(key).dump().substr(0, 40));
     }
     try {
       j.at(key).get_to(out);

@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "kernels/cpu_features.h"
 #include "kernels/float_matmul.h"
 #include "tests/kernels/oracle.h"
 
@@ -65,6 +66,46 @@ TEST(FloatWeights, Fp32AndFp16AgainstDouble) {
       EXPECT_NEAR(y32[size_t(t * N + n)], d32, bound);
       EXPECT_NEAR(y16[size_t(t * N + n)], d16, bound);  // fp16 weights are exact in fp32
     }
+}
+
+// Every fp16 path this CPU runs (scalar, AVX2, AVX-512), each within the same bound of a double dot, on K
+// that leave tails (K % 32 != 0) and N that leaves rows outside the groups of four; and the dispatched
+// matmul gives bitwise the same logits for any thread count (rows never depend on a thread's range).
+TEST(FloatWeights, EveryFp16PathAndThreadCount) {
+  using Fn = void (*)(const uint16_t*, int64_t, const float*, int64_t, int64_t, float*);
+  std::vector<std::pair<const char*, Fn>> paths = {{"scalar", &tb::detail::dot_rows_f16_scalar}};
+#ifdef TB_HAVE_X86_KERNELS
+  if (tb::cpu_supports(tb::Isa::avx2)) paths.push_back({"avx2", &tb::detail::dot_rows_f16_avx2});
+  if (tb::cpu_supports(tb::Isa::avx512vnni)) paths.push_back({"avx512", &tb::detail::dot_rows_f16_avx512});
+#endif
+  for (int64_t K : {31, 33, 2560, 2593}) {
+    const int64_t N = 23;
+    tbtest::Rng r{static_cast<uint64_t>(K) + 11};
+    std::vector<uint16_t> W(static_cast<size_t>(N * K));
+    std::vector<float> x(static_cast<size_t>(K));
+    for (auto& v : W) v = tb::fp32_to_fp16(r.normalish());
+    for (auto& v : x) v = r.normalish();
+    for (const auto& [name, fn] : paths)
+      for (int64_t n0 : {0, 1, 3}) {  // a range starting mid-group, as a thread's may
+        std::vector<float> y(static_cast<size_t>(N), -1.0f);
+        fn(W.data(), K, x.data(), n0, N, y.data());
+        for (int64_t n = n0; n < N; ++n) {
+          double d = 0, mag = 0;
+          for (int64_t k = 0; k < K; ++k) {
+            const double p = double(tb::fp16_to_fp32(W[size_t(n * K + k)])) * x[size_t(k)];
+            d += p;
+            mag += std::fabs(p);
+          }
+          ASSERT_NEAR(y[size_t(n)], d, double(K) * std::ldexp(1.0, -24) * mag) << name << " K=" << K << " n=" << n;
+        }
+      }
+    std::vector<float> y1(static_cast<size_t>(N)), yt(static_cast<size_t>(N));
+    tb::matmul_f16w(W.data(), N, K, x.data(), 1, y1.data(), 1);
+    for (int threads : {2, 3, 5}) {
+      tb::matmul_f16w(W.data(), N, K, x.data(), 1, yt.data(), threads);
+      for (int64_t n = 0; n < N; ++n) ASSERT_EQ(y1[size_t(n)], yt[size_t(n)]) << "threads=" << threads << " n=" << n;
+    }
+  }
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 // Model presets: every file parses, and the counts match the published figures.
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <sstream>
+
 #include "kernels/error.h"
 #include "model/config.h"
 
@@ -36,6 +39,29 @@ TEST(ModelConfig, BadInputIsAClearError) {
     EXPECT_NE(std::string(e.what()).find("missing field 'family'"), std::string::npos) << e.what();
   }
   EXPECT_THROW(tb::parse_model_config("{not json", "inline"), tb::Error);
+}
+
+// Found by fuzz_config under UBSan: a float where an integer belongs (1e300, or an integer too long for
+// int64, which JSON parsers read as a float) was cast to int64 with undefined overflow.
+TEST(ModelConfig, FloatInAnIntegerFieldIsAnError) {
+  std::ifstream in(std::string(TB_SOURCE_DIR) + "/configs/models/2B4T.json");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string good = ss.str();
+  ASSERT_NO_THROW(tb::parse_model_config(good, "2B4T.json"));
+  for (const std::string v : {"1e300", "99999999999999999999999", "4096.5"}) {
+    std::string bad = good;
+    const size_t at = bad.find("\"context\":");
+    ASSERT_NE(at, std::string::npos);
+    const size_t v0 = bad.find_first_of("0123456789", at), v1 = bad.find_first_not_of("0123456789", v0);
+    bad.replace(v0, v1 - v0, v);
+    try {
+      tb::parse_model_config(bad, "bad.json");
+      FAIL() << v;
+    } catch (const tb::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("bad.json: field 'context' must be an integer"), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace

@@ -1,0 +1,55 @@
+// Float-weight dot products on AVX-512F (fp16 weights widened with vcvtph2ps on 512 bits). The LM head
+// GEMV is a pure stream (0.66 GB per token for 2B4T at fp16): four rows at a time, two 16-lane
+// accumulators each (eight independent FMA chains), one prefetch per row per 64-byte line.
+#include <immintrin.h>
+
+#include "kernels/float_matmul.h"
+
+namespace tb {
+namespace detail {
+namespace {
+
+inline __m512 load16(const uint16_t* p) {
+  return _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+}
+
+// One row's 32-wide steps; the same order for a row inside a group of four and a leftover row, so a
+// row's result does not depend on where a thread's range starts (logits identical for any thread count).
+inline float finish(__m512 a, __m512 b, const uint16_t* w, const float* x, int64_t K32, int64_t K) {
+  float s = _mm512_reduce_add_ps(_mm512_add_ps(a, b));
+  for (int64_t k = K32; k < K; ++k) s += _cvtsh_ss(w[k]) * x[k];
+  return s;
+}
+
+}  // namespace
+
+void dot_rows_f16_avx512(const uint16_t* W, int64_t K, const float* x, int64_t n0, int64_t n1, float* y) {
+  const int64_t K32 = K / 32 * 32;
+  int64_t n = n0;
+  for (; n + 4 <= n1; n += 4) {
+    const uint16_t* w0 = W + n * K;
+    __m512 a[4], b[4];
+    for (int r = 0; r < 4; ++r) a[r] = b[r] = _mm512_setzero_ps();
+    for (int64_t k = 0; k < K32; k += 32) {
+      const __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
+      for (int r = 0; r < 4; ++r) {
+        _mm_prefetch(reinterpret_cast<const char*>(w0 + r * K + k) + 2048, _MM_HINT_T0);
+        a[r] = _mm512_fmadd_ps(load16(w0 + r * K + k), x0, a[r]);
+        b[r] = _mm512_fmadd_ps(load16(w0 + r * K + k + 16), x1, b[r]);
+      }
+    }
+    for (int r = 0; r < 4; ++r) y[n + r] = finish(a[r], b[r], w0 + r * K, x, K32, K);
+  }
+  for (; n < n1; ++n) {
+    const uint16_t* wr = W + n * K;
+    __m512 a = _mm512_setzero_ps(), b = a;
+    for (int64_t k = 0; k < K32; k += 32) {
+      a = _mm512_fmadd_ps(load16(wr + k), _mm512_loadu_ps(x + k), a);
+      b = _mm512_fmadd_ps(load16(wr + k + 16), _mm512_loadu_ps(x + k + 16), b);
+    }
+    y[n] = finish(a, b, wr, x, K32, K);
+  }
+}
+
+}  // namespace detail
+}  // namespace tb
