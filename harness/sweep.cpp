@@ -15,6 +15,7 @@
 #include <fstream>
 #include <map>
 #include <memory>
+#include <vector>
 #include <sys/resource.h>
 
 #include "energy/estimate.h"
@@ -31,6 +32,24 @@
 namespace tb {
 
 namespace {
+
+// One empty OpenMP fork-join with `threads` threads: the median of 7 batches of 200, after a warm-up
+// (memoized per thread count: it is a property of the machine and runtime, ~1-10 us).
+double fork_join_seconds(int threads) {
+  static std::map<int, double> memo;
+  if (auto it = memo.find(threads); it != memo.end()) return it->second;
+  std::vector<double> v;
+  for (int b = 0; b < 8; ++b) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int i = 0; i < 200; ++i) {
+#pragma omp parallel num_threads(threads)
+      { __asm__ __volatile__("" ::: "memory"); }
+    }
+    if (b > 0) v.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 200);
+  }
+  std::sort(v.begin(), v.end());
+  return memo[threads] = v[v.size() / 2];
+}
 
 // ---- Ctrl-C: finish nothing new, keep what is done ----
 std::atomic<int> g_signal{0};
@@ -415,6 +434,14 @@ int cmd_sweep(const SweepArgs& a) {
           row["energy"] = e;
           row["time_split"] = {{"linear", tm.linear * per_tok}, {"attention", tm.attention * per_tok},
                                {"norms_and_quant", tm.norms_and_quant * per_tok}, {"head", tm.head * per_tok}};
+          for (int i = 0; i < 4; ++i)
+            row["time_split"][std::string("linear_") + Runner::kLinearParts[i]] = tm.linear_by_shape[i] * per_tok;
+          // Threading: fork-joins per token x the cost of one empty fork-join with this many threads, measured
+          // here; an estimate of the synchronisation cost (it is inside the other parts, not added to them).
+          const double fj = fork_join_seconds(th);
+          row["time_split"]["threading_est"] = double(tm.parallel_regions) * per_tok * fj;
+          row["time_split"]["fork_joins_per_token"] = double(tm.parallel_regions) * per_tok;
+          row["fork_join_us"] = fj * 1e6;
           if (out) {
             out->append(row);
             ++written;
@@ -424,9 +451,13 @@ int cmd_sweep(const SweepArgs& a) {
           measured_s += now() - t_cfg;
           if (!a.quiet) {
             const double tt = tm.linear + tm.attention + tm.norms_and_quant + tm.head;
-            std::fprintf(stderr, "  %.2f t/s median (cv %.1f%%); time: linear %.0f%%, attention %.0f%%, norms+quant %.0f%%, LM head %.0f%%\n",
-                         s.median, 100 * s.cv, 100 * tm.linear / tt, 100 * tm.attention / tt, 100 * tm.norms_and_quant / tt,
-                         100 * tm.head / tt);
+            const double* ls = tm.linear_by_shape;
+            std::fprintf(stderr, "  %.2f t/s median (cv %.1f%%); time: linear %.0f%% (qkv %.0f, o %.0f, gate+up %.0f, down %.0f), "
+                         "attention %.0f%%, norms+quant %.0f%%, LM head %.0f%%; threading ~%.1f%% (%.0f fork-joins/token x %.1f us)\n",
+                         s.median, 100 * s.cv, 100 * tm.linear / tt, 100 * ls[0] / tt, 100 * ls[1] / tt, 100 * ls[2] / tt,
+                         100 * ls[3] / tt, 100 * tm.attention / tt, 100 * tm.norms_and_quant / tt, 100 * tm.head / tt,
+                         100 * double(tm.parallel_regions) * fork_join_seconds(th) / tt, double(tm.parallel_regions) * per_tok,
+                         1e6 * fork_join_seconds(th));
             if (s.cv > a.cv_warn)
               std::fprintf(stderr, "  warning: the %d repetitions vary by %.0f%% (coefficient of variation): other load on "
                            "this machine? the row is marked noisy; more --reps or a quieter machine help\n", a.reps, 100 * s.cv);

@@ -43,7 +43,7 @@ PackedWeights pack_weights(const Format& f, const int8_t* w, int64_t N, int64_t 
   return p;
 }
 
-void prepare_activations(const Kernel& k, const QuantizedActs& acts, PreparedActs& out) {
+void prepare_activations(const Kernel& k, const QuantizedActs& acts, PreparedActs& out, int threads) {
   out.src = &acts;
   out.kernel = &k;
   out.T = acts.T;
@@ -56,6 +56,7 @@ void prepare_activations(const Kernel& k, const QuantizedActs& acts, PreparedAct
   }
   const size_t ld = k.prepared_bytes_per_token(acts.K);
   out.buf.reserve_scratch(ld * size_t(std::max<int64_t>(acts.T, 1)));
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && acts.T > 1)
   for (int64_t t = 0; t < acts.T; ++t) k.prepare(acts.q.data() + t * acts.K, acts.K, out.buf.data() + t * ld);
   out.x = out.buf.data();
   out.ldx = ld;

@@ -25,9 +25,10 @@ struct QuantizedActs {
 };
 
 // Quantizes T tokens of K floats (row-major). Non-finite input throws tb::Error naming token and index.
-// Uses the best allowed quantizer path; every path is bit-identical to the scalar one.
-void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& out);
-void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& out, Isa isa);
+// Uses the best allowed quantizer path; every path is bit-identical to the scalar one. threads > 1: tokens
+// are split over that many OpenMP threads (prefill); the result does not depend on it.
+void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& out, int threads = 1);
+void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& out, Isa isa, int threads = 1);
 // Builds QuantizedActs from given int8 values (tests, extreme inputs); a is taken as given.
 QuantizedActs acts_from_int8(const int8_t* q, int64_t T, int64_t K, const float* a);
 
@@ -102,7 +103,7 @@ struct PreparedActs {
   int64_t T = 0, K = 0;
   const int8_t* q = nullptr;
 };
-void prepare_activations(const Kernel& k, const QuantizedActs& acts, PreparedActs& out);
+void prepare_activations(const Kernel& k, const QuantizedActs& acts, PreparedActs& out, int threads = 1);
 
 // Y (T x N, row-major) = the exact int32 accumulators, or the shared epilogue of them.
 // threads <= 0: OpenMP's default. Results are identical for every thread count.

@@ -34,7 +34,7 @@ int64_t quantize_row_scalar(const float* x, int64_t K, int8_t* q, float* a_out, 
 
 }  // namespace detail
 
-void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& out, Isa isa) {
+void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& out, Isa isa, int threads) {
   if (T < 0 || K <= 0) throw Error("quantize_activations: need T >= 0 and K > 0, got T=" + std::to_string(T) +
                                    " K=" + std::to_string(K));
   auto fn = &detail::quantize_row_scalar;
@@ -55,24 +55,29 @@ void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& o
   out.q.resize(size_t(T * K));
   out.a.resize(size_t(T));
   out.sum.resize(size_t(T));
+  // Tokens are independent: split over threads when there are several (nothing may throw inside the
+  // parallel loop, so the first bad token is found after it).
+  std::vector<int64_t> bad(size_t(T), -1);
+#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && T > 1)
+  for (int64_t t = 0; t < T; ++t) bad[size_t(t)] = fn(x + t * K, K, out.q.data() + t * K, &out.a[t], &out.sum[t]);
   for (int64_t t = 0; t < T; ++t) {
-    const int64_t bad = fn(x + t * K, K, out.q.data() + t * K, &out.a[t], &out.sum[t]);
-    if (bad >= 0) {
-      const float v = x[t * K + bad];
+    if (bad[size_t(t)] >= 0) {
+      const int64_t b = bad[size_t(t)];
+      const float v = x[t * K + b];
       out = QuantizedActs();  // never leave half-quantized activations behind
       throw Error("activation token " + std::to_string(t) + " has a non-finite value (" +
-                  std::to_string(v) + ") at index " + std::to_string(bad) +
+                  std::to_string(v) + ") at index " + std::to_string(b) +
                   ": int8 quantization needs finite inputs");
     }
   }
 }
 
-void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& out) {
+void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& out, int threads) {
   const uint32_t allowed = allowed_isas();
   Isa isa = Isa::scalar;
   for (Isa i : {Isa::neon, Isa::avx2, Isa::avx512vnni})
     if (allowed & uint32_t(i)) isa = i;
-  quantize_activations(x, T, K, out, isa);
+  quantize_activations(x, T, K, out, isa, threads);
 }
 
 QuantizedActs acts_from_int8(const int8_t* q, int64_t T, int64_t K, const float* a) {

@@ -146,8 +146,11 @@ struct Runner::Impl {
     return s;
   }
 
+  // Token-wise work (norms, the FFN activation, residual adds) is split over the threads when a chunk has
+  // several tokens (prefill); one token stays on one thread (a fork-join costs more than its work).
   void rmsnorm(const float* x, const float* w, int64_t T, int64_t n, float* y) const {
     const float eps = float(cfg.norm_eps);
+#pragma omp parallel for schedule(static) num_threads(threads) if (T > 1 && threads > 1)
     for (int64_t t = 0; t < T; ++t) {
       const float* xt = x + t * n;
       // One sequential sum, on purpose: the 16-lane dot moved the tiny model's runner-vs-reference comparison
@@ -160,23 +163,34 @@ struct Runner::Impl {
   }
 
   // Quantizes x once and runs every weight in ws on it (q/k/v share an input, as do gate/up).
-  void linear(const float* x, int64_t T, int64_t K, std::initializer_list<std::pair<const PackedWeights*, float*>> ws) {
+  void linear(int part, const float* x, int64_t T, int64_t K,
+              std::initializer_list<std::pair<const PackedWeights*, float*>> ws) {
     auto t0 = Clock::now();
+    tm.parallel_regions += int64_t(ws.size());
     if (fmode) {  // float baseline: the FloatW sits at the same place in its layer as the PackedWeights
       for (const auto& [w, y] : ws) {
         const FloatW& fw = float_of(w);
         if (f32) matmul_f32w(reinterpret_cast<const float*>(fw.buf.data()), fw.N, K, x, T, y, threads);
         else matmul_f16w(reinterpret_cast<const uint16_t*>(fw.buf.data()), fw.N, K, x, T, y, threads);
       }
-      tm.linear += since(t0);
+      const double dt = since(t0);
+      tm.linear += dt;
+      tm.linear_by_shape[part] += dt;
       return;
     }
-    quantize_activations(x, T, K, qa);
-    prepare_activations(*k, qa, prep);
+    quantize_activations(x, T, K, qa, threads);
+    prepare_activations(*k, qa, prep, threads);
     tm.norms_and_quant += since(t0);
     t0 = Clock::now();
     for (const auto& [w, y] : ws) run_f32(*k, *w, prep, y, threads);
-    tm.linear += since(t0);
+    const double dt = since(t0);
+    tm.linear += dt;
+    tm.linear_by_shape[part] += dt;
+  }
+
+  void add_into(float* x, const float* d, int64_t T, int64_t n) const {
+#pragma omp parallel for schedule(static) num_threads(threads) if (T > 1 && threads > 1)
+    for (int64_t i = 0; i < T * n; ++i) x[i] += d[i];
   }
 
   const FloatW& float_of(const PackedWeights* w) const {
@@ -271,13 +285,14 @@ struct Runner::Impl {
       t0 = Clock::now();
       rmsnorm(X.data(), L.attn_norm.data(), T, h, XN.data());
       tm.norms_and_quant += since(t0);
-      linear(XN.data(), T, h, {{&L.q, Q.data()}, {&L.k, Kt.data()}, {&L.v, Vt.data()}});
+      linear(0, XN.data(), T, h, {{&L.q, Q.data()}, {&L.k, Kt.data()}, {&L.v, Vt.data()}});
       t0 = Clock::now();
       rope(Q.data(), T, cfg.heads);
       rope(Kt.data(), T, cfg.kv_heads);
       std::memcpy(kcache.data() + (l * context + pos) * kvd, Kt.data(), size_t(T * kvd) * sizeof(float));
       std::memcpy(vcache.data() + (l * context + pos) * kvd, Vt.data(), size_t(T * kvd) * sizeof(float));
       attention(l, T, pos);
+      ++tm.parallel_regions;
       tm.attention += since(t0);
       const float* ao = ATT.data();
       if (cfg.sub_norms) {
@@ -286,13 +301,14 @@ struct Runner::Impl {
         tm.norms_and_quant += since(t0);
         ao = XN.data();
       }
-      linear(ao, T, qd, {{&L.o, TMP.data()}});
-      for (int64_t i = 0; i < T * h; ++i) X[size_t(i)] += TMP[size_t(i)];
+      linear(1, ao, T, qd, {{&L.o, TMP.data()}});
+      add_into(X.data(), TMP.data(), T, h);
       t0 = Clock::now();
       rmsnorm(X.data(), L.ffn_norm.data(), T, h, XN.data());
       tm.norms_and_quant += since(t0);
-      linear(XN.data(), T, h, {{&L.gate, G.data()}, {&L.up, U.data()}});
+      linear(2, XN.data(), T, h, {{&L.gate, G.data()}, {&L.up, U.data()}});
       t0 = Clock::now();
+#pragma omp parallel for schedule(static) num_threads(threads) if (T > 1 && threads > 1)
       for (int64_t i = 0; i < T * f; ++i) {
         const float g = G[size_t(i)];
         const float a = cfg.ffn_act == FfnAct::relu2 ? (g > 0.0f ? g * g : 0.0f) : g / (1.0f + std::exp(-g));
@@ -304,8 +320,8 @@ struct Runner::Impl {
         fo = U.data();
       }
       tm.norms_and_quant += since(t0);
-      linear(fo, T, f, {{&L.down, TMP.data()}});
-      for (int64_t i = 0; i < T * h; ++i) X[size_t(i)] += TMP[size_t(i)];
+      linear(3, fo, T, f, {{&L.down, TMP.data()}});
+      add_into(X.data(), TMP.data(), T, h);
     }
     pos += T;
     if (logits) {
@@ -322,6 +338,7 @@ struct Runner::Impl {
                       head_q.q.data(), head_q.a[0], logits, threads);
       }
       tm.head += since(t0);
+      ++tm.parallel_regions;
     }
   }
 };

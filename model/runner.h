@@ -60,9 +60,15 @@ class Runner {
   void forward(const int32_t* tokens, int64_t T, float* logits);
 
   // Time spent in each part since construction or the last reset of the timers (seconds).
+  // linear_by_shape splits linear by the block's matmuls: q+k+v (one quantized input), o, gate+up, down.
+  // parallel_regions counts the OpenMP fork-joins (one per matmul, per layer's attention, per head): times
+  // the cost of one empty fork-join it estimates what threading costs (harness: time_split.threading_est).
   struct Timers {
     double linear = 0, attention = 0, norms_and_quant = 0, head = 0;
+    double linear_by_shape[4] = {0, 0, 0, 0};
+    int64_t parallel_regions = 0;
   };
+  static constexpr const char* kLinearParts[4] = {"qkv", "o", "gate_up", "down"};
   const Timers& timers() const;
   void reset_timers();
 

@@ -244,17 +244,20 @@ class Planner:
                     reasons[k] = why
             L = model(m).layers
             t = ",".join(map(str, threads))
+            # The extrapolation check compares two measurements, each as noisy as the machine: at least 3 reps
+            # (a single --quick repetition once put a full model 35% off its own subsets on a bandwidth swing).
+            reps = max(self.reps, 3) if m in check else self.reps
             subset = lambda ks, why: [  # noqa: E731
-                Step(section, f"{m} {','.join(ks)}, first {a} of {L} layers, tg{self.tg} r{self.reps}, {t} threads ({why})",
-                     self.sweep(m, ks, threads, 0, self.tg, self.reps, layers=a), "sweep",
-                     {"model": m, "kernels": ks, "threads": threads, "layers": a, "tg": self.tg, "reps": self.reps})
+                Step(section, f"{m} {','.join(ks)}, first {a} of {L} layers, tg{self.tg} r{reps}, {t} threads ({why})",
+                     self.sweep(m, ks, threads, 0, self.tg, reps, layers=a), "sweep",
+                     {"model": m, "kernels": ks, "threads": threads, "layers": a, "tg": self.tg, "reps": reps})
                 for a in self.subsets(m)]
             if full:
                 fb = [] if m in check else subset(full, "fallback: the harness refused the full model")
-                steps.append(Step(section, f"{m} {','.join(full)}, all {L} layers, tg{self.tg} r{self.reps}, {t} threads",
-                                  self.sweep(m, full, threads, 0, self.tg, self.reps), "sweep",
+                steps.append(Step(section, f"{m} {','.join(full)}, all {L} layers, tg{self.tg} r{reps}, {t} threads",
+                                  self.sweep(m, full, threads, 0, self.tg, reps), "sweep",
                                   {"model": m, "kernels": full, "threads": threads, "layers": L, "tg": self.tg,
-                                   "reps": self.reps}, fallback=fb))
+                                   "reps": reps}, fallback=fb))
             if m in check and full:  # --quick: the check on i2s and fp16 only
                 steps += subset([k for k in full if not self.quick or k != "tl2"], "extrapolation check")
             if sub:

@@ -63,6 +63,16 @@ class Sweep(unittest.TestCase):
             else:
                 self.assertEqual((r["n_prompt"], r["n_gen"]), (8, 0))
                 self.assertEqual("compute_share" in r, r["kernel"] != "fp16")
+            # where the time went: linear split by matmul adds up to linear; fork-joins counted exactly: per
+            # forward, 7 matmuls + attention per layer and the head (tiny: 2 layers -> 17; pp8 is one forward)
+            ts = r["time_split"]
+            parts = sum(ts["linear_" + p] for p in ("qkv", "o", "gate_up", "down"))
+            self.assertAlmostEqual(parts, ts["linear"], delta=1e-9 + 1e-9 * ts["linear"])
+            per_forward = 2 * 8 + 1
+            self.assertAlmostEqual(ts["fork_joins_per_token"], per_forward / (8 if r["test"] == "pp" else 1), delta=1e-9)
+            self.assertGreater(r["fork_join_us"], 0)
+            self.assertAlmostEqual(ts["threading_est"], ts["fork_joins_per_token"] * r["fork_join_us"] * 1e-6,
+                                   delta=1e-12 + 1e-9 * ts["threading_est"])
             self.assertTrue(r["energy"]["estimated"])  # no counters on the CI machines
             self.assertGreater(r["energy"]["j_per_token"], 0)
             seen.add((r["kernel"][:4], r["threads"], r["test"]))

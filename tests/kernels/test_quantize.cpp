@@ -94,6 +94,34 @@ TEST(Quantize, NonFiniteInputIsRejected) {
       }
 }
 
+// Tokens split over threads (prefill): the same bits as one thread, and the error still names the first
+// bad token, wherever the threads' ranges fall.
+TEST(Quantize, ThreadsChangeNothing) {
+  const int64_t T = 37, K = 2560;
+  tbtest::Rng r(99);
+  std::vector<float> x(size_t(T * K));
+  for (auto& v : x) v = r.normalish();
+  for (tb::Isa isa : runnable_quantizer_paths()) {
+    tb::QuantizedActs one;
+    tb::quantize_activations(x.data(), T, K, one, isa, 1);
+    for (int threads : {2, 3, 8}) {
+      tb::QuantizedActs q;
+      tb::quantize_activations(x.data(), T, K, q, isa, threads);
+      expect_same(one, q, tb::isa_name(isa));
+    }
+    std::vector<float> bad = x;
+    bad[size_t(30 * K + 7)] = std::numeric_limits<float>::quiet_NaN();
+    bad[size_t(20 * K + 9)] = std::numeric_limits<float>::infinity();
+    try {
+      tb::QuantizedActs q;
+      tb::quantize_activations(bad.data(), T, K, q, isa, 3);
+      FAIL() << "accepted a non-finite input";
+    } catch (const tb::Error& e) {
+      EXPECT_NE(std::string(e.what()).find("token 20 has a non-finite value (inf) at index 9"), std::string::npos) << e.what();
+    }
+  }
+}
+
 // Every path equals the scalar one bit for bit, over many lengths (SIMD bodies and tails) and scales.
 TEST(Quantize, AllPathsBitIdentical) {
   std::vector<int64_t> lengths;
