@@ -108,4 +108,33 @@ TEST(FloatWeights, EveryFp16PathAndThreadCount) {
   }
 }
 
+// The AVX-512 fp16 path converts with vcvtph2ps: every finite half (subnormals included) must come out as
+// its exact float, alone in its vector or beside a subnormal. Row n holds half n in column 0 and, in the
+// second pass, the smallest subnormal in column 1; x = (1, 0, 0, ...).
+TEST(FloatWeights, Fp16Avx512ConvertsEveryHalfExactly) {
+#ifdef TB_HAVE_X86_KERNELS
+  if (!tb::cpu_supports(tb::Isa::avx512vnni)) GTEST_SKIP() << "no AVX-512 here";
+  const int64_t K = 32;
+  std::vector<uint16_t> halves;
+  for (uint32_t h = 0; h < 65536; ++h)
+    if (((h >> 10) & 0x1f) != 0x1f) halves.push_back(uint16_t(h));  // finite only: 0 x inf would be NaN
+  const int64_t N = int64_t(halves.size());
+  std::vector<float> x(static_cast<size_t>(K), 0.0f);
+  x[0] = 1.0f;
+  for (bool with_subnormal : {false, true}) {
+    std::vector<uint16_t> W(static_cast<size_t>(N * K), 0);
+    for (int64_t n = 0; n < N; ++n) {
+      W[size_t(n * K)] = halves[size_t(n)];
+      if (with_subnormal) W[size_t(n * K + 1)] = 0x0001;
+    }
+    std::vector<float> y(static_cast<size_t>(N));
+    tb::detail::dot_rows_f16_avx512(W.data(), K, x.data(), 0, N, y.data());
+    for (int64_t n = 0; n < N; ++n)
+      ASSERT_EQ(y[size_t(n)], tb::fp16_to_fp32(halves[size_t(n)])) << std::hex << halves[size_t(n)] << " with_subnormal=" << with_subnormal;
+  }
+#else
+  GTEST_SKIP() << "x86 only";
+#endif
+}
+
 }  // namespace
