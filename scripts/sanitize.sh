@@ -12,8 +12,9 @@ cmake -S . -B build-san -G Ninja -DCMAKE_BUILD_TYPE=Sanitize -DCMAKE_CXX_FLAGS_S
   -DTB_SANITIZE=ON -DTB_FUZZ=ON -DTB_BUILD_BENCH=OFF >/dev/null
 cmake --build build-san -j "$jobs"
 echo "== test suite under ASan + UBSan"
+# LSan suppressions: tests/sanitize/lsan.supp (third-party runtimes only, each with its reason).
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  TERNBENCH_QUICK_TESTS=1 TERNBENCH_SANITIZER_TESTS=1 ctest --test-dir build-san --output-on-failure -j "$jobs"
+  LSAN_OPTIONS=suppressions="$PWD/tests/sanitize/lsan.supp":print_suppressions=0 TERNBENCH_QUICK_TESTS=1 TERNBENCH_SANITIZER_TESTS=1 ctest --test-dir build-san --output-on-failure -j "$jobs"
 if [ "${1:-}" != "--no-fuzz" ]; then
   bash scripts/fuzz.sh build-san
 fi
