@@ -51,7 +51,6 @@ class AlignedBuffer {
     b.owned_ = false;
     return b;
   }
-  bool owned() const { return owned_; }
 
   // Discards the contents; the new bytes are zero (a view becomes an owning buffer).
   void resize(size_t n) {

@@ -55,21 +55,24 @@ void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& o
   out.q.resize(size_t(T * K));
   out.a.resize(size_t(T));
   out.sum.resize(size_t(T));
-  // Tokens are independent: split over threads when there are several (nothing may throw inside the
-  // parallel loop, so the first bad token is found after it).
-  std::vector<int64_t> bad(size_t(T), -1);
-#pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && T > 1)
-  for (int64_t t = 0; t < T; ++t) bad[size_t(t)] = fn(x + t * K, K, out.q.data() + t * K, &out.a[t], &out.sum[t]);
-  for (int64_t t = 0; t < T; ++t) {
-    if (bad[size_t(t)] >= 0) {
-      const int64_t b = bad[size_t(t)];
-      const float v = x[t * K + b];
-      out = QuantizedActs();  // never leave half-quantized activations behind
-      throw Error("activation token " + std::to_string(t) + " has a non-finite value (" +
-                  std::to_string(v) + ") at index " + std::to_string(b) +
-                  ": int8 quantization needs finite inputs");
-    }
+  auto fail = [&](int64_t t, int64_t b) {
+    const float v = x[t * K + b];
+    out = QuantizedActs();  // never leave half-quantized activations behind
+    throw Error("activation token " + std::to_string(t) + " has a non-finite value (" + std::to_string(v) +
+                ") at index " + std::to_string(b) + ": int8 quantization needs finite inputs");
+  };
+  if (threads <= 1 || T <= 1) {  // decode: one token, no fork and no allocation
+    for (int64_t t = 0; t < T; ++t)
+      if (const int64_t b = fn(x + t * K, K, out.q.data() + t * K, &out.a[t], &out.sum[t]); b >= 0) fail(t, b);
+    return;
   }
+  // Tokens are independent: split over the threads (nothing may throw inside the parallel loop, so the
+  // first bad token is found after it).
+  std::vector<int64_t> bad(size_t(T), -1);
+#pragma omp parallel for schedule(static) num_threads(threads)
+  for (int64_t t = 0; t < T; ++t) bad[size_t(t)] = fn(x + t * K, K, out.q.data() + t * K, &out.a[t], &out.sum[t]);
+  for (int64_t t = 0; t < T; ++t)
+    if (bad[size_t(t)] >= 0) fail(t, bad[size_t(t)]);
 }
 
 void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& out, int threads) {
