@@ -146,11 +146,19 @@ struct Runner::Impl {
     return s;
   }
 
-  // Token-wise work (norms, the FFN activation, residual adds) is split over the threads when a chunk has
-  // several tokens (prefill); one token stays on one thread (a fork-join costs more than its work).
-  void rmsnorm(const float* x, const float* w, int64_t T, int64_t n, float* y) const {
+  // Token-wise work (norms, the FFN activation, residual adds, and in the kernels activation quantization
+  // and preparation) is split over the threads when a chunk has several tokens (prefill); one token stays on
+  // one thread (a fork-join costs more than its work). forks(T, n): whether n such regions fork, counted.
+  bool forks(int64_t T, int n = 1) {
+    const bool f = T > 1 && threads > 1;
+    if (f) tm.parallel_regions += n;
+    return f;
+  }
+
+  void rmsnorm(const float* x, const float* w, int64_t T, int64_t n, float* y) {
     const float eps = float(cfg.norm_eps);
-#pragma omp parallel for schedule(static) num_threads(threads) if (T > 1 && threads > 1)
+    const bool par = forks(T);
+#pragma omp parallel for schedule(static) num_threads(threads) if (par)
     for (int64_t t = 0; t < T; ++t) {
       const float* xt = x + t * n;
       // One sequential sum, on purpose: the 16-lane dot moved the tiny model's runner-vs-reference comparison
@@ -178,6 +186,7 @@ struct Runner::Impl {
       tm.linear_by_shape[part] += dt;
       return;
     }
+    forks(T, k->prepare ? 2 : 1);  // quantize_activations and prepare_activations fork on the same condition
     quantize_activations(x, T, K, qa, threads);
     prepare_activations(*k, qa, prep, threads);
     tm.norms_and_quant += since(t0);
@@ -188,8 +197,9 @@ struct Runner::Impl {
     tm.linear_by_shape[part] += dt;
   }
 
-  void add_into(float* x, const float* d, int64_t T, int64_t n) const {
-#pragma omp parallel for schedule(static) num_threads(threads) if (T > 1 && threads > 1)
+  void add_into(float* x, const float* d, int64_t T, int64_t n) {
+    const bool par = forks(T);
+#pragma omp parallel for schedule(static) num_threads(threads) if (par)
     for (int64_t i = 0; i < T * n; ++i) x[i] += d[i];
   }
 
@@ -308,7 +318,8 @@ struct Runner::Impl {
       tm.norms_and_quant += since(t0);
       linear(2, XN.data(), T, h, {{&L.gate, G.data()}, {&L.up, U.data()}});
       t0 = Clock::now();
-#pragma omp parallel for schedule(static) num_threads(threads) if (T > 1 && threads > 1)
+      const bool par = forks(T);
+#pragma omp parallel for schedule(static) num_threads(threads) if (par)
       for (int64_t i = 0; i < T * f; ++i) {
         const float g = G[size_t(i)];
         const float a = cfg.ffn_act == FfnAct::relu2 ? (g > 0.0f ? g * g : 0.0f) : g / (1.0f + std::exp(-g));

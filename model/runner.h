@@ -61,8 +61,10 @@ class Runner {
 
   // Time spent in each part since construction or the last reset of the timers (seconds).
   // linear_by_shape splits linear by the block's matmuls: q+k+v (one quantized input), o, gate+up, down.
-  // parallel_regions counts the OpenMP fork-joins (one per matmul, per layer's attention, per head): times
-  // the cost of one empty fork-join it estimates what threading costs (harness: time_split.threading_est).
+  // parallel_regions counts the OpenMP fork-joins (one per matmul, per layer's attention, per head, and with
+  // several tokens and threads per norm, residual add, FFN activation, activation quantization and
+  // preparation): times the cost of one empty fork-join it estimates what threading costs
+  // (harness: time_split.threading_est).
   struct Timers {
     double linear = 0, attention = 0, norms_and_quant = 0, head = 0;
     double linear_by_shape[4] = {0, 0, 0, 0};

@@ -137,4 +137,29 @@ TEST(FloatWeights, Fp16Avx512ConvertsEveryHalfExactly) {
 #endif
 }
 
+// Dispatch by name: with each path forced (TERNBENCH_ISA / harness --isa), matmul_f16w runs that path's
+// rows, bit for bit.
+TEST(FloatWeights, ForcedPathIsTheOneThatRuns) {
+  using Fn = void (*)(const uint16_t*, int64_t, const float*, int64_t, int64_t, float*);
+  std::vector<std::pair<const char*, Fn>> paths = {{"scalar", &tb::detail::dot_rows_f16_scalar}};
+#ifdef TB_HAVE_X86_KERNELS
+  if (tb::cpu_supports(tb::Isa::avx2)) paths.push_back({"avx2", &tb::detail::dot_rows_f16_avx2});
+  if (tb::cpu_supports(tb::Isa::avx512vnni)) paths.push_back({"avx512vnni", &tb::detail::dot_rows_f16_avx512});
+#endif
+  const int64_t N = 13, K = 2593;
+  tbtest::Rng r(3);
+  std::vector<uint16_t> W(static_cast<size_t>(N * K));
+  std::vector<float> x(static_cast<size_t>(K));
+  for (auto& v : W) v = tb::fp32_to_fp16(r.normalish());
+  for (auto& v : x) v = r.normalish();
+  for (const auto& [name, fn] : paths) {
+    std::vector<float> want(static_cast<size_t>(N)), got(static_cast<size_t>(N));
+    fn(W.data(), K, x.data(), 0, N, want.data());
+    tb::set_forced_isa(name);
+    tb::matmul_f16w(W.data(), N, K, x.data(), 1, got.data(), 2);
+    tb::set_forced_isa("");
+    for (int64_t n = 0; n < N; ++n) ASSERT_EQ(got[size_t(n)], want[size_t(n)]) << name << " n=" << n;
+  }
+}
+
 }  // namespace
