@@ -128,6 +128,8 @@ struct Runner::Impl {
   QuantizedActs qa;
   PreparedActs prep;
   Timers tm;
+  Probe* probe = nullptr;  // verification only (model/probe.h)
+  int64_t cur_layer = 0;
 
   using Clock = std::chrono::steady_clock;
   static double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
@@ -170,16 +172,23 @@ struct Runner::Impl {
     }
   }
 
-  // Quantizes x once and runs every weight in ws on it (q/k/v share an input, as do gate/up).
+  // Quantizes x once and runs every weight in ws on it (q/k/v share an input, as do gate/up). part is the
+  // block's quantization site (QuantSite), and the matmuls of ws are numbered from kFirstMatmul[part].
+  static constexpr int kFirstMatmul[4] = {0, 3, 4, 6};
   void linear(int part, const float* x, int64_t T, int64_t K,
               std::initializer_list<std::pair<const PackedWeights*, float*>> ws) {
     auto t0 = Clock::now();
     tm.parallel_regions += int64_t(ws.size());
+    auto report = [&](int i, int64_t N, const float* y) {
+      if (probe) probe->linear_out(cur_layer, Matmul(kFirstMatmul[part] + i), T, N, y);
+    };
     if (fmode) {  // float baseline: the FloatW sits at the same place in its layer as the PackedWeights
+      int i = 0;
       for (const auto& [w, y] : ws) {
         const FloatW& fw = float_of(w);
         if (f32) matmul_f32w(reinterpret_cast<const float*>(fw.buf.data()), fw.N, K, x, T, y, threads);
         else matmul_f16w(reinterpret_cast<const uint16_t*>(fw.buf.data()), fw.N, K, x, T, y, threads);
+        report(i++, fw.N, y);
       }
       const double dt = since(t0);
       tm.linear += dt;
@@ -188,10 +197,31 @@ struct Runner::Impl {
     }
     forks(T, k->prepare ? 2 : 1);  // quantize_activations and prepare_activations fork on the same condition
     quantize_activations(x, T, K, qa, threads);
+    if (probe) {
+      QuantPoint p;
+      p.layer = cur_layer;
+      p.site = QuantSite(part);
+      p.pos = pos;
+      p.T = T;
+      p.K = K;
+      p.x = x;
+      p.q = qa.q.data();
+      p.a = qa.a.data();
+      probe->quantized(p);
+      for (int64_t t = 0; t < T; ++t) {  // the probe may have rewritten the codes
+        int32_t s = 0;
+        for (int64_t i = 0; i < K; ++i) s += qa.q[size_t(t * K + i)];
+        qa.sum[size_t(t)] = s;
+      }
+    }
     prepare_activations(*k, qa, prep, threads);
     tm.norms_and_quant += since(t0);
     t0 = Clock::now();
-    for (const auto& [w, y] : ws) run_f32(*k, *w, prep, y, threads);
+    int i = 0;
+    for (const auto& [w, y] : ws) {
+      run_f32(*k, *w, prep, y, threads);
+      report(i++, w->N, y);
+    }
     const double dt = since(t0);
     tm.linear += dt;
     tm.linear_by_shape[part] += dt;
@@ -292,6 +322,7 @@ struct Runner::Impl {
     tm.attention += since(t0);
     for (int64_t l = 0; l < cfg.layers; ++l) {
       Layer& L = layers[size_t(l)];
+      cur_layer = l;
       t0 = Clock::now();
       rmsnorm(X.data(), L.attn_norm.data(), T, h, XN.data());
       tm.norms_and_quant += since(t0);
@@ -304,6 +335,7 @@ struct Runner::Impl {
       attention(l, T, pos);
       ++tm.parallel_regions;
       tm.attention += since(t0);
+      if (probe) probe->attention(l, T, qd, ATT.data());
       const float* ao = ATT.data();
       if (cfg.sub_norms) {
         t0 = Clock::now();
@@ -333,11 +365,13 @@ struct Runner::Impl {
       tm.norms_and_quant += since(t0);
       linear(3, fo, T, f, {{&L.down, TMP.data()}});
       add_into(X.data(), TMP.data(), T, h);
+      if (probe) probe->residual(l, T, h, X.data());
     }
     pos += T;
     if (logits) {
       t0 = Clock::now();
       rmsnorm(X.data() + (T - 1) * h, out_norm.data(), 1, h, XN.data());
+      if (probe) probe->final_hidden(h, XN.data());
       const float* w32 = head32.empty() ? emb32.data() : head32.data();
       const uint16_t* w16 = head16.empty() ? emb16.data() : head16.data();
       if (opt.head == HeadPrecision::fp32) matmul_f32w(w32, cfg.vocab, h, XN.data(), 1, logits, threads);
@@ -486,6 +520,7 @@ int Runner::threads() const { return impl_->threads; }
 int64_t Runner::position() const { return impl_->pos; }
 const Runner::Timers& Runner::timers() const { return impl_->tm; }
 void Runner::reset_timers() { impl_->tm = Timers(); }
+void Runner::set_probe(Probe* p) { impl_->probe = p; }
 
 void Runner::forward(const int32_t* tokens, int64_t T, float* logits) {
   Impl& m = *impl_;

@@ -9,6 +9,7 @@
 
 #include "kernels/kernel.h"
 #include "model/memory.h"
+#include "model/probe.h"
 #include "model/weights.h"
 
 namespace tb {
@@ -73,6 +74,9 @@ class Runner {
   static constexpr const char* kLinearParts[4] = {"qkv", "o", "gate_up", "down"};
   const Timers& timers() const;
   void reset_timers();
+  // Verification: report quantization points, linear outputs and the residual stream to p (model/probe.h),
+  // which may rewrite the int8 codes. nullptr: none (the default).
+  void set_probe(Probe* p);
 
  private:
   struct Impl;
