@@ -16,8 +16,15 @@ struct VerifyArgs {
   int64_t layers = 0;   // end-to-end on the first N layers (0: all)
   int64_t tokens = 8;   // GEMM tokens; prompt length end to end
   uint64_t seed = 1;
+  // --reference: instead, the runner beside the Eigen reference, layer by layer with teacher forcing
+  // (reference/crosscheck.h): flips, pre-quantization differences, identical linear outputs, quantization
+  // error per layer against full precision. model may be a .gguf file.
+  bool reference = false;
+  std::string kernel = "i2s";
+  int64_t steps = 8;    // decode steps after the prompt
 };
 int cmd_verify(const VerifyArgs& a);
+int cmd_verify_reference(const VerifyArgs& a);
 
 // `harness lossless`: exact-match rate of greedy continuations against the fp32 reference ([A1] Table 7).
 struct LosslessArgs {

@@ -187,6 +187,11 @@ int main(int argc, char** argv) {
   verify->add_option("--layers", va.layers, "end-to-end check on the first N layers only (0: all)")->capture_default_str();
   verify->add_option("--tokens", va.tokens, "GEMM tokens of the matmul check and prompt tokens of the end-to-end check")->capture_default_str();
   verify->add_option("--seed", va.seed, "seed of the weights and activations")->capture_default_str();
+  verify->add_flag("--reference", va.reference,
+                   "instead: the runner beside the Eigen reference, layer by layer (flips, pre-quantization "
+                   "differences, identical linear outputs, quantization error per layer); -m may be a .gguf file");
+  verify->add_option("--kernel,-k", va.kernel, "with --reference: the runner's kernel (format or variant)")->capture_default_str();
+  verify->add_option("--steps", va.steps, "with --reference: greedy decode steps after the prompt")->capture_default_str();
   auto* lossless = app.add_subcommand("lossless", "share of greedy continuations identical to the fp32 reference, per kernel "
                                       "([A1] Table 7)");
   tb::LosslessArgs la;
@@ -261,7 +266,7 @@ int main(int argc, char** argv) {
     if (*roofline) return cmd_roofline(tb::parse_thread_spec(rf_threads), rf_refresh);
     if (*verify) {
       va.threads = tb::parse_thread_spec(va_threads);
-      return tb::cmd_verify(va);
+      return va.reference ? tb::cmd_verify_reference(va) : tb::cmd_verify(va);
     }
     if (*tune) {
       std::vector<std::string> rest = tune->remaining();

@@ -10,6 +10,7 @@
 #include "harness/commands.h"
 #include "harness/ternary_matrix.h"
 #include "model/runner.h"
+#include "reference/crosscheck.h"
 
 namespace tb {
 
@@ -172,6 +173,102 @@ int cmd_verify(const VerifyArgs& a) {
     std::fprintf(stderr, "verify: %d of %d checks FAILED (rows marked MISMATCH above; step 0 is the prefill's last token)\n",
                  tally.failures, tally.checks);
   return tally.failures ? 1 : 0;
+}
+
+}  // namespace tb
+
+namespace tb {
+
+namespace {
+// The first n blocks of a model (the rest of its weights untouched), for a check that fits in memory.
+class FirstLayers : public WeightSource {
+ public:
+  FirstLayers(std::unique_ptr<WeightSource> src, int64_t n) : src_(std::move(src)), cfg_(src_->config()) {
+    cfg_.layers = n;
+    cfg_.name += " (first " + std::to_string(n) + " layers)";
+  }
+  const ModelConfig& config() const override { return cfg_; }
+  std::string describe() const override { return src_->describe() + ", first " + std::to_string(cfg_.layers) + " layers"; }
+  TernaryTensor linear(int64_t l, const std::string& n) const override { return src_->linear(l, n); }
+  std::vector<float> norm(int64_t l, const std::string& n) const override { return src_->norm(l, n); }
+  void embedding_rows(int64_t r0, int64_t r1, float* out) const override { src_->embedding_rows(r0, r1, out); }
+  bool untied_head() const override { return src_->untied_head(); }
+  void head_rows(int64_t r0, int64_t r1, float* out) const override { src_->head_rows(r0, r1, out); }
+
+ private:
+  std::unique_ptr<WeightSource> src_;
+  ModelConfig cfg_;
+};
+}  // namespace
+
+int cmd_verify_reference(const VerifyArgs& a) {
+  if (a.tokens < 1) throw Error("--tokens must be at least 1");
+  if (a.steps < 0) throw Error("--steps must be at least 0");
+  const bool gguf = a.model.size() > 5 && a.model.compare(a.model.size() - 5, 5, ".gguf") == 0;
+  std::string choice;
+  std::unique_ptr<WeightSource> src;
+  if (gguf) src = gguf_weights(a.model, &choice);
+  else src = synthetic_weights(load_model_config(a.model), a.seed);
+  const ModelConfig full_cfg = src->config();
+  if (a.layers < 0 || a.layers > full_cfg.layers)
+    throw Error("--layers " + std::to_string(a.layers) + ": " + full_cfg.name + " has " + std::to_string(full_cfg.layers) + " layers");
+  if (a.layers > 0 && a.layers < full_cfg.layers) src = std::make_unique<FirstLayers>(std::move(src), a.layers);
+  const ModelConfig& c = src->config();
+  if (!choice.empty()) std::fprintf(stderr, "%s\n", choice.c_str());
+  ref::CrossCheckOptions o;
+  o.kernel = a.kernel;
+  o.threads = a.threads.empty() ? 1 : a.threads.front();
+  o.context = a.tokens + a.steps;
+  o.max_batch = std::min<int64_t>(a.tokens, 512);
+  std::fprintf(stderr, "verify --reference %s: runner (%s, %d thread%s) beside the Eigen reference (fake-quant, teacher-forced) "
+               "and full precision; %lld-token prompt + %lld decode steps; loading...\n", c.name.c_str(), a.kernel.c_str(),
+               o.threads, o.threads == 1 ? "" : "s", (long long)a.tokens, (long long)a.steps);
+  const double t0 = now();
+  ref::CrossCheck cc(*src, o);
+  std::vector<int32_t> prompt(static_cast<size_t>(a.tokens));
+  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = int32_t((i * 2654435761u + a.seed) % uint64_t(c.vocab));
+  int32_t t = cc.step(prompt.data(), a.tokens);
+  for (int64_t s = 0; s < a.steps; ++s) {
+    std::fprintf(stderr, "\r  step %lld/%lld (%.0f s)", (long long)(s + 1), (long long)a.steps, now() - t0);
+    t = cc.step(&t, 1);
+  }
+  if (a.steps) std::fprintf(stderr, "\n");
+  const ref::CrossCheckReport& r = cc.report();
+  std::printf("runner %s beside the Eigen reference on %s: %lld tokens in %lld steps\n\n", cc.runner().kernel_name().c_str(),
+              c.name.c_str(), (long long)r.tokens, (long long)r.steps);
+  std::printf("| layer | quantization point | codes | flips | max pre-quant. diff (steps) | bound (steps) | scales differing |\n"
+              "|---:|---|---:|---:|---:|---:|---:|\n");
+  for (size_t l = 0; l < r.layers.size(); ++l)
+    for (int s = 0; s < 4; ++s) {
+      const auto& st = r.layers[l].site[s];
+      std::printf("| %zu | %s | %lld | %lld | %.3g | %.3g | %lld |\n", l, quant_site_name(QuantSite(s)), (long long)st.values,
+                  (long long)st.flips, st.max_diff_steps, st.bound_steps, (long long)st.scale_diffs);
+    }
+  std::printf("\n| layer | linear outputs identical | residual stream identical | quantization error vs fp32 (rel. RMS of the residual stream) |\n"
+              "|---:|---:|---:|---:|\n");
+  for (size_t l = 0; l < r.layers.size(); ++l) {
+    const auto& L = r.layers[l];
+    std::printf("| %zu | %lld / %lld | %lld / %lld | %.4g |\n", l, (long long)(L.linear_values - L.linear_mismatches),
+                (long long)L.linear_values, (long long)(L.residual_values - L.residual_mismatches), (long long)L.residual_values,
+                L.quant_err);
+  }
+  std::printf("\nflips: %lld (a flip is a code that differs because the two float paths round differently near a .5 "
+              "boundary; counted, then the runner's codes are fed to both sides)\n", (long long)r.total_flips);
+  for (size_t i = 0; i < r.flips.size() && i < 10; ++i) {
+    const auto& f = r.flips[i];
+    std::printf("  layer %lld %s position %lld index %lld: runner %d, reference %d (inputs %.3g steps apart)\n",
+                (long long)f.layer, quant_site_name(f.site), (long long)f.pos, (long long)f.index, f.runner_code,
+                f.reference_code, f.diff_steps);
+  }
+  std::printf("logits: largest difference %.3g of its rounding bound (%.3g of max |logit|); against full precision %.4g of "
+              "max |logit| (quantization error)\n", r.logit_excess, r.logit_diff_rel, r.logit_err_full);
+  std::fprintf(stderr, "%.0f s\n", now() - t0);
+  if (!r.ok()) {
+    std::fprintf(stderr, "verify --reference: FAILED\n%s", r.failures().c_str());
+    return 1;
+  }
+  std::printf("ok: every linear output identical given identical codes, every difference within its bound\n");
+  return 0;
 }
 
 }  // namespace tb
