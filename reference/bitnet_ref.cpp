@@ -28,7 +28,9 @@ struct Reference::Impl {
   Probe* probe = nullptr;
   Fault fault = Fault::none;
   std::vector<Layer> layers;
-  Mat emb;  // vocab x hidden
+  Mat emb;   // vocab x hidden
+  Mat head;  // the LM head when the file has its own output.weight (else the tied embedding)
+  const Mat& lm_head() const { return head.size() ? head : emb; }
   Vec out_norm;
   std::vector<Mat> kc, vc;  // per layer: context x kv_dim
 
@@ -174,14 +176,15 @@ struct Reference::Impl {
     if (logits) {
       const Mat hfin = rmsnorm(x.bottomRows(1), out_norm);
       if (probe) probe->final_hidden(hfin.cols(), hfin.data());
-      Eigen::Map<Eigen::Matrix<float, 1, Eigen::Dynamic>>(logits, c.vocab) = hfin * emb.transpose();
+      Eigen::Map<Eigen::Matrix<float, 1, Eigen::Dynamic>>(logits, c.vocab) = hfin * lm_head().transpose();
     }
   }
 };
 
 size_t Reference::memory_bytes(const ModelConfig& c, int64_t context) {
   const int64_t ctx = context > 0 ? context : c.context;
-  return size_t(c.non_embedding_params() + c.vocab * c.hidden + 2 * c.layers * ctx * c.kv_dim()) * sizeof(float);
+  return size_t(c.non_embedding_params() + c.vocab * c.hidden * (c.tied_embedding ? 1 : 2) +
+                2 * c.layers * ctx * c.kv_dim()) * sizeof(float);
 }
 
 Reference::Reference(const WeightSource& src, Activations mode, int64_t context) : impl_(new Impl) {
@@ -210,6 +213,10 @@ Reference::Reference(const WeightSource& src, Activations mode, int64_t context)
   m.out_norm = Impl::vec(src.norm(-1, "output_norm"));
   m.emb.resize(m.c.vocab, m.c.hidden);
   src.embedding_rows(0, m.c.vocab, m.emb.data());
+  if (src.untied_head()) {
+    m.head.resize(m.c.vocab, m.c.hidden);
+    src.head_rows(0, m.c.vocab, m.head.data());
+  }
   m.kc.assign(size_t(m.c.layers), Mat::Zero(m.context, m.c.kv_dim()));
   m.vc.assign(size_t(m.c.layers), Mat::Zero(m.context, m.c.kv_dim()));
 }
@@ -224,7 +231,7 @@ void Reference::head_abs_products(const float* x, double* out) const {
   const Impl& m = *impl_;
   for (int64_t r = 0; r < m.c.vocab; ++r) {
     double s = 0.0;
-    for (int64_t k = 0; k < m.c.hidden; ++k) s += std::fabs(double(m.emb(r, k)) * double(x[k]));
+    for (int64_t k = 0; k < m.c.hidden; ++k) s += std::fabs(double(m.lm_head()(r, k)) * double(x[k]));
     out[r] = s;
   }
 }

@@ -156,6 +156,30 @@ TEST(RunnerVsReference, TwoLayers2B4TShapes) {
   expect_meaningful(r);
 }
 
+// A model with its own output.weight (an untied head, as ternary LLaMA files have): both sides must use it.
+TEST(RunnerVsReference, UntiedHead) {
+  struct Untied : tb::WeightSource {
+    std::unique_ptr<tb::WeightSource> s;
+    tb::ModelConfig c;
+    explicit Untied(std::unique_ptr<tb::WeightSource> src) : s(std::move(src)), c(s->config()) { c.tied_embedding = false; }
+    const tb::ModelConfig& config() const override { return c; }
+    std::string describe() const override { return "untied " + s->describe(); }
+    tb::TernaryTensor linear(int64_t l, const std::string& n) const override { return s->linear(l, n); }
+    std::vector<float> norm(int64_t l, const std::string& n) const override { return s->norm(l, n); }
+    void embedding_rows(int64_t r0, int64_t r1, float* out) const override { s->embedding_rows(r0, r1, out); }
+    bool untied_head() const override { return true; }
+    void head_rows(int64_t r0, int64_t r1, float* out) const override {  // the embedding's rows in reverse order
+      for (int64_t r = r0; r < r1; ++r) s->embedding_rows(c.vocab - 1 - r, c.vocab - r, out + (r - r0) * c.hidden);
+    }
+  };
+  Untied w(tb::synthetic_weights(tb::load_model_config("tiny"), 7));
+  tb::ref::CrossCheckOptions o;
+  o.kernel = "int8_ref";
+  o.context = 64;
+  const auto r = cross_check(w, o, 9, 8);
+  EXPECT_TRUE(r.ok()) << r.failures();
+}
+
 // Each check fails on a deliberately broken variant (here of the reference; the checks are symmetric).
 TEST(RunnerVsReference, BrokenVariantsAreCaught) {
   const tb::ModelConfig cfg = tb::load_model_config("tiny");
