@@ -15,10 +15,16 @@ int64_t int8_peak_avx2(int64_t iters, const uint8_t* u64, const int8_t* s64) {
   __m256i a[8];
   for (__m256i& x : a) x = _mm256_setzero_si256();
   for (int64_t i = 0; i < iters; ++i) {
-    // An empty asm that "changes" the inputs: without it the compiler hoists the invariant products.
-    __asm__("" : "+x"(u), "+x"(s), "+x"(u2), "+x"(s2));
-    for (int j = 0; j < 8; ++j)  // even accumulators take bytes 0-31, odd ones 32-63
-      a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_maddubs_epi16(j & 1 ? u2 : u, j & 1 ? s2 : s), ones));
+    // Even accumulators take bytes 0-31, odd ones 32-63. Before each product an empty asm "changes" its inputs:
+    // without it the compiler computes maddubs(u, s) and maddubs(u2, s2) once per iteration and adds them to
+    // four accumulators each (2 multiplies where 8 are counted: a ceiling 4x too high), or hoists them out of
+    // the loop altogether. tests/kernels/check_peak_asm.py counts the multiplies in the machine code.
+    for (int j = 0; j < 8; j += 2) {
+      __asm__("" : "+x"(u), "+x"(s));
+      a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), ones));
+      __asm__("" : "+x"(u2), "+x"(s2));
+      a[j + 1] = _mm256_add_epi32(a[j + 1], _mm256_madd_epi16(_mm256_maddubs_epi16(u2, s2), ones));
+    }
   }
   int64_t total = 0;  // lanes widened before the sum: a long run's total passes 2^31
   alignas(32) int32_t lanes[8];
