@@ -18,6 +18,10 @@ inline int32_t hsum(__m256i v) {
   return _mm_cvtsi128_si32(s);
 }
 
+// Per block of 128 weights, row r and token i: the four fields' maddubs are summed in int16 (each lane at most
+// 4 x 512 = 2048 in magnitude) before one madd widens them to int32: 4 maddubs + 1 madd per 128 multiply-adds
+// where a madd after every maddubs costs 8. Both instructions run on the vector multiply units, which bound
+// this kernel on cores without VNNI (Zen 1: one 256-bit multiply every two cycles).
 struct I2sAvx2 {
   template <int R, int TT>
   static void run(const GemmArgs& g, int64_t n, int64_t rs, int64_t t) {
@@ -30,19 +34,17 @@ struct I2sAvx2 {
     for (int r = 0; r < R; ++r)
       for (int i = 0; i < TT; ++i) acc[r][i] = _mm256_setzero_si256();
     for (int64_t b = 0; b < nblk; ++b) {
-      __m256i wv[R];
       for (int r = 0; r < R; ++r) {
-        wv[r] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + r * rs * rb + 32 * b));
+        const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + r * rs * rb + 32 * b));
         // GEMV streams weights from memory: fetch ahead (distance measured, as in i2s_avx512vnni.cpp).
         if (TT == 1) _mm_prefetch(reinterpret_cast<const char*>(w + r * rs * rb + 32 * b) + 4096, _MM_HINT_T0);
-      }
-      for (int j = 0; j < 4; ++j) {
-        __m256i c[R];
-        for (int r = 0; r < R; ++r) c[r] = _mm256_and_si256(_mm256_srli_epi16(wv[r], 6 - 2 * j), m3);
+        __m256i c[4];
+        for (int j = 0; j < 4; ++j) c[j] = _mm256_and_si256(_mm256_srli_epi16(wv, 6 - 2 * j), m3);
         for (int i = 0; i < TT; ++i) {
-          const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i] + 128 * b + 32 * j));
-          for (int r = 0; r < R; ++r)
-            acc[r][i] = _mm256_add_epi32(acc[r][i], _mm256_madd_epi16(_mm256_maddubs_epi16(c[r], xv), ones));
+          const __m256i* xv = reinterpret_cast<const __m256i*>(x[i] + 128 * b);
+          __m256i s16 = _mm256_maddubs_epi16(c[0], _mm256_loadu_si256(xv));
+          for (int j = 1; j < 4; ++j) s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(c[j], _mm256_loadu_si256(xv + j)));
+          acc[r][i] = _mm256_add_epi32(acc[r][i], _mm256_madd_epi16(s16, ones));
         }
       }
     }
