@@ -151,7 +151,7 @@ int main(int argc, char** argv) {
       "  harness --model 2B4T --threads 1..16        the sweep: every kernel, pp128 and tg128, 1 to 16 threads\n"
       "  harness -m 2B4T -t 1,max -k i2s,fp16 -r 3   two kernels, 1 thread and all threads, 3 repetitions\n"
       "  harness -m 2B4T -t 1..8:2 --pin cores       threads 1,3,5,7 pinned one per physical core\n"
-      "  harness -m ../shared/testdata/bitnetcpp-tiny-i2_s.gguf -t 1   a GGUF checkpoint instead of synthetic weights\n"
+      "  harness -m tests/data/peers/bitnetcpp-tiny-i2_s.gguf -t 1   a GGUF checkpoint instead of synthetic weights\n"
       "  harness -m 2B4T -o csv --out none           CSV on stdout, no results file\n"
       "  harness kernels                 which path (scalar, avx2, avx512vnni, neon) each kernel uses here\n"
       "  harness --isa scalar kernels    the same with a forced path (also: TERNBENCH_ISA=scalar)\n"

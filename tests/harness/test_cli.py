@@ -222,10 +222,10 @@ class Verify(unittest.TestCase):
         self.assertIn("row", bad[0])
 
 
-PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "shared", "testdata", "llama-bench")
+# The peers' recorded llama-bench output, committed with the tests (tests/data/peers/README.md).
+PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "peers", "llama-bench")
 
 
-@unittest.skipUnless(os.path.isdir(PEERS), "the peers' recorded llama-bench output (../shared/testdata) is not here")
 class Peers(unittest.TestCase):
     def test_import(self):
         with tempfile.TemporaryDirectory() as d:

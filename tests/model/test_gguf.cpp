@@ -1,5 +1,5 @@
 // GGUF reader and writer (model/gguf.h).
-// - The peers' files (bitnet.cpp I2_S, llama.cpp TQ2_0 and TQ1_0, shared/testdata) decode to exactly what
+// - The peers' files (bitnet.cpp I2_S, llama.cpp TQ2_0 and TQ1_0, tests/data/peers) decode to exactly what
 //   expected.json says: shape, scale, code counts, first codes, and the sha256 of every tensor's int8 codes.
 // - Write -> read round trips of metadata of every GGUF value type and of I2_S / F16 / F32 tensors.
 // - fp16 conversion: exhaustive over all halves, ties to even at every midpoint.
