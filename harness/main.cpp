@@ -4,7 +4,9 @@
 #include <omp.h>
 
 #include <cstdio>
+#include <exception>
 #include <iostream>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -52,6 +54,17 @@ int cmd_kernels() {
 int cmd_energy(bool estimate, const std::string& model, const std::string& node, bool causal, int64_t seq,
                const std::string& linear, bool as_json) {
   if (!estimate && model.empty()) {
+    if (as_json) {  // for scripts and tests: what a run here would measure with, in the order runs try them
+      tb::json j = {{"sources", tb::json::array()}, {"measures_with", nullptr}};
+      for (const auto& m : tb::energy::hardware_meters()) {
+        const bool ok = m->available();
+        j["sources"].push_back({{"name", m->name()}, {"available", ok}, {"domains", m->domains()}, {"why_not", m->why_not()}});
+        if (ok && j["measures_with"].is_null()) j["measures_with"] = m->name();  // best_hardware_meter()'s choice
+      }
+      j["estimated"] = j["measures_with"].is_null();  // no counter: runs report the operation-count estimate
+      std::printf("%s\n", j.dump(2).c_str());
+      return 0;
+    }
     std::fputs(tb::energy::sources_summary().c_str(), stdout);
     return 0;
   }
@@ -138,9 +151,15 @@ void add_sweep_options(CLI::App* app, tb::SweepArgs& a, std::string& threads, st
     if (opt->get_name() != "--peer" && opt->get_name() != "--peer-model") opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 }
 
-}  // namespace
+// A message as one line (what() of a foreign exception may hold newlines).
+std::string one_line(const char* what) {
+  std::string s = what ? what : "";
+  for (char& c : s)
+    if (c == '\n' || c == '\r') c = ' ';
+  return s;
+}
 
-int main(int argc, char** argv) {
+int harness_main(int argc, char** argv) {
   CLI::App app{"ternbench: benchmarks and checks ternary (1.58-bit) LLM kernels on this CPU.\n"
                "Without a subcommand: the sweep. For every kernel this CPU runs and the fp16 baseline, at each thread\n"
                "count, a prefill test (pp) and a generation test (tg) as llama-bench runs them (one warm-up, then\n"
@@ -151,7 +170,7 @@ int main(int argc, char** argv) {
       "  harness --model 2B4T --threads 1..16        the sweep: every kernel, pp128 and tg128, 1 to 16 threads\n"
       "  harness -m 2B4T -t 1,max -k i2s,fp16 -r 3   two kernels, 1 thread and all threads, 3 repetitions\n"
       "  harness -m 2B4T -t 1..8:2 --pin cores       threads 1,3,5,7 pinned one per physical core\n"
-      "  harness -m ../shared/testdata/bitnetcpp-tiny-i2_s.gguf -t 1   a GGUF checkpoint instead of synthetic weights\n"
+      "  harness -m tests/data/peers/bitnetcpp-tiny-i2_s.gguf -t 1   a GGUF checkpoint instead of synthetic weights\n"
       "  harness -m 2B4T -o csv --out none           CSV on stdout, no results file\n"
       "  harness kernels                 which path (scalar, avx2, avx512vnni, neon) each kernel uses here\n"
       "  harness --isa scalar kernels    the same with a forced path (also: TERNBENCH_ISA=scalar)\n"
@@ -238,7 +257,8 @@ int main(int argc, char** argv) {
   std::string energy_linear = "auto";
   bool energy_json = false;
   energy->add_option("--linear", energy_linear, "price the linear layers as: auto (from the config), ternary, fp16")->capture_default_str();
-  energy->add_flag("--json", energy_json, "the estimate as JSON (for scripts)");
+  energy->add_flag("--json", energy_json, "JSON for scripts: the estimate (with --estimate), else the sources and the one "
+                   "a run would measure with");
   auto* models = app.add_subcommand("models", "list model presets with parameter counts and weight memory per format");
   // `harness tune ...`: the TL tile tuner (harness/tune.cpp) parses its own flags (`harness tune --help`).
   auto* tune = app.add_subcommand("tune", "TL1/TL2 tile tuner: times tile candidates per 2B4T shape, writes configs/tiles/<cpu>.json");
@@ -285,7 +305,24 @@ int main(int argc, char** argv) {
     sw.kernels = tb::split_list(sw_kernels);
     return tb::cmd_sweep(sw);
   } catch (const tb::Error& e) {
-    std::fprintf(stderr, "harness: %s\n", e.what());
+    std::fprintf(stderr, "harness: %s\n", one_line(e.what()).c_str());
     return 2;
   }
+}
+
+}  // namespace
+
+// Every exception, not only tb::Error, ends as one line on stderr and exit status 2, never as an abort:
+// running out of memory is a user's problem to be told about; anything else is a bug, named as one.
+int main(int argc, char** argv) {
+  try {
+    return harness_main(argc, argv);
+  } catch (const std::bad_alloc&) {
+    std::fprintf(stderr, "harness: out of memory (std::bad_alloc); a smaller model, fewer threads or --layers needs less\n");
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "harness: internal error: %s\n", one_line(e.what()).c_str());
+  } catch (...) {
+    std::fprintf(stderr, "harness: internal error: an exception that is not a std::exception\n");
+  }
+  return 2;
 }

@@ -34,6 +34,17 @@ constexpr uint64_t kDefaultAlignment = 32;   // when general.alignment is absent
 constexpr uint64_t kMaxAlignment = 1u << 24; // sanity bound for general.alignment (files use 32)
 constexpr size_t kMaxWriteName = 63;         // llama.cpp refuses tensor names of 64 bytes or more
 constexpr uint64_t kI2sTail = 32;            // I2_S: 32 bytes after the codes, fp32 scale first
+// Bounds on what a file may make the reader hold, beyond the bound by the file's size: a value in memory
+// costs much more than in the file (one Scalar, 40 bytes, per array element of 1 to 8 bytes), so a large
+// enough file that is merely well-formed would otherwise end in std::bad_alloc. Real files sit far below:
+// 2B4T's tokenizer has 128256 tokens and about 280k merges, the largest vocabularies about 262k entries;
+// 2B4T has 332 tensors and about 30 metadata entries. At these limits the arrays take at most ~340 MB besides
+// their strings' bytes. The metadata is walked once without keeping anything (parse()), so a file refused
+// for a count is refused before any value is held.
+constexpr uint64_t kMaxArrayItems = uint64_t(1) << 22;     // elements of one metadata array (4194304)
+constexpr uint64_t kMaxMetadataItems = uint64_t(1) << 23;  // elements of all metadata arrays together
+constexpr uint64_t kMaxMetadataEntries = uint64_t(1) << 20;
+constexpr uint64_t kMaxTensors = uint64_t(1) << 20;
 
 std::string num(uint64_t v) { return std::to_string(v); }
 
@@ -174,7 +185,9 @@ Scalar read_scalar(Reader& r, uint32_t type, const std::string& ctx) {
   }
 }
 
-Value read_value(Reader& r, uint32_t type, const std::string& key) {
+// `items_so_far`: the array elements of the metadata read before this value; this value's are added.
+// keep = false: only walk the value (every bound checked), hold nothing.
+Value read_value(Reader& r, uint32_t type, const std::string& key, uint64_t& items_so_far, bool keep) {
   const std::string ctx = "metadata '" + key + "'";
   Value v;
   if (type != uint32_t(ValueType::Array)) {
@@ -191,10 +204,23 @@ Value read_value(Reader& r, uint32_t type, const std::string& key) {
   if (count > r.remaining() / min_scalar_bytes(elem))
     r.fail("truncated or corrupt: " + ctx + " claims " + num(count) + " elements of type " + value_type_name(elem) +
            ", more than the " + num(r.remaining()) + " bytes left can hold");
+  if (count > kMaxArrayItems)
+    r.fail(ctx + " is an array of " + num(count) + " " + value_type_name(elem) + " elements; ternbench reads arrays of up to " +
+           num(kMaxArrayItems) + " (real tokenizers hold about 300k), so the file is probably corrupt");
+  if (items_so_far + count > kMaxMetadataItems)
+    r.fail(ctx + " (an array of " + num(count) + " elements) brings the metadata arrays to " + num(items_so_far + count) +
+           " elements in all, above ternbench's limit of " + num(kMaxMetadataItems) + "; the file is probably corrupt");
+  items_so_far += count;
   v.is_array = true;
   v.gguf_type = elem;
-  v.items.reserve(size_t(count));
-  for (uint64_t i = 0; i < count; ++i) v.items.push_back(read_scalar(r, elem, ctx + " element " + num(i)));
+  if (keep) v.items.reserve(size_t(count));
+  // Fixed-size elements all fit (checked above: min_scalar_bytes is their size); only a string can fail, so
+  // only strings pay for a message naming their element.
+  const bool strings = elem == uint32_t(ValueType::String);
+  for (uint64_t i = 0; i < count; ++i) {
+    Scalar item = read_scalar(r, elem, strings ? ctx + " element " + num(i) : ctx);
+    if (keep) v.items.push_back(std::move(item));
+  }
   return v;
 }
 
@@ -349,10 +375,27 @@ void File::Impl::parse() {
     fail("corrupt header: tensor count " + num(n_tensors) + " (with " + num(n_kv) + " metadata entries) cannot fit in the " +
          num(r.remaining()) + " bytes after the header");
 
+  if (n_kv > kMaxMetadataEntries)
+    fail("corrupt header: " + num(n_kv) + " metadata entries; ternbench reads up to " + num(kMaxMetadataEntries) +
+         " (real files hold a few dozen)");
+  if (n_tensors > kMaxTensors)
+    fail("corrupt header: " + num(n_tensors) + " tensors; ternbench reads up to " + num(kMaxTensors) +
+         " (real models hold a few thousand at most)");
+
+  {  // The walk: every count and length checked, nothing held (see kMaxArrayItems); the same messages.
+    Reader walk = r;
+    uint64_t array_items = 0;
+    for (uint64_t i = 0; i < n_kv; ++i) {
+      const std::string key = walk.str("the key of metadata entry #" + num(i));
+      const uint32_t type = walk.get<uint32_t>("the value type of metadata '" + key + "'");
+      (void)read_value(walk, type, key, array_items, false);
+    }
+  }
+  uint64_t array_items = 0;
   for (uint64_t i = 0; i < n_kv; ++i) {
     std::string key = r.str("the key of metadata entry #" + num(i));
     const uint32_t type = r.get<uint32_t>("the value type of metadata '" + key + "'");
-    Value v = read_value(r, type, key);
+    Value v = read_value(r, type, key, array_items, true);
     if (!metadata.emplace(key, std::move(v)).second) fail("metadata key '" + key + "' appears twice");
   }
 

@@ -52,6 +52,8 @@ class File {
  public:
   // Reads a file (memory-mapped). Validates magic, version (2 or 3), counts, string lengths, tensor
   // extents against the file size, alignment; anything wrong is a tb::Error naming path and problem.
+  // Counts no real file reaches are refused too, before anything is held (a metadata array of more than
+  // 2^22 elements, 2^23 in all arrays, 2^20 metadata entries or tensors), naming the key and the count.
   // A tensor whose byte size ternbench cannot compute (TL1/TL2, the IQ* types) is an error too, since its
   // extent could not be checked; F32/F16/BF16/Q8_0/TQ1_0/TQ2_0/I2_S and the legacy and k-quant types
   // are sized (only the first three and the ternary ones are decoded).

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs each libFuzzer target of tests/fuzz for FUZZ_SECONDS (default 60) from a seed corpus of files the
-# project and its peers write (a tiny model exported as GGUF, the peers' GGUF files, the model and tile
-# configs, a results file from a short sweep, the sample results, recorded llama-bench output).
+# project and its peers write (a tiny model exported as GGUF, the committed micro seeds, the peers' GGUF files, the
+# model and tile configs, a results file from a short sweep, the sample results, recorded llama-bench output).
 # A crash, leak or timeout: the input is copied to tests/fuzz/regressions/<target>/ (commit it with the
 # fix; every build replays that folder) and the script fails.
 # Usage: scripts/fuzz.sh [BUILD_DIR]   (a build configured with -DTB_FUZZ=ON; scripts/sanitize.sh makes one)
@@ -13,19 +13,12 @@ secs=${FUZZ_SECONDS:-60}
 corpus=$dir/fuzz-corpus
 mkdir -p "$corpus"/gguf "$corpus"/config "$corpus"/results
 "$dir/harness/harness" export --model tiny --format i2s --out "$corpus/gguf/tiny-i2s.gguf" 2>/dev/null
-# A micro model (one layer, K = 128, vocab 32): a whole valid GGUF in 13 KB, so mutations stay fast.
-micro="$dir/fuzz-micro.json"
-sed -e 's/"name": "tiny"/"name": "micro"/' -e 's/"hidden": 256/"hidden": 128/' -e 's/"layers": 2/"layers": 1/' \
-    -e 's/"ffn": 768/"ffn": 128/' -e 's/"heads": 4/"heads": 2/' -e 's/"kv_heads": 2/"kv_heads": 1/' \
-    -e 's/"vocab": 512/"vocab": 32/' configs/models/tiny.json > "$micro"
-"$dir/harness/harness" export --model "$micro" --format i2s --out "$corpus/gguf/micro-i2s.gguf" 2>/dev/null
-cp -f configs/models/*.json configs/tiles/*.json "$corpus/config/"
+# The committed seeds (tests/fuzz/seeds: micro models whose whole GGUF is a few tens of KB, so mutations stay
+# fast) and the peers' files committed with the tests (tests/data/peers).
+cp -f tests/fuzz/seeds/gguf/*.gguf tests/data/peers/*.gguf "$corpus/gguf/"
+cp -f configs/models/*.json configs/tiles/*.json tests/fuzz/seeds/config/*.json "$corpus/config/"
 "$dir/harness/harness" -m tiny -k i2s -r 1 -p 4 -n 2 -q --out "$corpus/results/run.jsonl" >/dev/null
-cp -f results/sample/*.jsonl "$corpus/results/"
-if [ -d ../shared/testdata ]; then
-  cp -f ../shared/testdata/*.gguf "$corpus/gguf/" 2>/dev/null || true
-  cp -f ../shared/testdata/llama-bench/*.json "$corpus/results/" 2>/dev/null || true
-fi
+cp -f results/sample/*.jsonl tests/data/peers/llama-bench/*.json "$corpus/results/"
 status=0
 for t in gguf config results; do
   art="$dir/fuzz-artifacts/$t"

@@ -1,5 +1,6 @@
 // A main() for the fuzz targets in ordinary builds: runs the target once on every file named, or on every
-// file in every folder named (the committed regression inputs and seeds). libFuzzer builds use its own main.
+// file in every folder named (the committed regression inputs and seeds), and fails when that is no file at
+// all. libFuzzer builds use its own main.
 #include <dirent.h>
 #include <sys/stat.h>
 
@@ -47,6 +48,12 @@ int main(int argc, char** argv) {
       }
       closedir(d);
     }
+  }
+  // A replay of nothing cannot fail: no inputs (a folder moved, a glob that matched nothing) is an error.
+  if (files == 0) {
+    std::fprintf(stderr, "replay: no inputs among the %d path%s given; nothing was tested\n", argc - 1,
+                 argc == 2 ? "" : "s");
+    return 1;
   }
   std::printf("replayed %d inputs without a crash\n", files);
   return bad ? 1 : 0;

@@ -1,5 +1,5 @@
 // GGUF reader and writer (model/gguf.h).
-// - The peers' files (bitnet.cpp I2_S, llama.cpp TQ2_0 and TQ1_0, shared/testdata) decode to exactly what
+// - The peers' files (bitnet.cpp I2_S, llama.cpp TQ2_0 and TQ1_0, tests/data/peers) decode to exactly what
 //   expected.json says: shape, scale, code counts, first codes, and the sha256 of every tensor's int8 codes.
 // - Write -> read round trips of metadata of every GGUF value type and of I2_S / F16 / F32 tensors.
 // - fp16 conversion: exhaustive over all halves, ties to even at every midpoint.
@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -618,6 +619,103 @@ TEST(GgufMalformed, MetadataProblemsAreNamed) {
     b.push_back('3');
     b.push_back('2');
     expect_error([&] { parse(b); }, {"general.alignment must be an integer, found string"});
+  }
+}
+
+// Sizes a file can hold but the reader must not: a metadata value takes ~40x its file bytes in memory (one
+// Scalar per element), so a well-formed file with a huge array would end in std::bad_alloc. The limits
+// (model/gguf.cpp: 2^22 elements an array, 2^23 in all, 2^20 entries, 2^20 tensors) are tb::Errors naming
+// the key and the count, raised before any value is held; arrays of the sizes real tokenizers have still load.
+namespace big {
+template <class T>
+void append(std::vector<uint8_t>& b, T v) {
+  b.resize(b.size() + sizeof v);
+  std::memcpy(b.data() + b.size() - sizeof v, &v, sizeof v);
+}
+std::vector<uint8_t> header(uint64_t n_tensors, uint64_t n_kv) {
+  std::vector<uint8_t> b = {'G', 'G', 'U', 'F'};
+  append(b, uint32_t(3));
+  append(b, n_tensors);
+  append(b, n_kv);
+  return b;
+}
+// A u8 array of `count` elements (all present in the file) under `key`.
+void u8_array(std::vector<uint8_t>& b, const std::string& key, uint64_t count) {
+  append(b, uint64_t(key.size()));
+  b.insert(b.end(), key.begin(), key.end());
+  append(b, uint32_t(ValueType::Array));
+  append(b, uint32_t(ValueType::U8));
+  append(b, count);
+  b.resize(b.size() + count, 1);
+}
+}  // namespace big
+
+TEST(GgufLimits, HugeArraysAndCountsAreRefusedByName) {
+  constexpr uint64_t kArray = uint64_t(1) << 22;
+  {  // one array one element above the limit, every element present (4 MB)
+    auto b = big::header(0, 1);
+    big::u8_array(b, "tokenizer.ggml.token_type", kArray + 1);
+    expect_error([&] { parse(b); }, {"bad.gguf: ", "'tokenizer.ggml.token_type'", "4194305 u8 elements", "up to 4194304"});
+  }
+  {  // two arrays at the limit are fine alone; a third element in all is not, and that key is named
+    auto b = big::header(0, 3);
+    big::u8_array(b, "a.first", kArray);
+    big::u8_array(b, "a.second", kArray);
+    big::u8_array(b, "a.third", 1);
+    expect_error([&] { parse(b); }, {"'a.third'", "8388609 elements in all", "limit of 8388608"});
+  }
+  {  // an array that claims 2^40 elements with the bytes missing: the count against the file, as before
+    auto b = big::header(0, 1);
+    big::u8_array(b, "tokenizer.ggml.merges", 0);
+    const uint64_t claimed = uint64_t(1) << 40;
+    std::memcpy(b.data() + b.size() - 8, &claimed, 8);
+    b.resize(b.size() + 64);
+    expect_error([&] { parse(b); }, {"'tokenizer.ggml.merges'", "claims 1099511627776 elements"});
+  }
+  // Header counts that the bytes could hold but no model has (every byte present; the header is refused first).
+  {
+    auto b = big::header(0, (uint64_t(1) << 20) + 1);
+    b.resize(b.size() + 14 * ((size_t(1) << 20) + 1));
+    expect_error([&] { parse(b); }, {"1048577 metadata entries", "up to 1048576"});
+  }
+  {
+    auto b = big::header((uint64_t(1) << 20) + 1, 0);
+    b.resize(b.size() + 25 * ((size_t(1) << 20) + 1));
+    expect_error([&] { parse(b); }, {"1048577 tensors", "up to 1048576"});
+  }
+}
+
+TEST(GgufLimits, TokenizerArraysOfRealSizeLoad) {
+  // 2B4T's tokenizer: 128256 tokens with their types, about 280k merges.
+  std::vector<gg::Scalar> tokens, types, merges;
+  for (int i = 0; i < 128256; ++i) {
+    tokens.emplace_back("tok" + std::to_string(i));
+    types.emplace_back(int64_t(1));
+  }
+  for (int i = 0; i < 280147; ++i) merges.emplace_back("m" + std::to_string(i) + " x");
+  std::map<std::string, gg::Value> m;
+  m["tokenizer.ggml.tokens"] = gg::make_array(ValueType::String, tokens);
+  m["tokenizer.ggml.token_type"] = gg::make_array(ValueType::I32, types);
+  m["tokenizer.ggml.merges"] = gg::make_array(ValueType::String, merges);
+  const std::vector<uint8_t> b = gg::serialize(m, {});
+  const gg::File f = parse(b);
+  EXPECT_EQ(f.metadata().at("tokenizer.ggml.tokens").items.size(), 128256u);
+  EXPECT_EQ(f.metadata().at("tokenizer.ggml.token_type").items.size(), 128256u);
+  EXPECT_EQ(f.metadata().at("tokenizer.ggml.merges").items.size(), 280147u);
+  EXPECT_EQ(std::get<std::string>(f.metadata().at("tokenizer.ggml.merges").items.back()), "m280146 x");
+}
+
+// A real checkpoint, when one is at hand (TERNBENCH_TEST_GGUF=path, e.g. bitnet.cpp's 2B4T I2_S file): it opens,
+// and its tokenizer arrays are all there. Not in the repository (1.2 GB), so skipped, saying so, without it.
+TEST(GgufOptional, RealCheckpointOpens) {
+  const char* path = std::getenv("TERNBENCH_TEST_GGUF");
+  if (!path || !*path) GTEST_SKIP() << "TERNBENCH_TEST_GGUF is not set (a real GGUF checkpoint to open)";
+  const gg::File f = gg::File::open(path);
+  EXPECT_GT(f.tensors().size(), 0u);
+  if (f.has("tokenizer.ggml.tokens")) {
+    const gg::Value& t = f.metadata().at("tokenizer.ggml.tokens");
+    std::printf("%s: %zu tokens, %zu tensors\n", path, t.items.size(), f.tensors().size());
+    EXPECT_GT(t.items.size(), 0u);
   }
 }
 

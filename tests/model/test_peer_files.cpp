@@ -1,4 +1,4 @@
-// ternbench's runner on the models written by the peers' own tools (shared/testdata), against the
+// ternbench's runner on the models written by the peers' own tools (tests/data/peers), against the
 // logits those tools printed.
 #include <gtest/gtest.h>
 
@@ -24,7 +24,7 @@ std::vector<float> read_logits(const std::string& path, size_t n) {
 
 // Bound. The peers keep K and V in fp16, feed the LM head fp16 activations, and llama.cpp quantizes
 // activations per 256-block for TQ1_0/TQ2_0 (ternbench: per token, fp32 K/V). Each of those moves a
-// logit of size ~1.4 by a few 1e-2 (testdata/README.md measured an fp64 per-token forward within 0.029
+// logit of size ~1.4 by a few 1e-2 (tests/data/peers/README.md: an fp64 per-token forward within 0.029
 // and 0.034 of these logits); a wrong forward pass misses by 0.36 (RoPE pairs (2i, 2i+1)) to 0.57 (the
 // other FFN activation). 0.05 sits between the two, with room for fp32 rounding (~1e-6 here).
 constexpr double kBound = 0.05;
