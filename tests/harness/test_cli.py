@@ -4,6 +4,7 @@
 HARNESS names the binary. Runs use the tiny preset (a few MB) so the whole file takes seconds."""
 import json
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -251,6 +252,29 @@ class Verify(unittest.TestCase):
         self.assertIn("row", bad[0])
 
 
+    def test_reference_side_by_side(self):
+        # The runner beside the Eigen reference, per layer: four quantization points per block, flips counted,
+        # linear outputs identical, a quantization error per layer; on synthetic weights and on a peer's file.
+        for model in ("tiny", os.path.join(DATA, "bitnetcpp-tiny-i2_s.gguf")):
+            p = run("verify", "--reference", "-m", model, "--tokens", "40", "--steps", "3", "-k", "i2s")
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            sites = [l for l in p.stdout.splitlines() if re.match(r"^\| \d+ \| (attn|ffn)_(in|out) \|", l)]
+            self.assertEqual(len(sites), 2 * 4, p.stdout)
+            layers = [l.split("|") for l in p.stdout.splitlines() if re.match(r"^\| \d+ \| \d+ / \d+ \|", l)]
+            self.assertEqual(len(layers), 2, p.stdout)
+            for cells in layers:
+                got, total = (int(v) for v in cells[2].split("/"))
+                self.assertEqual(got, total)  # every linear output identical
+                self.assertGreater(total, 0)
+                self.assertGreater(float(cells[4]), 0.0)  # quantization error against full precision
+            self.assertRegex(p.stdout, r"flips: \d+")
+            self.assertIn("ok: every linear output identical", p.stdout)
+        p = run("verify", "--reference", "-m", "tiny", "--layers", "5")
+        self.assertEqual(p.returncode, 2)
+        self.assertIn("--layers 5", p.stderr)
+
+
+DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "peers")
 # The peers' recorded llama-bench output, committed with the tests (tests/data/peers/README.md).
 PEERS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "peers", "llama-bench")
 
