@@ -163,10 +163,9 @@ struct Runner::Impl {
 #pragma omp parallel for schedule(static) num_threads(threads) if (par)
     for (int64_t t = 0; t < T; ++t) {
       const float* xt = x + t * n;
-      // One sequential sum, on purpose: the 16-lane dot moved the tiny model's runner-vs-reference comparison
-      // (tests/reference) onto a trajectory with a quantization flip, and norms are ~2% of a token.
-      float ss = 0.0f;
-      for (int64_t i = 0; i < n; ++i) ss += xt[i] * xt[i];
+      // Any fixed summation order will do: the comparison with the reference (reference/crosscheck.h) counts the
+      // flips that rounding differences cause and holds everything else to bounds that do not depend on it.
+      const float ss = dot16(xt, xt, n);
       const float r = 1.0f / std::sqrt(ss / float(n) + eps);
       for (int64_t i = 0; i < n; ++i) y[t * n + i] = xt[i] * r * w[i];
     }
