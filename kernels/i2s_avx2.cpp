@@ -59,7 +59,7 @@ struct I2sAvx2 {
 
 void i2s_gemm_avx2(const GemmArgs& g) {
   if (g.t1 - g.t0 == 1) TileWalker<I2sAvx2, 4, 1>::walk(g);
-  else TileWalker<I2sAvx2, 2, 4>::walk(g);
+  else TileWalker<I2sAvx2, 1, 8>::walk(g);
 }
 
 }  // namespace detail
