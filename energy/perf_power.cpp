@@ -100,10 +100,10 @@ PerfPowerPmu read_perf_power_pmu(const std::string& dir) {
   return pmu;
 }
 
-PerfPowerMeter::PerfPowerMeter(std::string pmu_dir, std::string paranoid_file)
+PerfPowerMeter::PerfPowerMeter(std::string pmu_dir, std::string paranoid_file, PerfCounterOpener open)
     : dir_(std::move(pmu_dir)), paranoid_file_(std::move(paranoid_file)) {
   try {
-    probe();
+    probe(open);
   } catch (const Error& e) {
     why_not_ = e.what();
     counters_.clear();
@@ -116,10 +116,39 @@ PerfPowerMeter::~PerfPowerMeter() {
 #endif
 }
 
-void PerfPowerMeter::probe() {
+std::function<uint64_t()> PerfPowerMeter::open_perf_event(int type, uint64_t config, int cpu, const std::string& what,
+                                                          const std::string& fix) {
 #ifndef __linux__
+  (void)type, (void)config, (void)cpu, (void)what, (void)fix;
   throw Error("the perf power PMU is Linux only");
 #else
+  perf_event_attr attr;
+  std::memset(&attr, 0, sizeof attr);
+  attr.size = sizeof attr;
+  attr.type = uint32_t(type);
+  attr.config = config;  // read_format 0: a read gives the count alone
+  const long fd = ::syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == EACCES || err == EPERM) throw Error(what + ": " + std::strerror(err) + ". " + fix);
+    throw Error(what + ": " + std::strerror(err) + " (the kernel does not accept this event here)");
+  }
+  fds_.push_back(int(fd));
+  const int f = int(fd);
+  return [f, what] {
+    uint64_t v = 0;
+    const ssize_t n = ::read(f, &v, sizeof v);
+    if (n != ssize_t(sizeof v))
+      throw Error(what + ": read returned " + std::to_string(n) + (n < 0 ? std::string(": ") + std::strerror(errno) : ""));
+    return v;
+  };
+#endif
+}
+
+void PerfPowerMeter::probe(const PerfCounterOpener& open) {
+#ifndef __linux__
+  if (!open) throw Error("the perf power PMU is Linux only");
+#endif
   if (!path_exists(dir_))
     throw Error(dir_ + " does not exist: the kernel has no RAPL perf PMU (no RAPL on this CPU or VM, or "
                 "CONFIG_PERF_EVENTS_INTEL_RAPL off)");
@@ -136,35 +165,24 @@ void PerfPowerMeter::probe() {
     // psys is platform-wide: one CPU is enough, counted once.
     const size_t ncpu = e.domain == "psys" ? 1 : pmu_.cpus.size();
     for (size_t i = 0; i < ncpu; ++i) {
-      perf_event_attr attr;
-      std::memset(&attr, 0, sizeof attr);
-      attr.size = sizeof attr;
-      attr.type = uint32_t(pmu_.type);
-      attr.config = e.config;
       const int cpu = pmu_.cpus[i];
-      const long fd = ::syscall(SYS_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
       const std::string what = "perf_event_open(power/" + e.name + "/, type " + std::to_string(pmu_.type) +
                                ", config " + std::to_string(e.config) + ", cpu " + std::to_string(cpu) + ")";
-      if (fd < 0) {
-        const int err = errno;
-        if (err == EACCES || err == EPERM) throw Error(what + ": " + std::strerror(err) + ". " + fix);
-        throw Error(what + ": " + std::strerror(err) + " (the kernel does not accept this event here)");
-      }
-      fds_.push_back(int(fd));
       Counter c;
       c.domain = e.domain;
       c.package = e.domain == "psys" ? -1 : int(i);
       c.joules_per_count = e.scale;
       c.modulus = 0;
       c.source = what;
-      const int f = int(fd);
-      c.read = [f, what] {
-        uint64_t v = 0;
-        const ssize_t n = ::read(f, &v, sizeof v);
-        if (n != ssize_t(sizeof v))
-          throw Error(what + ": read returned " + std::to_string(n) + (n < 0 ? std::string(": ") + std::strerror(errno) : ""));
-        return v;
-      };
+      if (open) {
+        try {
+          c.read = open(pmu_.type, e.config, cpu);
+        } catch (const Error& err) {
+          throw Error(what + ": " + err.what());
+        }
+      } else {
+        c.read = open_perf_event(pmu_.type, e.config, cpu, what, fix);
+      }
       counters_.push_back(std::move(c));
       (void)counters_.back().read();
     }
@@ -172,7 +190,6 @@ void PerfPowerMeter::probe() {
   if (pmu_.cpus.size() > 1)
     notes_.push_back("packages numbered in cpumask order: CPU " + std::to_string(pmu_.cpus[0]) + " is package 0");
   set_domains_from_counters();
-#endif
 }
 
 }  // namespace tb::energy

@@ -1,8 +1,13 @@
-// The perf power PMU's sysfs description, and RAPL MSR decoding (Intel and AMD units, 32-bit wraps) on
+// The perf power PMU's sysfs description and its counting path (recorded counts through an injected
+// opener: scales, packages, psys once, 64-bit counts), and RAPL MSR decoding (Intel and AMD units, 32-bit wraps) on
 // fake register files.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <map>
+#include <algorithm>
+#include <limits>
+#include <tuple>
 
 #include "energy/msr.h"
 #include "energy/perf_power.h"
@@ -134,6 +139,109 @@ TEST(PerfPower, MeterSaysWhyItCannotOpenTheEvents) {
   }
   PerfPowerMeter none("/nonexistent/power", t.path("paranoid"));
   EXPECT_TRUE(contains(none.why_not(), "/nonexistent/power does not exist")) << none.why_not();
+}
+
+// Recorded raw counts, served in order by an injected opener (the last one repeats); records what was opened.
+struct RecordedCounts {
+  using Key = std::tuple<int, uint64_t, int>;  // perf type, config, cpu
+  std::map<Key, std::vector<uint64_t>> values;
+  std::map<Key, size_t> next;
+  std::vector<Key> opened;
+
+  PerfCounterOpener opener() {
+    return [this](int type, uint64_t config, int cpu) -> std::function<uint64_t()> {
+      const Key k(type, config, cpu);
+      opened.push_back(k);
+      if (!values.count(k)) throw tb::Error("no recorded counts");
+      return [this, k] {
+        const std::vector<uint64_t>& v = values.at(k);
+        size_t& i = next[k];
+        return v[std::min(i++, v.size() - 1)];
+      };
+    };
+  }
+};
+
+constexpr uint64_t kJ32 = uint64_t(1) << 32;  // one joule in counts of 2^-32 J
+constexpr uint64_t kJ16 = uint64_t(1) << 16;  // one joule in counts of 2^-16 J
+
+// Reads in order: probe, start(), read(), read().
+void record_tree(tbtest::TempTree& t, RecordedCounts& r) {
+  perf_tree(t);  // type 9999, cpumask 0,36: cores 0x01, pkg 0x02, psys 0x05, ram 0x03
+  perf_event(t, "energy-ram", "event=0x03", "1.52587890625e-05");  // 2^-16 J per count (a fixed DRAM unit)
+  const uint64_t near_top = ~uint64_t(0) - 8 * kJ32;              // a 64-bit count near 2^64
+  r.values[{9999, 2, 0}] = {1000, 5000, 5000 + 3 * kJ32, 5000 + 4 * kJ32};
+  r.values[{9999, 2, 36}] = {near_top, near_top, near_top + 3 * kJ32 / 2, near_top + 5 * kJ32 / 2};
+  r.values[{9999, 1, 0}] = {7, 7, 7 + 2 * kJ32, 7 + 2 * kJ32};
+  r.values[{9999, 1, 36}] = {0, 0, kJ32 / 2, kJ32 / 2};
+  r.values[{9999, 3, 0}] = {10, 10, 10 + 4 * kJ16, 10 + 4 * kJ16};
+  r.values[{9999, 3, 36}] = {0, 1, 1 + kJ16, 1 + kJ16};
+  r.values[{9999, 5, 0}] = {123, 456, 456 + 10 * kJ32, 456 + 10 * kJ32};
+}
+
+TEST(PerfPower, RecordedCountsBecomeJoulesPerPackage) {
+  tbtest::TempTree t;
+  RecordedCounts r;
+  record_tree(t, r);
+  t.write("paranoid", "0\n");
+  PerfPowerMeter m(t.path("power"), t.path("paranoid"), r.opener());
+  ASSERT_TRUE(m.available()) << m.why_not();
+  // One counter per event and package CPU; psys (platform-wide) on the first CPU only.
+  using K = RecordedCounts::Key;
+  EXPECT_EQ(r.opened, (std::vector<K>{{9999, 1, 0}, {9999, 1, 36}, {9999, 2, 0}, {9999, 2, 36}, {9999, 5, 0},
+                                      {9999, 3, 0}, {9999, 3, 36}}));
+  EXPECT_EQ(m.domains(), (std::vector<std::string>{"package", "core", "dram", "psys"}));
+  EXPECT_EQ(m.primary_domain(), "package");
+  for (const Counter& c : m.counters()) EXPECT_EQ(c.modulus, 0u) << c.source << ": 64-bit counts do not wrap";
+  EXPECT_EQ(m.max_poll_interval_s(), std::numeric_limits<double>::infinity());
+
+  m.start();
+  const Reading a = m.read();
+  // Counts times each event's own .scale: exact here (powers of two).
+  EXPECT_EQ(a.at("package"), 4.5);
+  EXPECT_EQ(a.per_package.at(0).at("package"), 3.0);
+  EXPECT_EQ(a.per_package.at(1).at("package"), 1.5) << "a count near 2^64 is differenced exactly";
+  EXPECT_EQ(a.at("core"), 2.5);
+  EXPECT_EQ(a.at("dram"), 5.0) << "energy-ram.scale (2^-16 J) is used, not the package's";
+  EXPECT_EQ(a.per_package.at(0).at("dram"), 4.0);
+  EXPECT_EQ(a.per_package.at(1).at("dram"), 1.0);
+  EXPECT_EQ(a.at("psys"), 10.0);
+  EXPECT_EQ(a.per_package.at(0).count("psys"), 0u) << "psys is platform-wide, in no package";
+  // Readings accumulate since start().
+  const Reading b = m.read();
+  EXPECT_EQ(b.at("package"), 6.5);
+  EXPECT_EQ(b.per_package.at(1).at("package"), 2.5);
+  EXPECT_EQ(difference(b, a).at("package"), 2.0);
+  EXPECT_EQ(b.at("core"), 2.5);
+}
+
+TEST(PerfPower, CountGoingBackwardsOrFailingToOpenIsNamed) {
+  {
+    tbtest::TempTree t;
+    RecordedCounts r;
+    record_tree(t, r);
+    r.values[{9999, 2, 36}] = {5 * kJ32, 5 * kJ32, 4 * kJ32};  // a 64-bit count cannot wrap: it went back
+    PerfPowerMeter m(t.path("power"), t.path("paranoid"), r.opener());
+    ASSERT_TRUE(m.available()) << m.why_not();
+    m.start();
+    try {
+      m.read();
+      FAIL() << "a count going backwards was accepted";
+    } catch (const tb::Error& e) {
+      EXPECT_TRUE(contains(e.what(), "perf_event_open(power/energy-pkg/, type 9999, config 2, cpu 36)")) << e.what();
+      EXPECT_TRUE(contains(e.what(), "went backwards")) << e.what();
+    }
+  }
+  {
+    tbtest::TempTree t;
+    RecordedCounts r;
+    record_tree(t, r);
+    r.values.erase({9999, 3, 36});
+    PerfPowerMeter m(t.path("power"), t.path("paranoid"), r.opener());
+    EXPECT_FALSE(m.available());
+    EXPECT_EQ(m.why_not(), "perf_event_open(power/energy-ram/, type 9999, config 3, cpu 36): no recorded counts");
+    EXPECT_TRUE(m.counters().empty());
+  }
 }
 
 // ---- MSR ----

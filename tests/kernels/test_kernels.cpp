@@ -1,11 +1,13 @@
-// The bit-exact suite: every registered kernel variant this CPU can run, against the oracle.
+// The bit-exact suite: every registered kernel variant this CPU can run (int8_ref__scalar too), through the
+// driver, against the oracle of oracle.h (a plain loop and the epilogue written out: no driver, no registry).
 // int32 accumulators must equal the oracle exactly; float outputs (one shared epilogue) must be
-// bit-identical to the oracle's. Variants this CPU cannot run are skipped with a message.
+// bit-identical to the oracle's. Variants this CPU cannot run are skipped with a message. Deliberately
+// broken variants (a skipped token tile, wrong epilogues) show that the comparison catches them.
 #include <gtest/gtest.h>
 
-#include <cstring>
-#include <memory>
-#include <sstream>
+#include <algorithm>
+#include <map>
+#include <tuple>
 
 #include "tests/kernels/oracle.h"
 
@@ -24,36 +26,7 @@ std::string case_name(const testing::TestParamInfo<Case>& i) {
   return i.param.kernel + "_" + std::to_string(i.param.shape.N) + "x" + std::to_string(i.param.shape.K);
 }
 
-// Runs kernel k on (w, x) at the given thread count and compares with the oracle; returns "" or a
-// description of the first difference (kernel, shape, T, threads, index, values).
-std::string compare(const tb::Kernel& k, const tb::PackedWeights& p, const tb::QuantizedActs& x,
-                    const tbtest::OracleOut& want, int threads) {
-  const int64_t N = p.N, K = p.K;
-  tb::PreparedActs prep;
-  tb::prepare_activations(k, x, prep);
-  std::vector<int32_t> c(size_t(x.T * N), 0x7eadbeef);
-  std::vector<float> y(size_t(x.T * N), -1.0f);
-  tb::run_i32(k, p, prep, c.data(), threads);
-  tb::run_f32(k, p, prep, y.data(), threads);
-  std::ostringstream where;
-  where << k.name << " " << N << "x" << K << " T=" << x.T << " threads=" << threads;
-  for (size_t i = 0; i < c.size(); ++i) {
-    if (c[i] != want.c[i]) {
-      std::ostringstream m;
-      m << where.str() << ": int32 differs first at token " << i / N << ", row " << i % N << ": got " << c[i]
-        << ", oracle " << want.c[i];
-      return m.str();
-    }
-    if (std::memcmp(&y[i], &want.y[i], sizeof(float)) != 0) {
-      std::ostringstream m;
-      m.precision(9);
-      m << where.str() << ": float differs first at token " << i / N << ", row " << i % N << ": got " << y[i]
-        << ", oracle " << want.y[i];
-      return m.str();
-    }
-  }
-  return "";
-}
+using tbtest::compare;
 
 class BitExact : public testing::TestWithParam<Case> {
  protected:
@@ -66,22 +39,50 @@ class BitExact : public testing::TestWithParam<Case> {
   }
 };
 
-// Model shapes: T = 1, 2, 3, 8, 64, 128; seeds 1 and 2; 1, 2 and 3 threads.
+// The oracle's results for one shape, seed and T, computed once and shared by every kernel: the model cases
+// run shape by shape (model_cases()), so only the current shape's results are kept.
+const tbtest::OracleOut& cached_oracle(const std::vector<int8_t>& w, int64_t N, int64_t K, float scale,
+                                       const tb::QuantizedActs& x, uint64_t seed) {
+  using Key = std::tuple<int64_t, int64_t, uint64_t, int64_t>;
+  static std::map<Key, tbtest::OracleOut> cache;
+  const Key key(N, K, seed, x.T);
+  if (!cache.empty() && (std::get<0>(cache.begin()->first) != N || std::get<1>(cache.begin()->first) != K))
+    cache.clear();
+  auto it = cache.find(key);
+  if (it == cache.end()) it = cache.emplace(key, tbtest::oracle(w, N, K, scale, x)).first;
+  return it->second;
+}
+
+// Token counts of the model-shape tests: GEMV, small GEMMs, both sides of the driver's 32-token tile
+// (31, 33), and 64, 128, 129 (whole tiles and one token over). Under qemu (quick) the largest are left out,
+// and 31 and 33 run on the two smaller shapes only (the token tiling does not depend on the shape; the odd
+// shapes test them on every kernel too).
+std::vector<int64_t> model_tokens(const Shape& s) {
+  if (tbtest::sanitizer_run()) return {1, 3};
+  if (tbtest::quick()) {
+    if (s.N * s.K <= 2560 * 2560) return {1, 2, 3, 8, 31, 33};
+    return {1, 2, 3, 8};
+  }
+  return {1, 2, 3, 8, 31, 33, 64, 128, 129};
+}
+
+// Model shapes: seeds 1 and 2 with 1, 2 and 3 threads, except from 31 tokens on under qemu (seed 1, 3
+// threads) and from 64 tokens on (3 threads: uneven row and token tile splits). This keeps the run near the
+// CPU time of the earlier suite (T <= 128 at every thread count, oracle through the driver per kernel).
 TEST_P(BitExact, RandomInputsEqualOracle) {
   const tb::Kernel& k = tb::find_kernel(GetParam().kernel);
   const auto [N, K] = GetParam().shape;
-  std::vector<int64_t> tokens = {1, 2, 3, 8, 64, 128};
-  if (tbtest::quick()) tokens = {1, 2, 3, 8};
-  if (tbtest::sanitizer_run()) tokens = {1, 3};
   for (uint64_t seed : {1u, 2u}) {
     if (tbtest::sanitizer_run() && seed > 1) break;
     const auto w = tbtest::ternary(N, K, seed * 1000 + uint64_t(N + K));
     const float scale = 0.0123f * float(seed);
     const tb::PackedWeights p = tb::pack_weights(*k.format, w.data(), N, K, scale);
-    for (int64_t T : tokens) {
+    for (int64_t T : model_tokens(GetParam().shape)) {
+      const bool trimmed = T >= 64 || (T >= 31 && tbtest::quick());
+      if (trimmed && tbtest::quick() && seed > 1) continue;
       const tb::QuantizedActs x = tbtest::random_acts(T, K, seed * 77 + uint64_t(T));
-      const tbtest::OracleOut want = tbtest::oracle(w, N, K, scale, x);
-      for (int threads : {1, 2, 3}) {
+      const tbtest::OracleOut& want = cached_oracle(w, N, K, scale, x, seed);
+      for (int threads : trimmed ? std::vector<int>{3} : std::vector<int>{1, 2, 3}) {
         const std::string diff = compare(k, p, x, want, threads);
         ASSERT_EQ(diff, "") << "seed " << seed;
       }
@@ -89,51 +90,18 @@ TEST_P(BitExact, RandomInputsEqualOracle) {
   }
 }
 
-// Extreme inputs: activations all +127, all -128, alternating; weights all +1, all -1, all 0,
-// alternating. At K = 6912 these give the largest partial sums any kernel can meet.
-void check_extremes(const tb::Kernel& k, int64_t N, int64_t K) {
-  const std::vector<std::pair<const char*, int8_t (*)(int64_t)>> acts = {
-      {"all +127", [](int64_t) -> int8_t { return 127; }},
-      {"all -128", [](int64_t) -> int8_t { return -128; }},
-      {"alternating", [](int64_t k) -> int8_t { return k % 2 ? -128 : 127; }},
-  };
-  const std::vector<std::pair<const char*, int8_t (*)(int64_t)>> weights = {
-      {"all +1", [](int64_t) -> int8_t { return 1; }},
-      {"all -1", [](int64_t) -> int8_t { return -1; }},
-      {"all 0", [](int64_t) -> int8_t { return 0; }},
-      {"alternating", [](int64_t i) -> int8_t { return int8_t((i % 3) - 1); }},
-  };
-  const int64_t n_rows = std::min<int64_t>(N, 37);  // odd, so row edges are exercised too
-  for (const auto& [an, af] : acts)
-    for (const auto& [wn, wf] : weights) {
-      std::vector<int8_t> w(size_t(n_rows * K));
-      for (int64_t i = 0; i < n_rows * K; ++i) w[i] = wf(i);
-      const tb::PackedWeights p = tb::pack_weights(*k.format, w.data(), n_rows, K, 0.5f);
-      for (int64_t T : {1, 7}) {
-        std::vector<int8_t> q(size_t(T * K));
-        for (int64_t t = 0; t < T; ++t)
-          for (int64_t kk = 0; kk < K; ++kk) q[t * K + kk] = af(kk + t);
-        const std::vector<float> a(size_t(T), 127.0f / 3.5f);
-        const tb::QuantizedActs x = tb::acts_from_int8(q.data(), T, K, a.data());
-        const tbtest::OracleOut want = tbtest::oracle(w, n_rows, K, 0.5f, x);
-        for (int threads : {1, 3}) {
-          const std::string diff = compare(k, p, x, want, threads);
-          ASSERT_EQ(diff, "") << "activations " << an << ", weights " << wn;
-        }
-      }
-    }
-}
-
+// At K = 6912 the extreme inputs give the largest int32 sums any kernel meets (37 rows: odd, so row edges too).
 TEST_P(BitExact, ExtremeInputsEqualOracle) {
-  check_extremes(tb::find_kernel(GetParam().kernel), GetParam().shape.N, GetParam().shape.K);
+  EXPECT_EQ(tbtest::check_extremes(tb::find_kernel(GetParam().kernel), std::min<int64_t>(GetParam().shape.N, 37),
+                                   GetParam().shape.K, {1, 7}, {1, 3}),
+            "");
 }
 
+// Shape by shape, every kernel (int8_ref__scalar is a kernel under test like the others).
 std::vector<Case> model_cases() {
   std::vector<Case> out;
-  for (const tb::Kernel& k : tb::all_kernels()) {
-    if (std::string(k.name) == "int8_ref__scalar") continue;  // the oracle itself
-    for (const Shape& s : tbtest::model_shapes()) out.push_back({k.name, s});
-  }
+  for (const Shape& s : tbtest::model_shapes())
+    for (const tb::Kernel& k : tb::all_kernels()) out.push_back({k.name, s});
   return out;
 }
 INSTANTIATE_TEST_SUITE_P(ModelShapes, BitExact, testing::ValuesIn(model_cases()), case_name);
@@ -169,6 +137,30 @@ TEST_P(SmallShapes, AllAllowedSmallShapesEqualOracle) {
   EXPECT_GT(tried, 0) << "no small shape was allowed by " << k.format->name;
 }
 
+// Odd shapes at the token counts of the model shapes (both sides of the driver's 32-token tile, whole tiles
+// and one over): rows not a multiple of 4 or 32, K with a tail where the format allows one.
+TEST_P(SmallShapes, OddShapesAtTileEdgeTokenCounts) {
+  const tb::Kernel& k = tb::find_kernel(GetParam());
+  if (!tb::cpu_supports(k.isa)) GTEST_SKIP() << "this CPU cannot run the " << tb::isa_name(k.isa) << " path";
+  std::vector<int64_t> tokens = {1, 31, 33, 64, 128, 129};
+  if (tbtest::quick() || tbtest::sanitizer_run()) tokens = {1, 31, 33};
+  int tried = 0;
+  for (int64_t K : {129, 390, 640}) {
+    if (!k.format->check_shape(1, K).empty()) continue;
+    for (int64_t N : {1, 7, 33, 97}) {
+      const auto w = tbtest::ternary(N, K, uint64_t(N * 1000 + K + 17));
+      const tb::PackedWeights p = tb::pack_weights(*k.format, w.data(), N, K, 0.375f);
+      for (int64_t T : tokens) {
+        const tb::QuantizedActs x = tbtest::random_acts(T, K, uint64_t(T * 131 + K));
+        const tbtest::OracleOut want = tbtest::oracle(w, N, K, 0.375f, x);
+        for (int threads : {1, 3}) ASSERT_EQ(compare(k, p, x, want, threads), "");
+        ++tried;
+      }
+    }
+  }
+  EXPECT_GT(tried, 0) << "no odd shape was allowed by " << k.format->name;
+}
+
 // Extreme values through the tails: K not a multiple of the SIMD width, an odd number of I2_S blocks.
 TEST_P(SmallShapes, ExtremeInputsAtSmallK) {
   const tb::Kernel& k = tb::find_kernel(GetParam());
@@ -176,7 +168,7 @@ TEST_P(SmallShapes, ExtremeInputsAtSmallK) {
   int tried = 0;
   for (int64_t K : {65, 100, 384, 640})
     if (k.format->check_shape(1, K).empty()) {
-      check_extremes(k, 9, K);
+      EXPECT_EQ(tbtest::check_extremes(k, 9, K, {1, 7}, {1, 3}), "");
       ++tried;
     }
   EXPECT_GT(tried, 0);
@@ -184,12 +176,106 @@ TEST_P(SmallShapes, ExtremeInputsAtSmallK) {
 
 std::vector<std::string> kernel_names() {
   std::vector<std::string> out;
-  for (const tb::Kernel& k : tb::all_kernels())
-    if (std::string(k.name) != "int8_ref__scalar") out.push_back(k.name);
+  for (const tb::Kernel& k : tb::all_kernels()) out.push_back(k.name);
   return out;
 }
 INSTANTIATE_TEST_SUITE_P(AllKernels, SmallShapes, testing::ValuesIn(kernel_names()),
                          [](const testing::TestParamInfo<std::string>& i) { return i.param; });
+
+// ---- The check bites: deliberately broken variants are reported ----
+
+// Wrappers around a real kernel's gemm (one at a time; the registry's Kernel holds a plain function pointer).
+void (*g_inner)(const tb::GemmArgs&) = nullptr;
+int64_t g_tokens = 0;  // T of the current run
+
+// Runs the real kernel, except on the tile that holds the last token: its outputs are left at zero (a
+// tiling bug that drops a token tile, e.g. a loop bound of ntb - 1).
+void skip_last_token_tile(const tb::GemmArgs& a) {
+  if (a.t1 < g_tokens) return g_inner(a);
+  for (int64_t t = a.t0; t < a.t1; ++t)
+    for (int64_t n = a.n0; n < a.n1; ++n) a.c[size_t(t - a.t0) * a.ldc + size_t(n - a.n0)] = 0;
+}
+
+// Runs the real kernel on every tile but zeroes the last token's outputs (an off-by-one at t1).
+void zero_last_token(const tb::GemmArgs& a) {
+  g_inner(a);
+  if (a.t1 == g_tokens)
+    for (int64_t n = a.n0; n < a.n1; ++n) a.c[size_t(a.t1 - 1 - a.t0) * a.ldc + size_t(n - a.n0)] = 0;
+}
+
+// Runs `k` with its gemm replaced by `wrapper` through the driver; returns (int32, float) results.
+std::pair<std::vector<int32_t>, std::vector<float>> run_wrapped(const tb::Kernel& k, void (*wrapper)(const tb::GemmArgs&),
+                                                                const tb::PackedWeights& p, const tb::QuantizedActs& x,
+                                                                int threads) {
+  tb::Kernel broken = k;
+  broken.gemm = wrapper;
+  g_inner = k.gemm;
+  g_tokens = x.T;
+  tb::PreparedActs prep;
+  tb::prepare_activations(broken, x, prep);
+  std::vector<int32_t> c(size_t(x.T * p.N), 0x7eadbeef);
+  std::vector<float> y(size_t(x.T * p.N), -1.0f);
+  tb::run_i32(broken, p, prep, c.data(), threads);
+  tb::run_f32(broken, p, prep, y.data(), threads);
+  return {c, y};
+}
+
+TEST(BrokenVariants, SkippedTokenTileIsReportedEvenWhenTheDriverOracleWouldAgree) {
+  const int64_t N = 100, K = 256, T = 33;  // tokens 0-31 and 32: the last token tile is one token
+  const auto w = tbtest::ternary(N, K, 5);
+  const tb::QuantizedActs x = tbtest::random_acts(T, K, 6);
+  const tbtest::OracleOut want = tbtest::oracle(w, N, K, 0.25f, x);
+  const tb::Kernel& ref = tb::find_kernel("int8_ref__scalar");
+  const tb::Kernel& k = tb::select_kernel(tb::find_format("i2s"), tb::allowed_isas());
+  const tb::PackedWeights pref = tb::pack_weights(*ref.format, w.data(), N, K, 0.25f);
+  const tb::PackedWeights pk = tb::pack_weights(*k.format, w.data(), N, K, 0.25f);
+  ASSERT_EQ(compare(k, pk, x, want, 2), "") << "the real kernel must pass first";
+  for (auto [name, wrapper] : {std::pair{"skip_last_token_tile", &skip_last_token_tile},
+                               std::pair{"zero_last_token", &zero_last_token}}) {
+    SCOPED_TRACE(name);
+    const auto [c, y] = run_wrapped(k, wrapper, pk, x, 2);
+    const std::string diff = tbtest::first_mismatch(want, c, y, N, std::string(k.name) + " " + name);
+    EXPECT_NE(diff, "");
+    EXPECT_NE(diff.find("int32 differs first at token 32, row 0"), std::string::npos) << diff;
+    // A bug in the shared driver or tiling would break an oracle run through that driver the same way:
+    // int8_ref__scalar with the same fault agrees with the faulty kernel, so the old check would pass.
+    const auto [rc, ry] = run_wrapped(ref, wrapper, pref, x, 2);
+    tbtest::OracleOut through_driver{rc, ry};
+    EXPECT_EQ(tbtest::first_mismatch(through_driver, c, y, N, name), "");
+  }
+}
+
+TEST(BrokenVariants, WrongEpilogueIsReported) {
+  const int64_t N = 64, K = 384, T = 5;
+  const auto w = tbtest::ternary(N, K, 7);
+  const tb::QuantizedActs x = tbtest::random_acts(T, K, 8);
+  const float s = 0.0123f;
+  const tbtest::OracleOut want = tbtest::oracle(w, N, K, s, x);
+  const tb::Kernel& k = tb::select_kernel(tb::find_format("i2s"), tb::allowed_isas());
+  const tb::PackedWeights p = tb::pack_weights(*k.format, w.data(), N, K, s);
+  tb::PreparedActs prep;
+  tb::prepare_activations(k, x, prep);
+  std::vector<int32_t> c(size_t(T * N));
+  tb::run_i32(k, p, prep, c.data(), 1);
+  ASSERT_EQ(c, want.c);
+  // Epilogues that are wrong (multiplying by a) or only reassociated (acc * (s / a), off by an ulp here
+  // and there): neither is the one epilogue, and the float comparison is bit for bit.
+  const std::vector<std::pair<const char*, float (*)(int32_t, float, float)>> wrong = {
+      {"acc * a * s", [](int32_t acc, float a, float sc) { return static_cast<float>(acc) * a * sc; }},
+      {"acc * (s / a)", [](int32_t acc, float a, float sc) { return static_cast<float>(acc) * (sc / a); }},
+  };
+  for (const auto& [name, f] : wrong) {
+    std::vector<float> y(c.size());
+    for (int64_t t = 0; t < T; ++t)
+      for (int64_t n = 0; n < N; ++n) y[size_t(t * N + n)] = f(c[size_t(t * N + n)], x.a[size_t(t)], s);
+    const std::string diff = tbtest::first_mismatch(want, c, y, N, name);
+    EXPECT_NE(diff.find("float differs first"), std::string::npos) << name << ": " << diff;
+  }
+  // The driver's own epilogue passes.
+  std::vector<float> y(c.size());
+  tb::run_f32(k, p, prep, y.data(), 1);
+  EXPECT_EQ(tbtest::first_mismatch(want, c, y, N, "driver"), "");
+}
 
 // The oracle itself, against a hand-computed case.
 TEST(Oracle, HandComputed) {

@@ -1,11 +1,14 @@
-// TL1/TL2 specifics: every tile setting (BM, BK, bm) gives the oracle's results on every TL path;
-// invalid tiles and tiles files are refused with the rule named; a tiles file is read; the TL2 byte
-// layout (index, sign bit) as REFERENCE.md §2 gives it.
+// TL1/TL2 specifics: every tile setting (BM, BK, bm) gives the oracle's results on every TL path, and
+// extreme inputs do at every BK the tiles loader accepts (the int16 bound: BK = 252); invalid tiles and
+// tiles files are refused with the rule named; a tiles file is read; the TL2 byte layout (index, sign bit)
+// as REFERENCE.md §2 gives it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <limits>
 
 #include "kernels/tl_tiles.h"
 #include "tests/kernels/oracle.h"
@@ -46,6 +49,92 @@ TEST(TlTiles, EveryTileSettingEqualsOracle) {
       }
   }
   EXPECT_GT(tried, 0);
+}
+
+// What the tiles loader accepts, found by asking its rule (tl_tiles_check, used by tl_tiles_load and
+// tl_tiles_set) rather than restating it: every BK; the bm values; BM values up to the largest int.
+struct Accepted {
+  std::vector<int> BK, bm, BM;
+};
+Accepted accepted_tiles(const std::string& f) {
+  Accepted a;
+  for (int BK = -8; BK <= 4096; ++BK)
+    if (tb::tl_tiles_check(f, {32, BK, 32}).empty()) a.BK.push_back(BK);
+  for (int bm = -8; bm <= 4096; ++bm)
+    if (tb::tl_tiles_check(f, {4096, a.BK.back(), bm}).empty()) a.bm.push_back(bm);
+  for (int BM = -64; BM <= 4096; ++BM)
+    if (tb::tl_tiles_check(f, {BM, a.BK.back(), 32}).empty()) a.BM.push_back(BM);
+  return a;
+}
+constexpr int kLargestBM = std::numeric_limits<int>::max() / 32 * 32;
+
+// The int16 bound: in one K tile, each pair (TL1) or triple (TL2) adds one table entry of |e| <= 128 per
+// weight (TL1: 2 x 128, TL2: 3 x 128, activations down to -128), so |partial sum| <= 128 BK must stay
+// <= 32767 for every BK the loader accepts; and the loader must accept the limit itself (BK = 252).
+TEST(TlTiles, LoaderAcceptsExactlyTheBKsWhoseInt16SumsCannotOverflow) {
+  for (const std::string f : {"tl1", "tl2"}) {
+    const Accepted a = accepted_tiles(f);
+    const int step = f == "tl1" ? 4 : 6;
+    ASSERT_FALSE(a.BK.empty()) << f;
+    EXPECT_EQ(a.BK.front(), step) << f;
+    EXPECT_EQ(a.BK.back(), 252) << f;
+    EXPECT_EQ(a.BK.size(), size_t(252 / step)) << f << ": every multiple of " << step << " in [" << step << ", 252]";
+    for (int BK : a.BK) EXPECT_LE(128 * BK, 32767) << f << " BK=" << BK << " can overflow an int16 partial sum";
+    EXPECT_GT(128 * (252 + step), 32767) << f << ": 252 is the largest safe BK";
+    EXPECT_EQ(a.bm, (std::vector<int>{32, 64, 128})) << f;
+    ASSERT_FALSE(a.BM.empty()) << f;
+    EXPECT_EQ(a.BM.front(), 32) << f;
+    EXPECT_EQ(a.BM.size(), size_t(4096 / 32)) << f << ": every multiple of 32 up to 4096";
+    // BM has no upper bound (a BM past N is one row tile): the largest multiple of 32 an int holds is accepted.
+    EXPECT_EQ(tb::tl_tiles_check(f, {kLargestBM, 252, 128}), "") << f;
+  }
+}
+
+// Extreme inputs (tbtest::check_extremes: all -128 against all +1 / all -1 reaches |sum| = 128 BK in every K
+// tile) at every BK the loader accepts, on every TL path this CPU runs. Each BK gets a BM and bm in turn
+// (BM from 32 to the largest int, bm 32, 64, 128), so every BK, every bm and each listed BM is covered;
+// at BK = 252 every listed BM with every bm. K: two whole K tiles, a short one, and a tail (TL1: K % 4 = 3,
+// padded; TL2: K % 6 = 5, two TL1 tail units). Rows: more than one row tile where BM allows, and a partial group.
+TEST(TlTiles, ExtremeInputsAtEveryAcceptedTileSetting) {
+  ResetTiles reset;
+  const std::vector<int> bms = {32, 64, 96, 128, 160, 256, 512, 4096, kLargestBM};
+  int tried = 0;
+  for (const tb::Kernel& k : tb::all_kernels()) {
+    const std::string f = k.format->name;
+    if (f != "tl1" && f != "tl2") continue;
+    if (!tb::cpu_supports(k.isa)) {
+      std::printf("skipping %s: this CPU cannot run its %s path\n", k.name, tb::isa_name(k.isa));
+      continue;
+    }
+    const Accepted a = accepted_tiles(f);
+    std::vector<tb::TlTiles> settings;
+    size_t i = 0;
+    for (int BK : a.BK) {
+      const int BM = bms[i % bms.size()];
+      int bm = a.bm[i % a.bm.size()];
+      if (bm > BM) bm = 32;
+      settings.push_back({BM, BK, bm});
+      ++i;
+    }
+    for (int BM : bms)
+      for (int bm : a.bm)
+        if (bm <= BM) settings.push_back({BM, 252, bm});
+    for (const tb::TlTiles& t : settings) {
+      const int64_t unit = f == "tl1" ? 4 : 6;
+      const int64_t K = 2 * t.BK + (t.BK > unit ? unit : 0) + (f == "tl1" ? 3 : 5);
+      const int64_t N = std::min<int64_t>(t.BM, 128) + 37;
+      tb::tl_tiles_set(f, N, K, t);
+      // Threads split rows at 32-row groups: 3 threads cut row tiles at BK = 252, one elsewhere (the K
+      // tile sums, where the bound matters, do not depend on it).
+      const std::vector<int> threads = t.BK == 252 ? std::vector<int>{1, 3} : std::vector<int>{1};
+      // Under qemu or a sanitizer, the sweep below 252 keeps only the inputs that reach the bound.
+      const bool limit_only = t.BK != 252 && (tbtest::quick() || tbtest::sanitizer_run());
+      const std::string diff = tbtest::check_extremes(k, N, K, {1, 7}, threads, limit_only);
+      ASSERT_EQ(diff, "") << "BM=" << t.BM << " BK=" << t.BK << " bm=" << t.bm;
+      ++tried;
+    }
+  }
+  if (tried == 0) GTEST_SKIP() << "no TL path runs here";
 }
 
 TEST(TlTiles, InvalidTilesAreRefusedNamingTheRule) {
