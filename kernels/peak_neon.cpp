@@ -21,8 +21,11 @@ int64_t int8_peak_neon(int64_t iters, const uint8_t* u64, const int8_t* s64) {
     int16x8_t a[8];
     for (int16x8_t& x : a) x = vdupq_n_s16(0);
     for (int64_t k = 0; k < n; ++k) {
-      __asm__("" : "+w"(u[0]), "+w"(u[1]), "+w"(u[2]), "+w"(u[3]));  // keep the products in the loop
       for (int j = 0; j < 8; ++j) {
+        // Before each chain an empty asm "changes" its input: accumulators j and j + 4 see the same bytes, and
+        // without it the compiler keeps one of them and counts it twice (8 multiplies where 16 are credited, a
+        // ceiling 2x too high); it also keeps the products in the loop. tests/kernels/check_peak_asm.py checks.
+        __asm__("" : "+w"(u[j & 3]));
         a[j] = vmlal_s8(a[j], vget_low_s8(u[j & 3]), vget_low_s8(s[j & 3]));
         a[j] = vmlal_high_s8(a[j], u[j & 3], s[j & 3]);
       }
