@@ -518,6 +518,21 @@ const TensorInfo* File::find(const std::string& name) const {
   return it == impl_->index.end() ? nullptr : &impl_->tensors[it->second];
 }
 
+void File::release(const TensorInfo& t, uint64_t from, uint64_t len) const {
+#ifdef MADV_DONTNEED
+  if (!impl_->map || from >= t.nbytes) return;
+  len = std::min(len, t.nbytes - from);
+  const uintptr_t page = uintptr_t(sysconf(_SC_PAGESIZE));
+  const uintptr_t a = uintptr_t(data(t)) + from, b = a + len;
+  const uintptr_t a1 = (a + page - 1) / page * page, b1 = b / page * page;  // whole pages inside the range only
+  // A read-only private mapping that was never written: dropping its pages loses nothing, a later read
+  // faults them in again from the file (or the page cache).
+  if (b1 > a1) madvise(reinterpret_cast<void*>(a1), b1 - a1, MADV_DONTNEED);
+#else
+  (void)t, (void)from, (void)len;
+#endif
+}
+
 const uint8_t* File::data(const TensorInfo& t) const {
   // Re-checked so that a TensorInfo from another file (or edited) cannot point outside this mapping.
   const uint64_t avail = impl_->data_start > impl_->size ? 0 : impl_->size - impl_->data_start;
@@ -694,6 +709,24 @@ Ternary read_ternary(const File& f, const std::string& name) {
     decode_tq1_0(l, out.w.data(), out.scale);
   }
   return out;
+}
+
+void read_float_rows(const File& f, const std::string& name, int64_t r0, int64_t r1, float* out) {
+  const Located l = locate(f, name);
+  if (r0 < 0 || r1 < r0 || r1 > l.rows)
+    throw Error(l.ctx + " has " + std::to_string(l.rows) + " rows; rows " + std::to_string(r0) + ".." +
+                std::to_string(r1) + " were asked for");
+  const uint32_t type = l.t->type;
+  const uint64_t n = uint64_t((r1 - r0) * l.cols), at = uint64_t(r0 * l.cols);
+  if (type == kF32) {
+    if (n) std::memcpy(out, l.p + 4 * at, size_t(n) * 4);
+  } else if (type == kF16) {
+    for (uint64_t i = 0; i < n; ++i) out[i] = f16_to_f32(load_u16(l.p + 2 * (at + i)));
+  } else if (type == kBF16) {
+    for (uint64_t i = 0; i < n; ++i) out[i] = bits_to_f32(uint32_t(load_u16(l.p + 2 * (at + i))) << 16);
+  } else {
+    throw Error(l.ctx + " is not a float type (F32, F16, BF16)");
+  }
 }
 
 std::vector<float> read_floats(const File& f, const std::string& name) {

@@ -66,6 +66,10 @@ class File {
   const std::vector<TensorInfo>& tensors() const;
   const TensorInfo* find(const std::string& name) const;  // nullptr when absent
   const uint8_t* data(const TensorInfo& t) const;          // start of the tensor's bytes
+  // Drops the mapped pages of bytes [from, from + len) of a tensor from this process's resident memory
+  // (whole pages only; no-op for parsed bytes). Reading them again faults them back in from the file. A
+  // loader calls it once it has copied what it needs, so that RSS holds the packed copy, not the file too.
+  void release(const TensorInfo& t, uint64_t from = 0, uint64_t len = UINT64_MAX) const;
 
   // Typed metadata access; throws naming the key when missing or of another type.
   std::string get_string(const std::string& key) const;
@@ -94,6 +98,8 @@ struct Ternary {
 Ternary read_ternary(const File& f, const std::string& name);
 
 // Any float tensor (F32, F16, BF16) as fp32, row-major rows = dims[1] (or 1 for a vector).
+// Rows [r0, r1) of a 2-D F32/F16/BF16 tensor as fp32 (dims[0] floats per row) into out.
+void read_float_rows(const File& f, const std::string& name, int64_t r0, int64_t r1, float* out);
 std::vector<float> read_floats(const File& f, const std::string& name);
 
 // Writing: metadata and tensors in order, data aligned to `alignment` (general.alignment, default 32).

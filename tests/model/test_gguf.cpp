@@ -217,6 +217,31 @@ TEST(GgufPeers, TokenEmbeddingAndNormsReadAsFloats) {
   }
 }
 
+// Row ranges read as the whole tensor does, and released pages read back the same (the loader drops a tensor's
+// file pages from the resident set once it has its copy).
+TEST(GgufPeers, RowRangesAndReleasedPagesReadTheSame) {
+  for (const char* file : kPeerFiles) {
+    SCOPED_TRACE(file);
+    const gg::File f = gg::File::open(testdata(file));
+    const std::vector<float> all = gg::read_floats(f, "token_embd.weight");
+    const gg::Ternary w = gg::read_ternary(f, "blk.1.ffn_down.weight");
+    const gg::TensorInfo* t = f.find("token_embd.weight");
+    f.release(*t);
+    f.release(*f.find("blk.1.ffn_down.weight"), 100, 5000);
+    f.release(*f.find("blk.1.ffn_down.weight"));
+    for (auto [r0, r1] : {std::pair<int64_t, int64_t>{0, 1}, {7, 300}, {511, 512}, {0, 512}, {5, 5}}) {
+      std::vector<float> rows(size_t((r1 - r0) * 256));
+      gg::read_float_rows(f, "token_embd.weight", r0, r1, rows.data());
+      EXPECT_TRUE(std::equal(rows.begin(), rows.end(), all.begin() + r0 * 256)) << r0 << ".." << r1;
+    }
+    EXPECT_EQ(gg::read_ternary(f, "blk.1.ffn_down.weight").w, w.w);
+    EXPECT_EQ(gg::read_floats(f, "token_embd.weight"), all);
+    std::vector<float> one(256);
+    expect_error([&] { gg::read_float_rows(f, "token_embd.weight", 511, 513, one.data()); }, {"512 rows", "511..513"});
+    expect_error([&] { gg::read_float_rows(f, "blk.0.attn_q.weight", 0, 1, one.data()); }, {"not a float type"});
+  }
+}
+
 // ---- fp16 ----------------------------------------------------------------------------------------
 
 TEST(GgufF16, EveryHalfConvertsAndComesBack) {
