@@ -11,6 +11,9 @@
 namespace tb {
 
 namespace {
+// Bumped whenever a peak loop changes what it measures: cached figures of older loops are measured again.
+// 2: the AVX2 and NEON loops run the multiplies they count (the compiler had merged them), AVX2 with int16 sums.
+constexpr int kPeakLoopsVersion = 2;
 Isa best_isa() {
   Isa best = Isa::scalar;
   for (Isa i : {Isa::scalar, Isa::neon, Isa::avx2, Isa::avx512vnni})
@@ -64,6 +67,11 @@ RooflineCache::RooflineCache(std::string path) : path_(std::move(path)) {
     note_ = "cached roofline " + path_ + " is damaged; measuring again";
     return;
   }
+  if (j.value("peak_loops", 0) != kPeakLoopsVersion) {
+    note_ = "cached roofline " + path_ + " was measured with older int8 peak loops (the AVX2 and NEON ones counted "
+            "merged multiplies); measuring again";
+    return;
+  }
   if (j["machine"] != identity()) {
     note_ = "cached roofline " + path_ + " is from another machine or ISA path (" + j["machine"].dump() + "); measuring again";
     return;
@@ -103,7 +111,7 @@ void RooflineCache::save() const {
   const std::string tmp = path_ + ".tmp";
   {
     std::ofstream out(tmp);
-    out << json{{"machine", identity()}, {"points", pts}}.dump(2) << "\n";
+    out << json{{"machine", identity()}, {"peak_loops", kPeakLoopsVersion}, {"points", pts}}.dump(2) << "\n";
     if (!out) throw Error("cannot write the roofline cache " + tmp + "; set TERNBENCH_CACHE_DIR to a writable folder");
   }
   if (std::rename(tmp.c_str(), path_.c_str()) != 0)

@@ -30,7 +30,8 @@ int64_t int8_peak_scalar(int64_t iters, const uint8_t* u64, const int8_t* s64) {
 const PeakLoop& int8_peak_loop(Isa isa) {
   static const PeakLoop scalar{64, "scalar C++ (baseline-ISA code the compiler makes of it)", detail::int8_peak_scalar};
 #if defined(TB_HAVE_X86_KERNELS)
-  static const PeakLoop avx2{8 * 32, "vpmaddubsw + vpmaddwd + vpaddd, 256-bit", detail::int8_peak_avx2};
+  static const PeakLoop avx2{8 * 32, "vpmaddubsw + vpaddw (int16), every 4th iteration vpmaddwd + vpaddd, 256-bit",
+                             detail::int8_peak_avx2};
   static const PeakLoop vnni{12 * 64, "vpdpbusd, 512-bit", detail::int8_peak_avx512vnni};
   if (isa == Isa::avx2) return avx2;
   if (isa == Isa::avx512vnni) return vnni;

@@ -1,5 +1,6 @@
 // Peak int8 dot-product throughput of this CPU, for the roofline: each ISA path runs the multiply-add
-// instruction sequence its kernels use (AVX-512 VNNI vpdpbusd; AVX2 vpmaddubsw + vpmaddwd + vpaddd;
+// instruction sequence its best kernels use (AVX-512 VNNI vpdpbusd; AVX2 vpmaddubsw summed in int16 by vpaddw,
+// widened by vpmaddwd + vpaddd every 4th time;
 // NEON smlal/smlal2 into int16 with sadalp to int32; scalar C++) on independent accumulators held in
 // registers, so the figure is the instruction throughput, not memory.
 #pragma once

@@ -1,5 +1,8 @@
-// Peak loop, AVX2: the kernels' sequence, vpmaddubsw (u8 x s8 pairs to int16) + vpmaddwd by ones (to
-// int32) + vpaddd, on 8 independent accumulators; 32 multiply-adds per sequence.
+// Peak loop, AVX2: the i2s kernel's sequence (i2s_avx2.cpp), vpmaddubsw (u8 x s8 pairs to int16) summed in
+// int16 by vpaddw over 4 iterations, then one vpmaddwd by ones (to int32) + vpaddd: the multiply ports do one
+// vpmaddubsw per 32 multiply-adds plus a quarter of a vpmaddwd, which is what binds a ternary kernel on a core
+// without VNNI. 8 products per iteration into 4 int16 accumulators (each lane of one takes 8 pair sums before it
+// is widened: ternary codes times int8 stay far inside int16).
 #include <immintrin.h>
 
 #include "kernels/variants.h"
@@ -12,19 +15,24 @@ int64_t int8_peak_avx2(int64_t iters, const uint8_t* u64, const int8_t* s64) {
   __m256i u2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(u64 + 32));
   __m256i s2 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(s64 + 32));
   const __m256i ones = _mm256_set1_epi16(1);
-  __m256i a[8];
-  for (__m256i& x : a) x = _mm256_setzero_si256();
+  __m256i a[4], h[4];
+  for (int j = 0; j < 4; ++j) a[j] = h[j] = _mm256_setzero_si256();
   for (int64_t i = 0; i < iters; ++i) {
-    // Even accumulators take bytes 0-31, odd ones 32-63. Before each product an empty asm "changes" its inputs:
-    // without it the compiler computes maddubs(u, s) and maddubs(u2, s2) once per iteration and adds them to
-    // four accumulators each (2 multiplies where 8 are counted: a ceiling 4x too high), or hoists them out of
-    // the loop altogether. tests/kernels/check_peak_asm.py counts the multiplies in the machine code.
-    for (int j = 0; j < 8; j += 2) {
+    // Each accumulator takes bytes 0-31 and 32-63. Before each product an empty asm "changes" its inputs: without
+    // it the compiler computes maddubs(u, s) and maddubs(u2, s2) once per iteration and adds them to every
+    // accumulator (2 multiplies where 8 are counted), or hoists them out of the loop altogether.
+    // tests/kernels/check_peak_asm.py counts the multiplies in the machine code.
+    for (int j = 0; j < 4; ++j) {
       __asm__("" : "+x"(u), "+x"(s));
-      a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(_mm256_maddubs_epi16(u, s), ones));
+      h[j] = _mm256_add_epi16(h[j], _mm256_maddubs_epi16(u, s));
       __asm__("" : "+x"(u2), "+x"(s2));
-      a[j + 1] = _mm256_add_epi32(a[j + 1], _mm256_madd_epi16(_mm256_maddubs_epi16(u2, s2), ones));
+      h[j] = _mm256_add_epi16(h[j], _mm256_maddubs_epi16(u2, s2));
     }
+    if ((i & 3) == 3 || i + 1 == iters)
+      for (int j = 0; j < 4; ++j) {
+        a[j] = _mm256_add_epi32(a[j], _mm256_madd_epi16(h[j], ones));
+        h[j] = _mm256_setzero_si256();
+      }
   }
   int64_t total = 0;  // lanes widened before the sum: a long run's total passes 2^31
   alignas(32) int32_t lanes[8];

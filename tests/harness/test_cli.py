@@ -390,6 +390,15 @@ class Roofline(unittest.TestCase):
             self.assertGreater(cache["points"][0]["int8_gmacs"], 0)
             b = run("roofline", "-t", "1", env=env)
             self.assertIn("(cached)", b.stdout)
+            # A cache written by older peak loops (no "peak_loops" version: the AVX2 and NEON loops counted merged
+            # multiplies) is measured again, and says why.
+            del cache["peak_loops"]
+            with open(os.path.join(d, files[0]), "w") as f:
+                json.dump(cache, f)
+            c = run("roofline", "-t", "1", env=env)
+            self.assertEqual(c.returncode, 0, c.stderr)
+            self.assertNotIn("(cached)", c.stdout)
+            self.assertIn("older int8 peak loops", c.stdout + c.stderr)
 
 
 if __name__ == "__main__":
