@@ -27,7 +27,13 @@ def parse(path):
         output, tail = (out[0], out[1]) if len(out) == 2 else (block, "")
         if re.search(r"^Skip (regular expression|return code) found", tail, re.M):
             m = re.search(r": Skipped\n(.*?)\n\[  SKIPPED \]", output, re.S)
-            skipped.append((name, " ".join(m.group(1).split()) if m else "(no reason printed)"))
+            if not m:  # a script's skip (SKIP_RETURN_CODE): its last line of output is the reason
+                lines = [l.strip() for l in output.splitlines() if l.strip() and not l.startswith("Output:")
+                         and not set(l.strip()) <= set("-")]
+                reason = lines[-1] if lines else "(no reason printed)"
+            else:
+                reason = " ".join(m.group(1).split())
+            skipped.append((name, reason))
             continue
         if "Test Passed." not in tail and "Test Pass Reason:" not in tail:
             continue  # failed or not run: ctest's own summary says so, and the script has stopped already
