@@ -37,6 +37,11 @@ def parse(path):
             continue
         if "Test Passed." not in tail and "Test Pass Reason:" not in tail:
             continue  # failed or not run: ctest's own summary says so, and the script has stopped already
+        # A script's skip by SKIP_RETURN_CODE is logged as "Test Passed."; such scripts print "skipped: <why>".
+        said = [l.strip() for l in output.splitlines() if l.strip().startswith("skipped: ")]
+        if said:
+            skipped.append((name, said[-1][len("skipped: "):]))
+            continue
         passed.append(name)
         # unittest (verbosity 2): "test_x (__main__.Class.test_x)", maybe a docstring line, "... skipped 'why'"
         current = None
