@@ -28,6 +28,8 @@ inline const char* matmul_name(Matmul m) {
 // codes q (T x K) and scales a (T, a = 127 / max|x|) that this forward pass computed from it. A probe may
 // overwrite q and a: the forward pass then runs its linear layers on those ("teacher forcing").
 struct QuantPoint {
+  QuantPoint(int64_t layer_, QuantSite site_, int64_t pos_, int64_t T_, int64_t K_, const float* x_, int8_t* q_, float* a_)
+      : layer(layer_), site(site_), pos(pos_), T(T_), K(K_), x(x_), q(q_), a(a_) {}
   int64_t layer = 0;
   QuantSite site = QuantSite::attn_in;
   int64_t pos = 0;  // position of the first of the T tokens

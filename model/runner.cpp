@@ -197,21 +197,9 @@ struct Runner::Impl {
     forks(T, k->prepare ? 2 : 1);  // quantize_activations and prepare_activations fork on the same condition
     quantize_activations(x, T, K, qa, threads);
     if (probe) {
-      QuantPoint p;
-      p.layer = cur_layer;
-      p.site = QuantSite(part);
-      p.pos = pos;
-      p.T = T;
-      p.K = K;
-      p.x = x;
-      p.q = qa.q.data();
-      p.a = qa.a.data();
+      QuantPoint p(cur_layer, QuantSite(part), pos, T, K, x, qa.q.data(), qa.a.data());
       probe->quantized(p);
-      for (int64_t t = 0; t < T; ++t) {  // the probe may have rewritten the codes
-        int32_t s = 0;
-        for (int64_t i = 0; i < K; ++i) s += qa.q[size_t(t * K + i)];
-        qa.sum[size_t(t)] = s;
-      }
+      qa = acts_from_int8(qa.q.data(), T, K, qa.a.data());  // the probe may have rewritten the codes: new sums
     }
     prepare_activations(*k, qa, prep, threads);
     tm.norms_and_quant += since(t0);

@@ -27,6 +27,7 @@ struct Reference::Impl {
   };
   Probe* probe = nullptr;
   Fault fault = Fault::none;
+  int64_t cur_layer = 0;  // the block being run (for the probe)
   std::vector<Layer> layers;
   Mat emb;   // vocab x hidden
   Mat head;  // the LM head when the file has its own output.weight (else the tied embedding)
@@ -82,15 +83,7 @@ struct Reference::Impl {
         }
       }
       if (probe) {
-        QuantPoint p;
-        p.layer = cur_layer;
-        p.site = site;
-        p.pos = pos;
-        p.T = T;
-        p.K = K;
-        p.x = x.data();
-        p.q = q.data();
-        p.a = a.data();
+        QuantPoint p(cur_layer, site, pos, T, K, x.data(), q.data(), a.data());
         probe->quantized(p);
       }
       Mat qf(T, K);
@@ -109,7 +102,6 @@ struct Reference::Impl {
         probe->linear_out(cur_layer, Matmul(first + int(i)), out[i].rows(), out[i].cols(), out[i].data());
     return out;
   }
-  int64_t cur_layer = 0;
 
   void rope(Mat& x, int64_t nheads) const {
     const int64_t d = c.head_dim, half = d / 2;
