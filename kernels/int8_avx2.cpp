@@ -5,17 +5,11 @@
 
 #include "kernels/simd_tile.h"
 #include "kernels/variants.h"
+#include "kernels/x86_avx2.h"
 
 namespace tb {
 namespace detail {
 namespace {
-
-inline int32_t hsum(__m256i v) {
-  __m128i s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0x4e));
-  s = _mm_add_epi32(s, _mm_shuffle_epi32(s, 0xb1));
-  return _mm_cvtsi128_si32(s);
-}
 
 struct Int8Avx2 {
   template <int R, int TT>

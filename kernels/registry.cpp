@@ -30,6 +30,15 @@ const std::vector<Kernel>& all_kernels() {
 #ifdef TB_HAVE_NEON_KERNELS
       {"i2s__neon", &kFormatI2S, Isa::neon, 4, nullptr, nullptr, &i2s_gemm_neon},
 #endif
+      {"tq1__scalar", &kFormatTQ1, Isa::scalar, 4, nullptr, nullptr, &tq1_gemm_scalar},
+#ifdef TB_HAVE_X86_KERNELS
+      {"tq1__avx2", &kFormatTQ1, Isa::avx2, 4, &tq1_padded_bytes, &tq1_prepare_padded, &tq1_gemm_avx2},
+      {"tq1__avx512vnni", &kFormatTQ1, Isa::avx512vnni, 4, &tq1_avx512_prepared_bytes, &tq1_avx512_prepare,
+       &tq1_gemm_avx512vnni},
+#endif
+#ifdef TB_HAVE_NEON_KERNELS
+      {"tq1__neon", &kFormatTQ1, Isa::neon, 4, &tq1_padded_bytes, &tq1_prepare_padded, &tq1_gemm_neon},
+#endif
       // TL kernels split rows at 32-row groups; the prepare hook builds the lookup tables.
       {"tl1__scalar", &kFormatTL1, Isa::scalar, 32, &tl1_prepared_bytes, &tl1_prepare, &tl_gemm_scalar},
 #ifdef TB_HAVE_X86_KERNELS

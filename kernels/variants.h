@@ -36,6 +36,16 @@ void i2s_avx512_prepare(const int8_t* q, int64_t K, uint8_t* out);
 void i2s_gemm_avx512vnni(const GemmArgs& a);
 void i2s_gemm_neon(const GemmArgs& a);
 
+extern const Format kFormatTQ1;
+size_t tq1_padded_bytes(int64_t K);  // AVX2 and NEON: activations zero-padded to whole groups of 160
+void tq1_prepare_padded(const int8_t* q, int64_t K, uint8_t* out);
+void tq1_gemm_scalar(const GemmArgs& a);
+void tq1_gemm_avx2(const GemmArgs& a);
+size_t tq1_avx512_prepared_bytes(int64_t K);
+void tq1_avx512_prepare(const int8_t* q, int64_t K, uint8_t* out);
+void tq1_gemm_avx512vnni(const GemmArgs& a);
+void tq1_gemm_neon(const GemmArgs& a);
+
 extern const Format kFormatTL1;
 extern const Format kFormatTL2;
 size_t tl1_prepared_bytes(int64_t K);

@@ -116,7 +116,9 @@ TEST_P(SmallShapes, AllAllowedSmallShapesEqualOracle) {
   const std::vector<int64_t> ks = {1,  2,  3,  4,  5,   6,   7,   8,   9,   10,  15,  16,  17,  31, 32,
                                    33, 63, 64, 65, 127, 128, 129, 255, 256, 257, 383, 384, 385, 640,
                                    // TL2: whole triples only, a 4-weight tail, K tiles of 192 + a tail
-                                   12, 130, 390};
+                                   12, 130, 390,
+                                   // TQ1: one, three (odd: a half chunk on AVX-512) and five whole groups of 160
+                                   160, 480, 800};
   int tried = 0;
   for (int64_t K : ks) {
     if (!k.format->check_shape(1, K).empty()) continue;
