@@ -93,23 +93,48 @@ int cmd_energy(bool estimate, const std::string& model, const std::string& node,
   return 0;
 }
 
-// `harness roofline`: read bandwidth and int8 peak per thread count, from the cache or measured.
-int cmd_roofline(const std::vector<int>& threads, bool refresh) {
+// `harness roofline`: read bandwidth and each path's int8 ceiling per thread count, from the cache or measured.
+// Decode streams every weight once per token (bandwidth ceiling); prefill multiplies (a path's int8 ceiling). A
+// sweep row is held to the lower of the two for its own path (fields ceiling_ts and binding).
+int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json) {
   tb::RooflineCache cache;
   std::fprintf(stderr, "%s\n", cache.note().c_str());
-  std::printf("| threads | read GB/s | int8 GMAC/s | path and instructions | measured |\n|---:|---:|---:|---|---|\n");
+  std::vector<tb::RooflinePoint> pts;
   for (int t : threads) {
     const bool had = cache.find(t) != nullptr;
     if (refresh || !had) {
-      std::fprintf(stderr, "measuring %d thread%s (read bandwidth, then int8 peak)...\n", t, t == 1 ? "" : "s");
+      std::fprintf(stderr, "measuring %d thread%s (read bandwidth, then the int8 ceiling of every path)...\n", t, t == 1 ? "" : "s");
       cache.put(tb::measure_roofline(t));
       cache.save();
     }
-    const tb::RooflinePoint& p = *cache.find(t);
-    std::printf("| %d | %.1f | %.0f | %s: %s | %s%s |\n", t, p.read_gbs, p.int8_gmacs, p.isa.c_str(), p.instructions.c_str(),
-                p.measured_at.c_str(), refresh || !had ? "" : " (cached)");
-    std::fflush(stdout);
+    pts.push_back(*cache.find(t));
+    if (!(refresh || !had)) pts.back().measured_at += " (cached)";
   }
+  std::vector<std::string> paths;
+  for (const auto& [k, v] : pts.front().path_gmacs) paths.push_back(k);
+  if (as_json) {
+    tb::json out = {{"cache", cache.path()}, {"cpu", tb::machine_fingerprint()["cpu"]}, {"points", tb::json::array()}};
+    for (const tb::RooflinePoint& p : pts)
+      out["points"].push_back({{"threads", p.threads}, {"read_gbs", p.read_gbs}, {"best_path", p.isa},
+                               {"int8_gmacs", p.int8_gmacs}, {"path_gmacs", p.path_gmacs},
+                               {"path_instructions", p.path_instructions}, {"measured_at", p.measured_at}});
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::printf("| threads | read GB/s |");
+  for (const std::string& k : paths) std::printf(" %s GMAC/s |", k.c_str());
+  std::printf(" measured |\n|---:|---:|");
+  for (size_t i = 0; i < paths.size(); ++i) std::printf("---:|");
+  std::printf("---|\n");
+  for (const tb::RooflinePoint& p : pts) {
+    std::printf("| %d | %.1f |", p.threads, p.read_gbs);
+    for (const std::string& k : paths) std::printf(" %.0f%s |", p.gmacs_of(k), k == p.isa ? " (best)" : "");
+    std::printf(" %s |\n", p.measured_at.c_str());
+  }
+  std::printf("\nint8 ceilings, one per path (the instruction sequence of its best kernels):\n");
+  for (const std::string& k : paths) std::printf("- %s: %s\n", k.c_str(), pts.front().path_instructions.at(k).c_str());
+  std::printf("A sweep row's ceiling is the lower of bandwidth / bytes per token and its own path's int8 ceiling / MACs per token.\n");
+  std::fflush(stdout);
   std::fprintf(stderr, "saved in %s (--refresh measures again; sweeps re-probe bandwidth beside each decode test)\n",
                cache.path().c_str());
   return 0;
@@ -228,6 +253,8 @@ int harness_main(int argc, char** argv) {
   bool rf_refresh = false;
   roofline->add_option("--threads,-t", rf_threads, "thread counts")->capture_default_str();
   roofline->add_flag("--refresh", rf_refresh, "measure again even when cached");
+  bool rf_json = false;
+  roofline->add_flag("--json", rf_json, "the figures as JSON on stdout (for scripts)");
   auto* imp = app.add_subcommand("import", "read llama-bench output (JSON, JSONL, CSV) of llama.cpp, bitnet.cpp or "
                                  "ik_llama.cpp as result rows: appended to the results file, shown beside ternbench's");
   tb::ImportArgs ia;
@@ -283,7 +310,7 @@ int harness_main(int argc, char** argv) {
       return tb::cmd_lossless(la);
     }
     if (*rep) return tb::cmd_report(rep_files, rep_output, rep_baseline);
-    if (*roofline) return cmd_roofline(tb::parse_thread_spec(rf_threads), rf_refresh);
+    if (*roofline) return cmd_roofline(tb::parse_thread_spec(rf_threads), rf_refresh, rf_json);
     if (*verify) {
       va.threads = tb::parse_thread_spec(va_threads);
       return va.reference ? tb::cmd_verify_reference(va) : tb::cmd_verify(va);

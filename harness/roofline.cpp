@@ -13,7 +13,8 @@ namespace tb {
 namespace {
 // Bumped whenever a peak loop changes what it measures: cached figures of older loops are measured again.
 // 2: the AVX2 and NEON loops run the multiplies they count (the compiler had merged them), AVX2 with int16 sums.
-constexpr int kPeakLoopsVersion = 2;
+// 3: every path the CPU runs is measured (path_gmacs), not only the best.
+constexpr int kPeakLoopsVersion = 3;
 Isa best_isa() {
   Isa best = Isa::scalar;
   for (Isa i : {Isa::scalar, Isa::neon, Isa::avx2, Isa::avx512vnni})
@@ -38,13 +39,23 @@ RooflinePoint measure_roofline(int threads) {
   RooflinePoint p;
   p.threads = threads;
   p.read_gbs = measure_read_gbs(threads);
+  for (Isa i : {Isa::scalar, Isa::neon, Isa::avx2, Isa::avx512vnni}) {
+    if (!(allowed_isas() & uint32_t(i))) continue;
+    const PeakResult r = measure_int8_peak(i, threads, 0.2, 3);
+    p.path_gmacs[isa_name(i)] = r.macs_per_s / 1e9;
+    p.path_instructions[isa_name(i)] = r.instructions;
+  }
   const Isa isa = best_isa();
-  const PeakResult r = measure_int8_peak(isa, threads, 0.2, 3);
-  p.int8_gmacs = r.macs_per_s / 1e9;
   p.isa = isa_name(isa);
-  p.instructions = r.instructions;
+  p.int8_gmacs = p.path_gmacs[p.isa];
+  p.instructions = p.path_instructions[p.isa];
   p.measured_at = utc_now_iso();
   return p;
+}
+
+double RooflinePoint::gmacs_of(const std::string& isa_name) const {
+  auto it = path_gmacs.find(isa_name);
+  return it == path_gmacs.end() ? 0.0 : it->second;
 }
 
 std::string roofline_cache_path() {
@@ -68,8 +79,8 @@ RooflineCache::RooflineCache(std::string path) : path_(std::move(path)) {
     return;
   }
   if (j.value("peak_loops", 0) != kPeakLoopsVersion) {
-    note_ = "cached roofline " + path_ + " was measured with older int8 peak loops (the AVX2 and NEON ones counted "
-            "merged multiplies); measuring again";
+    note_ = "cached roofline " + path_ + " was measured with older int8 peak loops (before version " +
+            std::to_string(kPeakLoopsVersion) + ": every path's own ceiling); measuring again";
     return;
   }
   if (j["machine"] != identity()) {
@@ -85,6 +96,8 @@ RooflineCache::RooflineCache(std::string path) : path_(std::move(path)) {
       r.isa = p.value("isa", "");
       r.instructions = p.value("instructions", "");
       r.measured_at = p.value("measured_at", "");
+      for (const auto& [k, v] : p.at("path_gmacs").items()) r.path_gmacs[k] = v.get<double>();
+      for (const auto& [k, v] : p.at("path_instructions").items()) r.path_instructions[k] = v.get<std::string>();
       points_[r.threads] = r;
     }
     note_ = "roofline cached in " + path_;
@@ -105,7 +118,8 @@ void RooflineCache::save() const {
   json pts = json::array();
   for (const auto& [t, p] : points_)
     pts.push_back({{"threads", t}, {"read_gbs", p.read_gbs}, {"int8_gmacs", p.int8_gmacs}, {"isa", p.isa},
-                   {"instructions", p.instructions}, {"measured_at", p.measured_at}});
+                   {"instructions", p.instructions}, {"measured_at", p.measured_at}, {"path_gmacs", p.path_gmacs},
+                   {"path_instructions", p.path_instructions}});
   const size_t slash = path_.rfind('/');
   if (slash != std::string::npos) make_dirs(path_.substr(0, slash), "set TERNBENCH_CACHE_DIR to a writable folder");
   const std::string tmp = path_ + ".tmp";

@@ -14,6 +14,12 @@ struct RooflinePoint {
   double read_gbs = 0;     // GB/s (1e9 bytes)
   double int8_gmacs = 0;   // 1e9 int8 multiply-adds per second, best path
   std::string isa, instructions, measured_at;
+  // Every path this CPU runs (scalar, avx2, avx512vnni, neon): its int8 ceiling and instruction sequence. A
+  // kernel is held to the ceiling of its own path (i2s__avx2 on an AVX-512 machine: the AVX2 ceiling).
+  std::map<std::string, double> path_gmacs;
+  std::map<std::string, std::string> path_instructions;
+  // The ceiling of one path; 0 when it was not measured.
+  double gmacs_of(const std::string& isa_name) const;
 };
 
 RooflinePoint measure_roofline(int threads);

@@ -400,13 +400,24 @@ int cmd_sweep(const SweepArgs& a) {
                            {"head", head_bytes}, {"kv_cache", mem.kv_cache}, {"activations", mem.activations},
                            {"non_embedding", mem.linear_weights + mem.norms}, {"peak_rss", peak_rss_bytes()},
                            {"peak_rss_scope", peak_reset ? "this kernel" : "process lifetime"}};
+          // Ceilings in tokens/s: the int8 ceiling of the kernel's own path over the int8 multiply-adds of a
+          // token (linear layers, and the head when it is int8), for the kernels that multiply (not the TL
+          // lookups, not the float baselines); and for decode the bandwidth probed now over the bytes a token
+          // reads. The lower one binds.
+          const std::string fname = fbase ? kname : std::string(run.kernel().format->name);
+          const bool multiplies = !fbase && fname != "tl1" && fname != "tl2";
+          const double path_gmacs = fbase ? 0.0 : rp.gmacs_of(isa_name(run.kernel().isa));
+          const double int8_macs = double(c.linear_params()) + (a.head == "int8" ? double(c.vocab * c.hidden) : 0.0);
+          double compute_ts = multiplies && path_gmacs > 0 ? path_gmacs * 1e9 / int8_macs : 0.0, bw_ts = 0.0;
           if (pp) {
             const double lin_s = tm.linear / double(a.reps);
             if (!fbase && lin_s > 0) {
               const double gmacs = double(n) * double(c.linear_params()) / lin_s / 1e9;
               row["gmacs"] = gmacs;
-              row["int8_peak_gmacs"] = rp.int8_gmacs;
-              row["compute_share"] = gmacs / rp.int8_gmacs;
+              if (path_gmacs > 0) {
+                row["int8_peak_gmacs"] = path_gmacs;
+                row["compute_share"] = gmacs / path_gmacs;
+              }
             }
           } else {
             // Bytes read per generated token: every weight once, the head, and the KV cache at the mean position.
@@ -417,6 +428,16 @@ int cmd_sweep(const SweepArgs& a) {
             row["roofline_gbs"] = roof_gbs;
             row["roofline_cached_gbs"] = rp.read_gbs;
             row["roofline_share"] = bytes * s.median / 1e9 / roof_gbs;
+            bw_ts = roof_gbs * 1e9 / bytes;
+            row["bandwidth_ceiling_ts"] = bw_ts;
+          }
+          if (compute_ts > 0) row["compute_ceiling_ts"] = compute_ts;
+          if (compute_ts > 0 || bw_ts > 0) {
+            const bool by_bw = bw_ts > 0 && (compute_ts <= 0 || bw_ts <= compute_ts);
+            const double ceil_ts = by_bw ? bw_ts : compute_ts;
+            row["ceiling_ts"] = ceil_ts;
+            row["binding"] = by_bw ? "bandwidth" : std::string(isa_name(run.kernel().isa)) + " int8";
+            row["ceiling_share"] = s.median / ceil_ts;
           }
           json e;
           if (rec) {

@@ -65,7 +65,7 @@ void Table::header() {
                 "|---|---:|---:|---|---|---:|---|---:|---|---:|---:|---:|---|---:|\n");
   else if (mode_ == "csv")
     std::printf("model,size_bytes,params,engine,kernel,bits_per_weight,head,threads,test,avg_ts,stddev_ts,median_ts,peak_rss_bytes,"
-                "bandwidth_gbs,roofline_share,gmacs,compute_share,j_per_token,energy_estimated\n");
+                "bandwidth_gbs,roofline_share,gmacs,compute_share,j_per_token,energy_estimated,ceiling_ts,binding,ceiling_share\n");
   std::fflush(stdout);
 }
 
@@ -78,6 +78,10 @@ void Table::row(const json& r) {
       roof = fmt("%.1f GB/s", r["bandwidth_gbs"].get<double>()) + fmt(" (%.2f of bw)", r["roofline_share"].get<double>());
     else if (r.contains("compute_share"))
       roof = fmt("%.0f GMAC/s", r["gmacs"].get<double>()) + fmt(" (%.2f of int8 peak)", r["compute_share"].get<double>());
+    // The binding ceiling (lower of bandwidth and the path's int8 ceiling) in tokens/s, and the share reached.
+    if (r.contains("ceiling_ts"))
+      roof += fmt("; %.2f of ", r["ceiling_share"].get<double>()) + fmt("%.1f t/s ", r["ceiling_ts"].get<double>()) +
+              str(r, "binding") + "-bound";
     std::string energy = e.contains("j_per_token") ? fmt("%.3g", e["j_per_token"].get<double>()) : "-";
     if (e.value("estimated", false) && e.contains("j_per_token")) energy += " (est.)";
     const std::string bpw = r.contains("bits_per_weight") ? fmt("%.2f", r["bits_per_weight"].get<double>()) : "-";
@@ -89,13 +93,14 @@ void Table::row(const json& r) {
                 sd.c_str(), r.value("noisy", false) ? " (noisy)" : "", med.c_str(), size_str(mem, "peak_rss").c_str(),
                 roof.c_str(), energy.c_str());
   } else if (mode_ == "csv") {
-    std::printf("%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", str(r, "model").c_str(), num(r, "model_bytes").c_str(),
+    std::printf("%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", str(r, "model").c_str(), num(r, "model_bytes").c_str(),
                 num(r, "params").c_str(), str(r, "engine").c_str(), str(r, "kernel").c_str(), num(r, "bits_per_weight").c_str(),
                 r.contains("head") ? str(r, "head").c_str() : "", num(r, "threads").c_str(), test_name(r).c_str(),
                 num(r, "avg_ts").c_str(), num(r, "stddev_ts").c_str(), num(r, "median_ts").c_str(), num(mem, "peak_rss").c_str(),
                 num(r, "bandwidth_gbs").c_str(), num(r, "roofline_share").c_str(), num(r, "gmacs").c_str(),
                 num(r, "compute_share").c_str(), num(e, "j_per_token").c_str(),
-                e.contains("j_per_token") ? (e.value("estimated", false) ? "true" : "false") : "");
+                e.contains("j_per_token") ? (e.value("estimated", false) ? "true" : "false") : "", num(r, "ceiling_ts").c_str(),
+                r.contains("binding") ? str(r, "binding").c_str() : "", num(r, "ceiling_share").c_str());
   } else if (mode_ == "jsonl") {
     std::printf("%s\n", r.dump().c_str());
   }

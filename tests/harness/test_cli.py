@@ -65,9 +65,23 @@ class Sweep(unittest.TestCase):
                 self.assertEqual((r["n_prompt"], r["n_gen"]), (0, 4))
                 self.assertAlmostEqual(r["bandwidth_gbs"], r["bytes_per_token"] * r["median_ts"] / 1e9, delta=1e-6)
                 self.assertAlmostEqual(r["roofline_share"], r["bandwidth_gbs"] / r["roofline_gbs"], delta=1e-9)
+                self.assertAlmostEqual(r["bandwidth_ceiling_ts"] * r["bytes_per_token"] / 1e9, r["roofline_gbs"],
+                                       delta=1e-9 * r["roofline_gbs"])
             else:
                 self.assertEqual((r["n_prompt"], r["n_gen"]), (8, 0))
                 self.assertEqual("compute_share" in r, r["kernel"] != "fp16")
+                self.assertNotIn("bandwidth_ceiling_ts", r)
+            # the binding ceiling: the lower of bandwidth (decode) and the kernel's own path's int8 ceiling (over
+            # the linear layers' multiply-adds per token; not for the float baseline)
+            ceilings = [r[k] for k in ("bandwidth_ceiling_ts", "compute_ceiling_ts") if k in r]
+            self.assertEqual("compute_ceiling_ts" in r, r["kernel"] != "fp16")
+            if ceilings:
+                self.assertEqual(r["ceiling_ts"], min(ceilings))
+                self.assertEqual(r["binding"], "bandwidth" if r.get("bandwidth_ceiling_ts") == min(ceilings)
+                                 else r["kernel"].split("__")[1] + " int8")
+                self.assertAlmostEqual(r["ceiling_share"], r["median_ts"] / r["ceiling_ts"], delta=1e-9)
+            else:
+                self.assertNotIn("ceiling_ts", r)
             # where the time went: linear split by matmul adds up to linear; fork-joins counted exactly: per
             # forward, 7 matmuls + attention per layer and the head (tiny: 2 layers -> 17; pp8 is one forward);
             # prefill on 2 threads adds, per layer, 4 norms, 2 residual adds, the FFN activation and, for the
@@ -388,8 +402,18 @@ class Roofline(unittest.TestCase):
             self.assertEqual([p["threads"] for p in cache["points"]], [1])
             self.assertGreater(cache["points"][0]["read_gbs"], 0)
             self.assertGreater(cache["points"][0]["int8_gmacs"], 0)
+            # every path this CPU runs has its own ceiling, the best one is the one int8_gmacs names
+            paths = cache["points"][0]["path_gmacs"]
+            self.assertIn("scalar", paths)
+            self.assertEqual(cache["points"][0]["int8_gmacs"], paths[cache["points"][0]["isa"]])
+            self.assertTrue(all(v > 0 for v in paths.values()), paths)
             b = run("roofline", "-t", "1", env=env)
             self.assertIn("(cached)", b.stdout)
+            for p in paths:
+                self.assertIn("| %s GMAC/s |" % p, b.stdout)
+            j = json.loads(run("roofline", "-t", "1", "--json", env=env).stdout)
+            self.assertEqual(j["points"][0]["path_gmacs"], paths)
+            self.assertEqual(j["points"][0]["read_gbs"], cache["points"][0]["read_gbs"])
             # A cache written by older peak loops (no "peak_loops" version: the AVX2 and NEON loops counted merged
             # multiplies) is measured again, and says why.
             del cache["peak_loops"]
