@@ -22,7 +22,7 @@
 
 #include "harness/bandwidth.h"
 #include "harness/ternary_matrix.h"
-#include "harness/tune.h"
+#include "harness/tiles.h"
 #include "kernels/aligned_buffer.h"
 #include "kernels/float_matmul.h"
 #include "kernels/kernel.h"
@@ -210,8 +210,6 @@ std::vector<int> parse_threads(const std::string& s) {
 }  // namespace
 
 int run_main(int argc, char** argv) {
-  for (int i = 1; i < argc; ++i)
-    if (std::string(argv[i]) == "--tune") return tb::tune_main(argc, argv);  // the TL tile tuner (harness/tune.cpp)
   // Our flags first; the rest goes to Google Benchmark.
   std::string threads_arg = "1," + std::to_string(omp_get_num_procs());
   long cold_mb = 0;
@@ -227,7 +225,8 @@ int run_main(int argc, char** argv) {
           "  --threads=1,2,max   OpenMP thread counts (default: 1 and all cores)\n"
           "  --cold_mb=N         total size of the cold weight copies (default: max(512, 4 x LLC) MiB)\n"
           "  --oracle            also benchmark the scalar oracle int8_ref (slow)\n"
-          "  --tune [--help]     the TL tile tuner instead of benchmarks (writes configs/tiles/<cpu>.json)\n"
+          "  TL tiles: as a sweep finds them (harness/tiles.h: $TERNBENCH_TILES, this machine's cache,\n"
+          "                      configs/tiles/<cpu>.json), never tuned here (`harness tune` tunes); said on stderr\n"
           "  TERNBENCH_ISA=...   force a path (scalar, avx2, avx512vnni, neon); every runnable variant is\n"
           "                      registered anyway, named <format>__<isa>\n"
           "  plus every Google Benchmark flag, e.g. --benchmark_filter='gemv/i2s.*/cold'\n"
@@ -243,6 +242,12 @@ int run_main(int argc, char** argv) {
   int rargc = int(rest.size());
   benchmark::Initialize(&rargc, rest.data());
   if (benchmark::ReportUnrecognizedArguments(rargc, rest.data())) return 2;
+
+  // TL tiles of the benchmarked shapes: where they come from is said, defaults included.
+  std::vector<tb::TileNeed> needs;
+  for (const char* f : {"tl1", "tl2"})
+    for (const Shape& s : kShapes) needs.push_back({f, s.N, s.K});
+  tb::install_tiles(needs, false, {}, [](const std::string& line) { std::fprintf(stderr, "bench_kernels: %s\n", line.c_str()); });
 
   const tb::CpuInfo& cpu = tb::cpu_info();
   benchmark::AddCustomContext("cpu_model", cpu.model);

@@ -165,6 +165,9 @@ void add_sweep_options(CLI::App* app, tb::SweepArgs& a, std::string& threads, st
   app->add_option("--pin", a.pin, "thread pinning: none, compact (logical CPUs in order), cores (physical cores first)")->capture_default_str();
   app->add_option("--cv-warn", a.cv_warn, "warn and mark a row noisy above this coefficient of variation")->capture_default_str();
   app->add_flag("--quiet,-q", a.quiet, "no progress on stderr");
+  app->add_flag("--no-tune{false}", a.tune_tiles,
+                "TL1/TL2 shapes without tuned tiles on this CPU run on default tiles (said on stderr and in each row) "
+                "instead of being tuned once and cached (about 3 s per shape)");
   app->add_option("--peer", a.peers, "an installed llama-bench to run after ternbench's tests with the same pp/tg/reps/threads "
                   "(repeatable; llama.cpp, bitnet.cpp or ik_llama.cpp)");
   app->add_option("--peer-model", a.peer_models, "the .gguf each --peer runs (repeatable, paired in order)");
@@ -210,7 +213,7 @@ int harness_main(int argc, char** argv) {
       "  harness energy                  energy sources here (RAPL, perf, MSR, powermetrics) and why not\n"
       "  harness energy --estimate --model 2B4T   the operation-count energy estimate ([A3] Table 1)\n"
       "  harness export --model tiny --format i2s --out tiny.gguf   synthetic weights as a GGUF file\n"
-      "  harness tune --model 2B4T       tune TL1/TL2 tiles here, write configs/tiles/<cpu>.json\n"
+      "  harness tune --model 2B4T       tune TL1/TL2 tiles here (full candidate list), cache them\n"
       "  scripts/plot results/ternbench.jsonl   plots of the results (PNG and SVG)\n"
       "  build/harness/bench_kernels --benchmark_filter='gemv/i2s.*'   kernel benchmarks\n");
   std::string isa;
@@ -287,10 +290,9 @@ int harness_main(int argc, char** argv) {
   energy->add_flag("--json", energy_json, "JSON for scripts: the estimate (with --estimate), else the sources and the one "
                    "a run would measure with");
   auto* models = app.add_subcommand("models", "list model presets with parameter counts and weight memory per format");
-  // `harness tune ...`: the TL tile tuner (harness/tune.cpp) parses its own flags (`harness tune --help`).
-  auto* tune = app.add_subcommand("tune", "TL1/TL2 tile tuner: times tile candidates per 2B4T shape, writes configs/tiles/<cpu>.json");
-  tune->prefix_command();
-  tune->set_help_flag();
+  tb::TuneArgs tune_args;
+  auto* tune = app.add_subcommand("tune", "TL1/TL2 tile tuner: times tile candidates per matmul shape, writes this machine's tiles cache");
+  tb::add_tune_options(*tune, tune_args);
   auto* exp = app.add_subcommand("export", "write a model (synthetic weights) as a GGUF file in a ternary format");
   std::string exp_model = "2B4T", exp_format = "i2s", exp_out;
   uint64_t exp_seed = 1;
@@ -315,12 +317,7 @@ int harness_main(int argc, char** argv) {
       va.threads = tb::parse_thread_spec(va_threads);
       return va.reference ? tb::cmd_verify_reference(va) : tb::cmd_verify(va);
     }
-    if (*tune) {
-      std::vector<std::string> rest = tune->remaining();
-      std::vector<char*> av = {argv[0]};
-      for (std::string& a : rest) av.push_back(a.data());
-      return tb::tune_main(int(av.size()), av.data());
-    }
+    if (*tune) return tb::cmd_tune(tune_args);
     if (*exp) {
       const tb::ModelConfig c = tb::load_model_config(exp_model);
       tb::export_gguf(*tb::synthetic_weights(c, exp_seed), exp_format, exp_out);

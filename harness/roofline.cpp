@@ -58,13 +58,17 @@ double RooflinePoint::gmacs_of(const std::string& isa_name) const {
   return it == path_gmacs.end() ? 0.0 : it->second;
 }
 
-std::string roofline_cache_path() {
+std::string ternbench_cache_dir() {
   std::string dir;
   if (const char* d = std::getenv("TERNBENCH_CACHE_DIR"); d && *d) dir = d;
   else if (const char* x = std::getenv("XDG_CACHE_HOME"); x && *x) dir = std::string(x) + "/ternbench";
   else if (const char* h = std::getenv("HOME"); h && *h) dir = std::string(h) + "/.cache/ternbench";
   else dir = ".ternbench-cache";
-  return dir + "/roofline-" + machine_fingerprint()["host"].get<std::string>() + ".json";
+  return dir;
+}
+
+std::string roofline_cache_path() {
+  return ternbench_cache_dir() + "/roofline-" + machine_fingerprint()["host"].get<std::string>() + ".json";
 }
 
 RooflineCache::RooflineCache(std::string path) : path_(std::move(path)) {

@@ -25,7 +25,9 @@ struct RooflinePoint {
 RooflinePoint measure_roofline(int threads);
 double measure_read_gbs(int threads);  // bandwidth alone (about a second)
 
-// $TERNBENCH_CACHE_DIR, else $XDG_CACHE_HOME/ternbench, else ~/.cache/ternbench; file roofline-<host>.json.
+// $TERNBENCH_CACHE_DIR, else $XDG_CACHE_HOME/ternbench, else ~/.cache/ternbench: what ternbench measured here.
+std::string ternbench_cache_dir();
+// roofline-<host>.json in that folder.
 std::string roofline_cache_path();
 
 class RooflineCache {

@@ -24,6 +24,7 @@
 #include "harness/peers.h"
 #include "harness/results.h"
 #include "harness/roofline.h"
+#include "harness/tiles.h"
 #include "harness/table.h"
 #include "harness/thread_spec.h"
 #include "model/memory.h"
@@ -299,6 +300,32 @@ int cmd_sweep(const SweepArgs& a) {
       // Memory first (the runner checks again): a model that cannot fit is refused before any probing.
       check_memory(plan_memory(c, fbase_name(kname) ? nullptr : &find_format_of(kname), o, std::max<int64_t>(a.pp, 1)).total(),
                    "model " + c.name + " with kernel " + kname);
+      // TL tiles: found (a file, this machine's cache, configs/tiles) or tuned now, before anything is timed;
+      // every row of the kernel names them.
+      json tiles_rows, tiles_from = json::array();
+      const std::string fname0 = fbase_name(kname) ? kname : std::string(find_format_of(kname).name);
+      if (fname0 == "tl1" || fname0 == "tl2") {
+        std::vector<TileNeed> needs;
+        for (const ModelConfig::Matmul& m : c.layer_matmuls()) {
+          bool seen = false;
+          for (const TileNeed& n : needs) seen |= n.N == m.N && n.K == m.K;
+          if (!seen) needs.push_back({fname0, m.N, m.K});
+        }
+        TuneOptions to;
+        to.quick = true;
+        to.reps = 3;
+        to.cold_mb = 128;
+        install_tiles(needs, a.tune_tiles, to, [&](const std::string& line) {
+          tiles_from.push_back(line);
+          std::fprintf(stderr, "%s\n", line.c_str());
+        });
+        tiles_rows = json::array();
+        for (const TileNeed& n : needs) {
+          std::string src;
+          const TlTiles t = tl_tiles_for(n.format, n.N, n.K, &src);
+          tiles_rows.push_back({{"N", n.N}, {"K", n.K}, {"BM", t.BM}, {"BK", t.BK}, {"bm", t.bm}, {"tuned", src == "set"}});
+        }
+      }
       // Read bandwidth now, beside this kernel's tests (machines are shared and it moves), and before
       // the runner exists: the probe's buffer is freed again, out of this kernel's peak RSS.
       std::map<int, double> bw_now;
@@ -381,6 +408,7 @@ int cmd_sweep(const SweepArgs& a) {
           row["kernel"] = run.kernel_name();
           row["format"] = fbase ? kname : std::string(run.kernel().format->name);
           row["bits_per_weight"] = bpw;
+          if (!tiles_rows.is_null()) row["tiles"] = {{"shapes", tiles_rows}, {"from", tiles_from}};
           row["head"] = a.head;
           row["threads"] = th;
           row["pin"] = a.pin;

@@ -22,6 +22,9 @@ struct SweepArgs {
   std::string pin = "none";             // none, compact, cores
   double cv_warn = 0.05;                // warn when a test's coefficient of variation exceeds this
   bool quiet = false;                   // no progress on stderr
+  // TL1/TL2 shapes without tuned tiles on this CPU (harness/tiles.h) are tuned before their first test and
+  // cached; false: they run on the kernels' defaults, which the run says.
+  bool tune_tiles = true;
   // Peers: installed llama-bench binaries run after ternbench's own tests (never at the same time) with
   // the same pp, tg, reps and threads; paired with their models as pair_peers() says (harness/peers.h).
   std::vector<std::string> peers, peer_models;

@@ -147,43 +147,24 @@ TEST(TlTiles, InvalidTilesAreRefusedNamingTheRule) {
   EXPECT_EQ(tb::tl_tiles_check("tl2", tb::tl_default_tiles("tl2")), "");
 }
 
-TEST(TlTiles, FileIsReadAndBadFilesAreRefused) {
+// Tiles are handed down (harness/tiles.h reads the files): set for one shape, unset back to the defaults.
+TEST(TlTiles, SetTilesApplyToTheirShapeOnly) {
   ResetTiles reset;
-  const std::string path = testing::TempDir() + "tb_tiles_test.json";
-  {
-    std::ofstream o(path);
-    o << R"({"cpu": "test", "tiles": [{"format": "tl2", "N": 333, "K": 777, "BM": 64, "BK": 96, "bm": 32}]})";
-  }
-  tb::tl_tiles_load(path);
+  tb::tl_tiles_set("tl2", 333, 777, {64, 96, 32});
   std::string src;
   const tb::TlTiles t = tb::tl_tiles_for("tl2", 333, 777, &src);
   EXPECT_EQ(t.BM, 64);
   EXPECT_EQ(t.BK, 96);
   EXPECT_EQ(t.bm, 32);
-  EXPECT_EQ(src, path);
-  tb::tl_tiles_for("tl2", 334, 777, &src);
+  EXPECT_EQ(src, "set");
+  const tb::TlTiles d = tb::tl_tiles_for("tl2", 334, 777, &src);
   EXPECT_EQ(src, "default");
-  {
-    std::ofstream o(path);
-    o << R"({"tiles": [{"format": "tl1", "N": 1, "K": 1, "BM": 64, "BK": 256, "bm": 32}]})";
-  }
-  try {
-    tb::tl_tiles_load(path);
-    FAIL() << "a BK over the int16 bound was accepted";
-  } catch (const tb::Error& e) {
-    EXPECT_NE(std::string(e.what()).find("252"), std::string::npos) << e.what();
-  }
-  {
-    std::ofstream o(path);
-    o << R"({"tiles": [{"format": "tl1", "N": 1, "K": 1, "BM": 64 "BK": 252, "bm": 32}]})";
-  }
-  EXPECT_THROW(tb::tl_tiles_load(path), tb::Error) << "a missing comma";
-  {
-    std::ofstream o(path);
-    o << R"({"tiles": [{"format": "tl1", "N": 1, "K": 1, "BM": 64, "bm": 32}]})";
-  }
-  EXPECT_THROW(tb::tl_tiles_load(path), tb::Error) << "a missing BK";
-  std::remove(path.c_str());
+  EXPECT_EQ(d.BK, tb::tl_default_tiles("tl2").BK);
+  tb::tl_tiles_for("tl1", 333, 777, &src);
+  EXPECT_EQ(src, "default") << "tiles belong to one format";
+  tb::tl_tiles_unset("tl2", 333, 777);
+  tb::tl_tiles_for("tl2", 333, 777, &src);
+  EXPECT_EQ(src, "default");
 }
 
 // Every path's table construction writes the scalar path's bytes (extreme and random activations).

@@ -1,0 +1,274 @@
+// TL tiles above kernels/ (see tiles.h): files, the per-machine cache, the tuner.
+#include "harness/tiles.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cctype>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "harness/results.h"
+#include "harness/roofline.h"
+#include "harness/ternary_matrix.h"
+#include "kernels/kernel.h"
+#include "model/config.h"
+
+namespace tb {
+
+namespace {
+
+std::string cpu_slug() {
+  std::string slug;
+  for (char c : cpu_info().model) {
+    const unsigned char u = static_cast<unsigned char>(c);
+    if (std::isalnum(u)) slug += char(std::tolower(u));
+    else if (!slug.empty() && slug.back() != '-') slug += '-';
+  }
+  while (!slug.empty() && slug.back() == '-') slug.pop_back();
+  return slug.empty() ? std::string("unknown") : slug;
+}
+
+std::string parent_dir(const std::string& p) {
+  const size_t s = p.rfind('/');
+  return s == std::string::npos ? "." : p.substr(0, s);
+}
+
+}  // namespace
+
+TileFile parse_tiles(const std::string& text, const std::string& what) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const std::exception& e) {
+    throw Error("tiles file " + what + ": not valid JSON (" + e.what() + ")");
+  }
+  if (!j.is_object() || !j.contains("tiles") || !j["tiles"].is_array())
+    throw Error("tiles file " + what + ": want an object with a \"tiles\" array");
+  TileFile f;
+  try {
+    f.cpu = j.value("cpu", "");
+    f.host = j.value("host", "");
+    f.note = j.value("note", "");
+    f.threads = j.value("threads", 0);
+  } catch (const json::exception& e) {
+    throw Error("tiles file " + what + ": " + e.what());
+  }
+  for (size_t i = 0; i < j["tiles"].size(); ++i) {
+    const json& e = j["tiles"][i];
+    const std::string at = "tiles file " + what + ", entry " + std::to_string(i) + ": ";
+    TileEntry t;
+    try {
+      t.format = e.at("format").get<std::string>();
+      t.N = e.at("N").get<int64_t>();
+      t.K = e.at("K").get<int64_t>();
+      t.t.BM = e.at("BM").get<int>();
+      t.t.BK = e.at("BK").get<int>();
+      t.t.bm = e.at("bm").get<int>();
+      t.us = e.value("us", 0.0);
+    } catch (const json::exception& ex) {
+      throw Error(at + ex.what());
+    }
+    if (t.N <= 0 || t.K <= 0) throw Error(at + "N and K must be positive");
+    const std::string bad = tl_tiles_check(t.format, t.t);
+    if (!bad.empty()) throw Error(at + bad);
+    f.tiles.push_back(t);
+  }
+  return f;
+}
+
+TileFile read_tiles_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error("cannot read the tiles file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_tiles(ss.str(), path);
+}
+
+void write_tiles_file(const std::string& path, const TileFile& f) {
+  json tiles = json::array();
+  for (const TileEntry& t : f.tiles)
+    tiles.push_back({{"format", t.format}, {"N", t.N}, {"K", t.K}, {"BM", t.t.BM}, {"BK", t.t.BK}, {"bm", t.t.bm},
+                     {"us", std::round(t.us * 10) / 10}});
+  const json j = {{"cpu", f.cpu}, {"host", f.host}, {"threads", f.threads}, {"note", f.note}, {"tiles", tiles}};
+  make_dirs(parent_dir(path), "pass another path, or set TERNBENCH_CACHE_DIR to a writable folder");
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << j.dump(2) << "\n";
+    if (!out) throw Error("cannot write the tiles file " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw Error("cannot write the tiles file " + path);
+}
+
+std::string tiles_cache_path() {
+  return ternbench_cache_dir() + "/tiles-" + machine_fingerprint()["host"].get<std::string>() + ".json";
+}
+
+std::string shipped_tiles_path() {
+  const std::string p = parent_dir(model_config_dir()) + "/tiles/" + cpu_slug() + ".json";
+  return std::ifstream(p) ? p : "";
+}
+
+std::vector<TlTiles> tile_candidates(const std::string& f, bool quick) {
+  std::vector<TlTiles> out;
+  // The short list keeps the choices the full tuner picked on the CPUs measured so far (BK at the int16
+  // bound or near it, bm as large as BM allows up to 128) and varies BM, the row tile.
+  if (quick) {
+    for (int BM : {64, 128, 256})
+      for (int BK : f == "tl1" ? std::vector<int>{120, 252} : std::vector<int>{192, 252}) out.push_back({BM, BK, std::min(BM, 128)});
+    return out;
+  }
+  const std::vector<int> bks = f == "tl1" ? std::vector<int>{120, 240, 252} : std::vector<int>{96, 192, 252};
+  for (int BM : {64, 128, 256})
+    for (int BK : bks)
+      for (int bm : {32, 64, 128})
+        if (bm <= BM) out.push_back({BM, BK, bm});
+  return out;
+}
+
+TileEntry tune_shape(const std::string& f, int64_t N, int64_t K, const TuneOptions& o,
+                     const std::function<void(const TlTiles&, double, double)>& on_candidate) {
+  using clk = std::chrono::steady_clock;
+  const Kernel& k = select_kernel(f);
+  const auto w = ternary_matrix(N, K, 42);
+  std::vector<float> x(static_cast<size_t>(K));
+  for (size_t i = 0; i < x.size(); ++i) x[i] = float(int64_t(i * 2654435761u % 2001) - 1000) / 137.0f;
+  QuantizedActs acts;
+  quantize_activations(x.data(), 1, K, acts);
+  PreparedActs prep;
+  prepare_activations(k, acts, prep);
+  std::vector<float> y(static_cast<size_t>(N));
+  TileEntry best{f, N, K, {}, 1e30};
+  for (const TlTiles& t : tile_candidates(f, o.quick)) {
+    tl_tiles_set(f, N, K, t);
+    std::vector<PackedWeights> copies;
+    copies.push_back(pack_weights(find_format(f), w.data(), N, K, 0.01f));
+    const size_t per = copies[0].data.size();
+    const size_t want = std::max<size_t>(2, (size_t(o.cold_mb) << 20) / per);
+    while (copies.size() < want) {
+      PackedWeights c;
+      c.format = copies[0].format;
+      c.N = N;
+      c.K = K;
+      c.scale = copies[0].scale;
+      c.data = copies[0].data.clone();
+      copies.push_back(std::move(c));
+    }
+    // Seconds per GEMV: the best of `reps` passes over the cold copies (each pass >= 16 calls).
+    const size_t calls = std::max<size_t>(16, copies.size());
+    for (size_t i = 0; i < copies.size(); ++i) run_f32(k, copies[i], prep, y.data(), o.threads);  // warm-up
+    double sec = 1e30;
+    for (int r = 0; r < o.reps; ++r) {
+      const auto t0 = clk::now();
+      for (size_t i = 0; i < calls; ++i) run_f32(k, copies[i % copies.size()], prep, y.data(), o.threads);
+      sec = std::min(sec, std::chrono::duration<double>(clk::now() - t0).count() / double(calls));
+    }
+    if (on_candidate) on_candidate(t, sec * 1e6, double(per) / sec / 1e9);
+    if (sec * 1e6 < best.us) best = {f, N, K, t, sec * 1e6};
+  }
+  tl_tiles_unset(f, N, K);
+  return best;
+}
+
+void install_tiles(const std::vector<TileNeed>& needs, bool tune_missing, const TuneOptions& o,
+                   const std::function<void(const std::string&)>& say) {
+  using Key = std::tuple<std::string, int64_t, int64_t>;
+  std::vector<TileNeed> todo;
+  for (const TileNeed& n : needs) {
+    bool dup = false;
+    for (const TileNeed& m : todo) dup |= m.format == n.format && m.N == n.N && m.K == n.K;
+    if (!dup) todo.push_back(n);
+  }
+  if (todo.empty()) return;
+  auto take = [&](const TileFile& f, const std::string& what) {
+    std::map<Key, TlTiles> have;
+    for (const TileEntry& e : f.tiles) have[Key(e.format, e.N, e.K)] = e.t;
+    std::vector<TileNeed> left;
+    int used = 0;
+    for (const TileNeed& n : todo) {
+      auto it = have.find(Key(n.format, n.N, n.K));
+      if (it == have.end()) {
+        left.push_back(n);
+        continue;
+      }
+      tl_tiles_set(n.format, n.N, n.K, it->second);
+      ++used;
+    }
+    if (used) say("TL tiles: " + std::to_string(used) + " shape" + (used == 1 ? "" : "s") + " from " + what);
+    todo = left;
+  };
+  // 1. The user's file: explicit, so a shape it lacks is said, not tuned over.
+  if (const char* e = std::getenv("TERNBENCH_TILES"); e && *e) {
+    take(read_tiles_file(e), std::string(e) + " ($TERNBENCH_TILES)");
+    for (const TileNeed& n : todo)
+      say("TL tiles: " + n.format + " " + std::to_string(n.N) + "x" + std::to_string(n.K) + " is not in " + e +
+          " ($TERNBENCH_TILES): default tiles");
+    return;
+  }
+  // 2. This machine's cache.
+  const std::string cache = tiles_cache_path();
+  TileFile cached;
+  if (std::ifstream(cache)) {
+    try {
+      cached = read_tiles_file(cache);
+      if (cached.cpu != cpu_info().model) {
+        say("TL tiles: the cache " + cache + " was tuned on another CPU (" + cached.cpu + "); not used");
+        cached = TileFile{};
+      } else {
+        take(cached, cache + " (tuned on this machine, " + std::to_string(cached.threads) + " thread" +
+                         (cached.threads == 1 ? "" : "s") + ")");
+      }
+    } catch (const Error& err) {
+      say(std::string("TL tiles: the cache is unreadable, tuning again: ") + err.what());
+      cached = TileFile{};
+    }
+  }
+  // 3. Tiles shipped for this CPU model.
+  if (!todo.empty()) {
+    const std::string shipped = shipped_tiles_path();
+    if (!shipped.empty()) take(read_tiles_file(shipped), shipped + " (shipped for this CPU model)");
+  }
+  if (todo.empty()) return;
+  // 4. Tune the rest here, or say that they run on defaults.
+  if (!tune_missing) {
+    for (const TileNeed& n : todo) {
+      const TlTiles d = tl_default_tiles(n.format);
+      say("TL tiles: " + n.format + " " + std::to_string(n.N) + "x" + std::to_string(n.K) +
+          " has no tuned tiles on this CPU: default tiles BM=" + std::to_string(d.BM) + " BK=" + std::to_string(d.BK) +
+          " bm=" + std::to_string(d.bm) + " (tuning is off; `harness tune` tunes)");
+    }
+    return;
+  }
+  say("TL tiles: " + std::to_string(todo.size()) + " shape" + (todo.size() == 1 ? "" : "s") +
+      " without tuned tiles on this CPU; tuning them now (" + std::to_string(tile_candidates("tl1", o.quick).size()) +
+      " candidates each, cold decode GEMV at " + std::to_string(o.threads) + " thread" + (o.threads == 1 ? "" : "s") +
+      "), once: the result is cached in " + cache);
+  if (cached.cpu.empty()) {
+    cached.cpu = cpu_info().model;
+    cached.host = machine_fingerprint()["host"].get<std::string>();
+    cached.threads = o.threads;
+    cached.note = "tuned automatically by the sweep (harness/tiles.cpp): fastest cold-weight GEMV of the short "
+                  "candidate list; `harness tune` tries the full list";
+  }
+  for (const TileNeed& n : todo) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const TileEntry best = tune_shape(n.format, n.N, n.K, o);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    tl_tiles_set(n.format, n.N, n.K, best.t);
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "TL tiles: %s %lldx%lld tuned in %.1f s: BM=%d BK=%d bm=%d (%.1f us per GEMV)",
+                  n.format.c_str(), (long long)n.N, (long long)n.K, s, best.t.BM, best.t.BK, best.t.bm, best.us);
+    say(buf);
+    cached.tiles.erase(std::remove_if(cached.tiles.begin(), cached.tiles.end(),
+                                      [&](const TileEntry& e) { return e.format == n.format && e.N == n.N && e.K == n.K; }),
+                       cached.tiles.end());
+    cached.tiles.push_back(best);
+    write_tiles_file(cache, cached);  // after each shape: an interrupted tuning keeps what it found
+  }
+}
+
+}  // namespace tb
