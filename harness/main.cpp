@@ -271,7 +271,15 @@ int harness_main(int argc, char** argv) {
   exp->add_option("--format", exp_format, "tensor format: i2s (bitnet.cpp's I2_S, type 36)")->capture_default_str();
   exp->add_option("--seed", exp_seed, "seed of the synthetic weights")->capture_default_str();
   exp->add_option("--out", exp_out, "output .gguf path")->required();
-  CLI11_PARSE(app, argc, argv);
+  // A mistake on the command line ends as one line and exit status 2, as every other error does (CLI11's own
+  // exit codes are 100 and up, its message two lines); --help and its kin print and exit 0.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "harness: %s (--help shows the options)\n", one_line(e.what()).c_str());
+    return 2;
+  }
   try {
     if (!isa.empty()) tb::set_forced_isa(isa);
     if (*kernels) return cmd_kernels();

@@ -140,6 +140,16 @@ class BadInput(unittest.TestCase):
         self.check(["-m", "tiny", "--layers", "99"], "tiny has")
         self.check(["-m", "2B4T", "-k", "i2s", "--layers", "1", "--isa", "nosuch"], "nosuch")
 
+    def test_command_line_mistakes_exit_2(self):
+        # CLI11's parse errors too: one line, exit status 2 (not CLI11's 106, 109, ...); --help still exits 0.
+        for args, needle in ((["--no-such-option"], "--no-such-option"), (["report"], "files is required"),
+                             (["-t"], "--threads")):
+            p = run(*args)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+            self.assertIn(needle, p.stderr)
+        self.assertEqual(run("--help").returncode, 0)
+
     def test_kernel_that_cannot_take_a_shape(self):
         with open(os.path.join(os.path.dirname(__file__), "..", "..", "configs", "models", "tiny.json")) as f:
             c = json.load(f)
