@@ -12,6 +12,7 @@
 
 #include "energy/summary.h"
 #include "harness/commands.h"
+#include "harness/compare.h"
 #include "harness/results.h"
 #include "harness/roofline.h"
 #include "harness/sweep.h"
@@ -207,6 +208,7 @@ int harness_main(int argc, char** argv) {
       "                                  the same sweep with llama.cpp's own llama-bench run after it, speedups over its F16\n"
       "  harness import bench.json       llama-bench output (llama.cpp, bitnet.cpp, ik_llama.cpp) as result rows\n"
       "  harness report results/ternbench.jsonl --baseline llama.cpp:F16   the table of rows already recorded\n"
+      "  harness compare before.jsonl after.jsonl   before/after per test: medians, ratio, Mann-Whitney U test, verdict\n"
       "  harness lossless -m ladder-700M --prompts 100 --tokens 100   greedy continuations vs the fp32 reference\n"
       "  harness roofline                read bandwidth and int8 peak per thread count (cached per machine)\n"
       "  harness models                  model presets: parameters and weight memory per format\n"
@@ -275,6 +277,32 @@ int harness_main(int argc, char** argv) {
   rep->add_option("files", rep_files, "results files (JSONL)")->required();
   rep->add_option("--output,-o", rep_output, "stdout format: md, csv, json, jsonl")->capture_default_str();
   rep->add_option("--baseline", rep_baseline, "speedup baseline ENGINE:KERNEL")->capture_default_str();
+  auto* cmp = app.add_subcommand("compare", "before/after: pair the rows of two results files (or of two commits in one) "
+                                 "and test each pair's repetitions for a significant change (Mann-Whitney U)");
+  tb::CompareArgs ca;
+  cmp->add_option("files", ca.files, "before.jsonl after.jsonl; with --before/--after, one or more files")->required();
+  cmp->add_option("--before", ca.before_commit, "engine_commit prefix of the before rows (with --after, rows of one file)");
+  cmp->add_option("--after", ca.after_commit, "engine_commit prefix of the after rows");
+  cmp->add_option("--alpha", ca.alpha, "significance level of the two-sided test")->capture_default_str();
+  cmp->add_option("--fail-above", ca.fail_above, "exit 1 (after printing) when a pair is significantly slower by more "
+                  "than this, e.g. 5%");
+  cmp->add_flag("--any-machine", ca.any_machine, "also pair rows of different machines (by default a pair is one "
+                "machine: the same host, cpu and isa)");
+  cmp->add_option("--output,-o", ca.output, "stdout format: md, csv, json")->capture_default_str();
+  cmp->footer(
+      "Rows pair when machine (host + cpu + isa of the row's fingerprint), engine, model, layers, kernel, head,\n"
+      "threads, pin, test and its lengths (n_prompt, n_gen) are equal. Rows repeated on one side (several runs of one\n"
+      "configuration) are pooled: 'runs' counts them, 'n' their repetitions. Each pair: both medians of the pooled\n"
+      "samples_ts, after/before, and a two-sided Mann-Whitney U test: exact null distribution for untied samples with\n"
+      "n1*n2 <= 400, else the normal approximation with tie and continuity corrections ('method'). Verdicts: faster,\n"
+      "slower (p < alpha), no significant change, or too few samples: the sizes cannot reach alpha whatever the data\n"
+      "(3 against 3 repetitions: min p = 2/C(6,3) = 0.1). Rows with no partner are listed, not dropped.\n"
+      "Exit status: 0; 1 when --fail-above caught a regression (after printing everything); 2 on bad files or options.\n"
+      "\nExamples:\n"
+      "  harness compare main.jsonl branch.jsonl           every common test of the two files\n"
+      "  harness compare --before 9709281 --after a1b2c3d results/ternbench.jsonl   two commits' rows of one file\n"
+      "  harness compare a.jsonl b.jsonl --fail-above 5%   exit 1 on a significant slowdown of more than 5% (CI)\n"
+      "  harness compare laptop.jsonl server.jsonl --any-machine -o csv   across machines, as CSV\n");
   auto* energy = app.add_subcommand("energy", "list the energy sources, whether each is usable here and why not");
   bool energy_estimate = false, energy_causal = false;
   std::string energy_model, energy_node = "7nm";
@@ -300,7 +328,15 @@ int harness_main(int argc, char** argv) {
   exp->add_option("--format", exp_format, "tensor format: i2s (bitnet.cpp's I2_S, type 36)")->capture_default_str();
   exp->add_option("--seed", exp_seed, "seed of the synthetic weights")->capture_default_str();
   exp->add_option("--out", exp_out, "output .gguf path")->required();
-  CLI11_PARSE(app, argc, argv);
+  // A mistake on the command line ends as one line and exit status 2, as every other error does (CLI11's own
+  // exit codes are 100 and up, its message two lines); --help and its kin print and exit 0.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "harness: %s (--help shows the options)\n", one_line(e.what()).c_str());
+    return 2;
+  }
   try {
     if (!isa.empty()) tb::set_forced_isa(isa);
     if (*kernels) return cmd_kernels();
@@ -312,6 +348,7 @@ int harness_main(int argc, char** argv) {
       return tb::cmd_lossless(la);
     }
     if (*rep) return tb::cmd_report(rep_files, rep_output, rep_baseline);
+    if (*cmp) return tb::cmd_compare(ca);
     if (*roofline) return cmd_roofline(tb::parse_thread_spec(rf_threads), rf_refresh, rf_json);
     if (*verify) {
       va.threads = tb::parse_thread_spec(va_threads);

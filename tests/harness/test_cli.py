@@ -154,6 +154,16 @@ class BadInput(unittest.TestCase):
         self.check(["-m", "tiny", "--layers", "99"], "tiny has")
         self.check(["-m", "2B4T", "-k", "i2s", "--layers", "1", "--isa", "nosuch"], "nosuch")
 
+    def test_command_line_mistakes_exit_2(self):
+        # CLI11's parse errors too: one line, exit status 2 (not CLI11's 106, 109, ...); --help still exits 0.
+        for args, needle in ((["--no-such-option"], "--no-such-option"), (["report"], "files is required"),
+                             (["-t"], "--threads")):
+            p = run(*args)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+            self.assertIn(needle, p.stderr)
+        self.assertEqual(run("--help").returncode, 0)
+
     def test_kernel_that_cannot_take_a_shape(self):
         with open(os.path.join(os.path.dirname(__file__), "..", "..", "configs", "models", "tiny.json")) as f:
             c = json.load(f)
@@ -355,6 +365,116 @@ class Peers(unittest.TestCase):
             self.assertIn("pp128 test", p.stderr)  # the recorded file is pp128, not the pp8 asked: said
             self.assertIn("Speedup over llama.cpp:F16", p.stdout)
 
+
+# Two small hand-made results files (tests/data/compare/README.md): before and after of one machine.
+COMPARE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "compare")
+
+
+def exact_two_sided_p(before, after):
+    """Exact two-sided Mann-Whitney p of untied samples by counting every split of the ranks 1..N (a check
+    independent of the harness's recurrence)."""
+    import itertools
+    n1, n = len(before), len(before) + len(after)
+    pooled = sorted(before + after)
+    u = sum(pooled.index(v) + 1 for v in before) - n1 * (n1 + 1) // 2
+    u = min(u, n1 * (n - n1) - u)
+    hits = total = 0
+    for ranks in itertools.combinations(range(1, n + 1), n1):
+        w = sum(ranks) - n1 * (n1 + 1) // 2
+        total += 1
+        hits += min(w, n1 * (n - n1) - w) <= u
+    return u, hits / total
+
+
+class Compare(unittest.TestCase):
+    def setUp(self):
+        self.before, self.after = (os.path.join(COMPARE, f) for f in ("before.jsonl", "after.jsonl"))
+
+    def rows(self, stdout):
+        return {tuple(c.strip() for c in l.split("|")[4:8:3]): l for l in stdout.splitlines() if l.startswith("| ci-box")}
+
+    def test_table(self):
+        p = run("compare", self.before, self.after)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        verdict = {k: l.split("|")[-2].strip() for k, l in self.rows(p.stdout.split("Only before")[0]).items()}
+        self.assertEqual(verdict, {("i2s__avx2", "pp8"): "faster", ("i2s__avx2", "tg4"): "slower",
+                                   ("fp16", "pp8"): "no significant change",
+                                   ("fp16", "tg4"): "too few samples: min p = 0.1 > alpha"})
+        self.assertIn("| 2+1 | 10+10 |", self.rows(p.stdout)[("fp16", "pp8")])  # two runs before, pooled
+        only_before, only_after = p.stdout.split("Only before")[1].split("Only after")
+        self.assertIn("| tl2__avx2 |", only_before)
+        self.assertIn("on another machine after", only_before)
+        self.assertIn("| 2 | tg4 |", only_after)
+        self.assertIn("| other-box (avx2) |", only_after)
+        self.assertIn("Summary: 1 faster, 1 slower, 1 no significant change, 1 too few samples; 1 row only before, "
+                      "2 only after.", p.stdout)
+
+    def test_json_p_values(self):
+        p = run("compare", self.before, self.after, "-o", "json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = json.loads(p.stdout)
+        samples = {}
+        for name, side in ((self.before, "b"), (self.after, "a")):
+            with open(name) as f:
+                for r in map(json.loads, f):
+                    samples.setdefault((r["kernel"], r["test"], r["threads"], r["machine"]["host"], side), []).extend(r["samples_ts"])
+        self.assertEqual(len(out["pairs"]), 4)
+        for pair in out["pairs"]:
+            k = pair["key"]
+            b, a = (samples[(k["kernel"], k["test"], k["threads"], k["machine"]["host"], s)] for s in "ba")
+            u, pv = exact_two_sided_p(b, a)
+            self.assertEqual(pair["method"], "exact")
+            self.assertEqual(pair["u"], u, k)
+            self.assertAlmostEqual(pair["p"], pv, delta=1e-12)
+        self.assertEqual([u["side"] for u in out["unmatched"]], ["before", "after", "after"])
+
+    def test_fail_above(self):
+        p = run("compare", self.before, self.after, "--fail-above", "5%")
+        self.assertEqual(p.returncode, 1, p.stderr)
+        self.assertIn("slower, beyond --fail-above 5%", p.stdout)  # everything is printed first
+        self.assertIn("Only after", p.stdout)
+        self.assertEqual(p.stderr.strip().splitlines(),
+                         ["harness compare: 1 significant regression beyond --fail-above 5%: i2s__avx2 tg4 t1 (-10.0%)"])
+        self.assertEqual(run("compare", self.before, self.after, "--fail-above", "15%").returncode, 0)
+
+    def test_any_machine(self):
+        p = run("compare", self.before, self.after, "--any-machine")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.assertIn("| ci-box (avx2) -> other-box (avx2) | ternbench | tiny | tl2__avx2 |", p.stdout)
+        self.assertNotIn("Only before", p.stdout)
+
+    def test_commits_of_one_file(self):
+        with tempfile.TemporaryDirectory() as d:
+            both = os.path.join(d, "both.jsonl")
+            with open(both, "w") as f:
+                for name in (self.before, self.after):
+                    with open(name) as g:
+                        f.write(g.read())
+            p = run("compare", "--before", "5e1f0c", "--after", "c04a", both, "-o", "csv")
+            self.assertEqual(p.returncode, 0, p.stderr)
+            q = run("compare", self.before, self.after, "-o", "csv")
+            self.assertEqual(p.stdout, q.stdout)  # the same pairs as two files
+            lines = p.stdout.splitlines()
+            self.assertEqual(len(lines), 1 + 4 + 3)
+            self.assertEqual({len(l.split(",")) for l in lines}, {len(lines[0].split(","))})
+            bad = run("compare", "--before", "5e1f", "--after", "ffff", both)
+            self.assertEqual(bad.returncode, 2)
+            self.assertIn("--after 'ffff' selects no row; engine_commit values here: 5e1f0c2a9b7d, c04a7e913d28", bad.stderr)
+
+    def test_bad_input(self):
+        for args, needle in (((self.before, "/no/such.jsonl"), "/no/such.jsonl"),
+                             ((self.before,), "two results files"),
+                             ((self.before, self.after, "--fail-above", "lots"), "--fail-above 'lots'"),
+                             ((self.before, self.after, "-o", "xml"), "--output 'xml'"),
+                             ((self.before, self.after, "--alpha", "2"), "--alpha 2"),
+                             (("--before", "5e1f", self.before), "--before and --after go together"),
+                             ((self.before, self.after, "--nope"), "--nope")):
+            p = run("compare", *args)
+            self.assertEqual(p.returncode, 2, args)
+            self.assertEqual(p.stdout, "", args)
+            self.assertEqual(len(p.stderr.strip().splitlines()), 1, p.stderr)
+            self.assertIn(needle, p.stderr, args)
+        self.assertEqual(run("compare", "--help").returncode, 0)
 
 class Lossless(unittest.TestCase):
     def test_kernels_match_the_fp32_kernel(self):
