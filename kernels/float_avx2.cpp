@@ -3,12 +3,13 @@
 #include <immintrin.h>
 
 #include "kernels/float_matmul.h"
+#include "kernels/x86_avx2.h"
 
 namespace tb {
 namespace detail {
 namespace {
 
-inline float hsum(__m256 v) {
+inline float hsum(__m256 v) {  // float lanes (kernels/x86_avx2.h has the int32 one)
   __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   s = _mm_add_ps(s, _mm_movehl_ps(s, s));
   s = _mm_add_ss(s, _mm_movehdup_ps(s));
@@ -66,7 +67,28 @@ void dot_rows(const Wt* W, int64_t K, const float* x, int64_t n0, int64_t n1, fl
 void dot_rows_i8_avx2(const int8_t* W, int64_t K, const int8_t* q, int64_t n0, int64_t n1, int32_t* acc) {
   const int64_t K32 = K / 32 * 32;
   const __m256i ones = _mm256_set1_epi16(1);
-  for (int64_t n = n0; n < n1; ++n) {
+  auto tail = [&](const int8_t* w, int32_t s) {
+    for (int64_t k = K32; k < K; ++k) s += int32_t(w[k]) * q[k];
+    return s;
+  };
+  int64_t n = n0;
+  // Four rows at a time, each a separate stream fetched ahead (as the fp16 head): one row at a time left the
+  // int8 head at 0.6 of the read bandwidth. Integer sums: any grouping gives the same result.
+  for (; n + 4 <= n1; n += 4) {
+    const int8_t* w0 = W + n * K;
+    __m256i a[4];
+    for (int r = 0; r < 4; ++r) a[r] = _mm256_setzero_si256();
+    for (int64_t k = 0; k < K32; k += 32) {
+      const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + k)), ax = _mm256_abs_epi8(x);
+      for (int r = 0; r < 4; ++r) {
+        _mm_prefetch(reinterpret_cast<const char*>(w0 + r * K + k) + 1024, _MM_HINT_T0);
+        const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w0 + r * K + k));
+        a[r] = _mm256_add_epi32(a[r], _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(wv, x)), ones));
+      }
+    }
+    for (int r = 0; r < 4; ++r) acc[n + r - n0] = tail(w0 + r * K, hsum(a[r]));
+  }
+  for (; n < n1; ++n) {
     const int8_t* w = W + n * K;
     __m256i a = _mm256_setzero_si256();
     for (int64_t k = 0; k < K32; k += 32) {
@@ -74,12 +96,7 @@ void dot_rows_i8_avx2(const int8_t* W, int64_t K, const int8_t* q, int64_t n0, i
       const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k));
       a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_abs_epi8(x), _mm256_sign_epi8(wv, x)), ones));
     }
-    __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(a), _mm256_extracti128_si256(a, 1));
-    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
-    s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
-    int32_t s = _mm_cvtsi128_si32(s4);
-    for (int64_t k = K32; k < K; ++k) s += int32_t(w[k]) * q[k];
-    acc[n - n0] = s;
+    acc[n - n0] = tail(w, hsum(a));
   }
 }
 

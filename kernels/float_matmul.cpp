@@ -98,6 +98,9 @@ void matmul_f32w(const float* W, int64_t N, int64_t K, const float* X, int64_t T
 #ifdef TB_HAVE_X86_KERNELS
   if (allowed_isas() & (uint32_t(Isa::avx2) | uint32_t(Isa::avx512vnni))) fn = &detail::dot_rows_f32_avx2;
 #endif
+#ifdef TB_HAVE_NEON_KERNELS
+  if (allowed_isas() & uint32_t(Isa::neon)) fn = &detail::dot_rows_f32_neon;
+#endif
   run_rows(W, N, K, X, T, Y, threads, fn);
 }
 
@@ -106,6 +109,9 @@ void matmul_f16w(const uint16_t* W, int64_t N, int64_t K, const float* X, int64_
 #ifdef TB_HAVE_X86_KERNELS
   if (allowed_isas() & (uint32_t(Isa::avx2) | uint32_t(Isa::avx512vnni))) fn = &detail::dot_rows_f16_avx2;
   if (allowed_isas() & uint32_t(Isa::avx512vnni)) fn = &detail::dot_rows_f16_avx512;  // the widest path allowed
+#endif
+#ifdef TB_HAVE_NEON_KERNELS
+  if (allowed_isas() & uint32_t(Isa::neon)) fn = &detail::dot_rows_f16_neon;
 #endif
   run_rows(W, N, K, X, T, Y, threads, fn);
 }
@@ -118,6 +124,10 @@ void matmul_i8rows(const int8_t* W, const float* row_scale, int64_t N, int64_t K
   auto fn = &detail::dot_rows_i8_scalar;
 #ifdef TB_HAVE_X86_KERNELS
   if (allowed_isas() & (uint32_t(Isa::avx2) | uint32_t(Isa::avx512vnni))) fn = &detail::dot_rows_i8_avx2;
+  if (allowed_isas() & uint32_t(Isa::avx512vnni)) fn = &detail::dot_rows_i8_avx512vnni;
+#endif
+#ifdef TB_HAVE_NEON_KERNELS
+  if (allowed_isas() & uint32_t(Isa::neon)) fn = &detail::dot_rows_i8_neon;
 #endif
   const int nt = threads > 0 ? threads : omp_get_max_threads();
 #pragma omp parallel num_threads(nt)

@@ -21,6 +21,10 @@ namespace detail {
 // acc[n - n0] = exact int32 dot of row n with q, for n in [n0, n1).
 void dot_rows_i8_scalar(const int8_t* W, int64_t K, const int8_t* q, int64_t n0, int64_t n1, int32_t* acc);
 void dot_rows_i8_avx2(const int8_t* W, int64_t K, const int8_t* q, int64_t n0, int64_t n1, int32_t* acc);
+void dot_rows_i8_avx512vnni(const int8_t* W, int64_t K, const int8_t* q, int64_t n0, int64_t n1, int32_t* acc);
+void dot_rows_i8_neon(const int8_t* W, int64_t K, const int8_t* q, int64_t n0, int64_t n1, int32_t* acc);
+void dot_rows_f16_neon(const uint16_t* W, int64_t K, const float* x, int64_t n0, int64_t n1, float* y);
+void dot_rows_f32_neon(const float* W, int64_t K, const float* x, int64_t n0, int64_t n1, float* y);
 // Rows [n0, n1) for one token x. The AVX2 path needs AVX2 + FMA + F16C.
 void dot_rows_f32_scalar(const float* W, int64_t K, const float* x, int64_t n0, int64_t n1, float* y);
 void dot_rows_f16_scalar(const uint16_t* W, int64_t K, const float* x, int64_t n0, int64_t n1, float* y);

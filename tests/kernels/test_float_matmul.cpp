@@ -19,6 +19,38 @@ TEST(Fp16, ConversionRoundTripsEveryHalf) {
   EXPECT_EQ(tb::fp32_to_fp16(65520.0f), 0x7c00);            // overflows to inf
 }
 
+// int8 rows, every path this CPU runs: exact int32 sums for ranges starting mid-group of four (as a thread's may),
+// K with and without tails of the 16-, 32- and 64-byte steps, and the extremes (-127 weights x -128 activations).
+TEST(Int8Rows, EveryPathSumsExactly) {
+  using Fn = void (*)(const int8_t*, int64_t, const int8_t*, int64_t, int64_t, int32_t*);
+  std::vector<std::pair<const char*, Fn>> paths = {{"scalar", &tb::detail::dot_rows_i8_scalar}};
+#ifdef TB_HAVE_X86_KERNELS
+  if (tb::cpu_supports(tb::Isa::avx2)) paths.push_back({"avx2", &tb::detail::dot_rows_i8_avx2});
+  if (tb::cpu_supports(tb::Isa::avx512vnni)) paths.push_back({"avx512vnni", &tb::detail::dot_rows_i8_avx512vnni});
+#endif
+#ifdef TB_HAVE_NEON_KERNELS
+  if (tb::cpu_supports(tb::Isa::neon)) paths.push_back({"neon", &tb::detail::dot_rows_i8_neon});
+#endif
+  for (int64_t K : {1, 15, 16, 17, 31, 33, 63, 64, 65, 2560, 2593}) {
+    const int64_t N = 23;
+    tbtest::Rng r{static_cast<uint64_t>(K) + 3};
+    std::vector<int8_t> W(static_cast<size_t>(N * K)), q(static_cast<size_t>(K));
+    for (auto& v : W) v = int8_t(int(r.next() % 255) - 127);
+    for (auto& v : q) v = int8_t(int(r.next() % 256) - 128);
+    for (int64_t i = 0; i < K; ++i) W[size_t(5 * K + i)] = -127, q[size_t(i)] = i % 3 ? q[size_t(i)] : int8_t(-128);
+    for (const auto& [name, fn] : paths)
+      for (int64_t n0 : {0, 1, 3}) {
+        std::vector<int32_t> acc(static_cast<size_t>(N - n0), -1);
+        fn(W.data(), K, q.data(), n0, N, acc.data());
+        for (int64_t n = n0; n < N; ++n) {
+          int32_t want = 0;
+          for (int64_t k = 0; k < K; ++k) want += int32_t(W[size_t(n * K + k)]) * q[size_t(k)];
+          ASSERT_EQ(acc[size_t(n - n0)], want) << name << " K=" << K << " n=" << n << " n0=" << n0;
+        }
+      }
+  }
+}
+
 // int8 rows: the int32 sums are exact, and the float result is acc / a * scale in that order.
 TEST(Int8Rows, ExactSumsAndOneEpilogue) {
   for (int64_t K : {1, 31, 32, 33, 256, 2560}) {
@@ -78,7 +110,10 @@ TEST(FloatWeights, EveryFp16PathAndThreadCount) {
   if (tb::cpu_supports(tb::Isa::avx2)) paths.push_back({"avx2", &tb::detail::dot_rows_f16_avx2});
   if (tb::cpu_supports(tb::Isa::avx512vnni)) paths.push_back({"avx512", &tb::detail::dot_rows_f16_avx512});
 #endif
-  for (int64_t K : {31, 33, 2560, 2593}) {
+#ifdef TB_HAVE_NEON_KERNELS
+  if (tb::cpu_supports(tb::Isa::neon)) paths.push_back({"neon", &tb::detail::dot_rows_f16_neon});
+#endif
+  for (int64_t K : {15, 31, 33, 2560, 2593}) {
     const int64_t N = 23;
     tbtest::Rng r{static_cast<uint64_t>(K) + 11};
     std::vector<uint16_t> W(static_cast<size_t>(N * K));
@@ -145,6 +180,9 @@ TEST(FloatWeights, ForcedPathIsTheOneThatRuns) {
 #ifdef TB_HAVE_X86_KERNELS
   if (tb::cpu_supports(tb::Isa::avx2)) paths.push_back({"avx2", &tb::detail::dot_rows_f16_avx2});
   if (tb::cpu_supports(tb::Isa::avx512vnni)) paths.push_back({"avx512vnni", &tb::detail::dot_rows_f16_avx512});
+#endif
+#ifdef TB_HAVE_NEON_KERNELS
+  if (tb::cpu_supports(tb::Isa::neon)) paths.push_back({"neon", &tb::detail::dot_rows_f16_neon});
 #endif
   const int64_t N = 13, K = 2593;
   tbtest::Rng r(3);
