@@ -1,4 +1,4 @@
-// The operation-count energy estimate of [A3] Table 1 (REFERENCE.md §4): arithmetic of a forward pass
+// The operation-count energy estimate of [A3] Table 1 (docs/reference.md §7): arithmetic of a forward pass
 // counted from the model config, priced with per-operation energies. Always labelled as an estimate: it
 // leaves out memory traffic, which dominates the energy of real decoding.
 //
@@ -26,7 +26,7 @@ struct OpEnergies {
   std::string label;
   double fp16_add_pj, fp16_mul_pj, int8_add_pj, int8_mul_pj;
 };
-// 7 nm, as [A3] uses it (REFERENCE.md §4): FP16 add 0.16, mul 0.34; INT8 add 0.007, mul 0.07 pJ.
+// 7 nm, as [A3] uses it (docs/reference.md §7): FP16 add 0.16, mul 0.34; INT8 add 0.007, mul 0.07 pJ.
 const OpEnergies& op_energies_7nm();
 // 45 nm, the BitNet paper's alternative column (arXiv 2310.11453 Table 2, after Horowitz, ISSCC 2014):
 // FP16 add 0.4, mul 1.1; INT8 add 0.03, mul 0.2 pJ.

@@ -1,5 +1,5 @@
-// Energy meters behind one interface (REFERENCE.md §6): Linux powercap RAPL, the perf power PMU, MSRs,
-// macOS powermetrics, and the operation-count estimate (§4). Each source says whether it is available
+// Energy meters behind one interface (docs/reference.md §8): Linux powercap RAPL, the perf power PMU, MSRs,
+// macOS powermetrics, and the operation-count estimate (§7). Each source says whether it is available
 // here and, when it is not, why and what to do. A counter that exists but cannot be read is never a
 // silent zero: the source is unavailable and its reason names the file and the fix.
 #pragma once

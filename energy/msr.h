@@ -1,5 +1,5 @@
 // RAPL model-specific registers through /dev/cpu/N/msr (root, `modprobe msr`). Intel and AMD registers
-// and unit decoding; the status counters are 32 bits wide and wrap. REFERENCE.md §6.
+// and unit decoding; the status counters are 32 bits wide and wrap. docs/reference.md §8.3.
 #pragma once
 #include <cstdint>
 #include <map>

@@ -2,7 +2,7 @@
 // perf_event_open(pid = -1, one CPU per package from cpumask). Counts are 64-bit and accumulated by the
 // kernel (it unwraps the 32-bit RAPL MSR and keeps counts since the event was opened), so they do not wrap
 // (2^64 counts of 2^-32 J would take 50 days at 1 kW). The events are free-running and never multiplexed,
-// so a read is the plain count (read_format 0: no time_enabled / time_running scaling). REFERENCE.md §6.
+// so a read is the plain count (read_format 0: no time_enabled / time_running scaling). docs/reference.md §8.2.
 #pragma once
 #include <cstdint>
 #include <functional>

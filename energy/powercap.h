@@ -1,6 +1,6 @@
 // Linux powercap RAPL: /sys/class/powercap/intel-rapl:P (package P) and intel-rapl:P:S (subzones core,
 // uncore, dram), plus a platform "psys" zone on some laptops. Intel, and AMD Zen through the same driver
-// (package and core, no dram). REFERENCE.md §6.
+// (package and core, no dram). docs/reference.md §8.1.
 #pragma once
 #include <string>
 #include <vector>

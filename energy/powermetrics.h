@@ -1,5 +1,5 @@
 // macOS powermetrics as a subprocess: `powermetrics --samplers cpu_power,gpu_power,ane_power -i MS -f plist`
-// (root) prints one plist document per sample, separated by NUL bytes (REFERENCE.md §6). Per sample and
+// (root) prints one plist document per sample, separated by NUL bytes (docs/reference.md §8.4). Per sample and
 // domain an energy key is preferred (cpu_energy, gpu_energy, ane_energy in mJ; package_joules in J on Intel
 // Macs); otherwise power x elapsed_ns (cpu_power, gpu_power, ane_power, combined_power in mW; package_watts
 // in W), never power x the requested interval. The keys a run used are reported.

@@ -67,7 +67,7 @@ std::string estimate_summary(const std::string& model, const EstimateOptions& op
   std::ostringstream o;
   char b[512];
   o << "ESTIMATE, not a measurement: energy of the arithmetic only, from operation counts ([A3] Table 1 "
-       "method, REFERENCE.md §4).\n";
+       "method, docs/reference.md §7).\n";
   o << "model: " << e.describe() << "\n";
   std::snprintf(b, sizeof b,
                 "counts: hidden %lld, layers %lld, ffn %lld, heads %lld (kv %lld) x head_dim %lld; %.4g B "

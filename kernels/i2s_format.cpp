@@ -1,4 +1,4 @@
-// Format I2_S (bitnet.cpp's layout, REFERENCE.md §2) and its scalar kernel.
+// Format I2_S (bitnet.cpp's layout, docs/reference.md §2.2) and its scalar kernel.
 // packed: N rows x (K/128) blocks x 32 bytes; byte g holds codes of w[g], w[32+g], w[64+g], w[96+g]
 //         in bits 7..6, 5..4, 3..2, 1..0 (code c = w + 1); then a 32-byte tail whose first 4 bytes
 //         are the fp32 tensor scale (as in a GGUF file, so tensors load by copy).
@@ -39,7 +39,7 @@ void i2s_unpack(const uint8_t* p, int64_t N, int64_t K, int8_t* w) {
       for (int g = 0; g < 32; ++g)
         for (int j = 0; j < 4; ++j) {
           const int c = (src[g] >> (6 - 2 * j)) & 3;
-          if (c == 3)  // bitnet.cpp's multi-threaded quantizer is known to write such tensors (REFERENCE §2)
+          if (c == 3)  // bitnet.cpp's multi-threaded quantizer is known to write such tensors (docs/reference.md §2.2)
             throw Error("I2_S data looks corrupt: unused code 11 at row " + std::to_string(n) + ", column " +
                         std::to_string(b * 128 + 32 * j + g));
           dst[32 * j + g] = int8_t(c - 1);

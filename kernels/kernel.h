@@ -14,7 +14,7 @@
 
 namespace tb {
 
-// ---- Activations (REFERENCE.md §1) -------------------------------------------------------------
+// ---- Activations (docs/reference.md §1.2) ------------------------------------------------------
 
 // Per-token int8 activations: q = rne(x * a) clamped to [-128, 127], a = 127 / max(max|x|, 1e-5).
 struct QuantizedActs {
@@ -32,10 +32,10 @@ void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& o
 // Builds QuantizedActs from given int8 values (tests, extreme inputs); a is taken as given.
 QuantizedActs acts_from_int8(const int8_t* q, int64_t T, int64_t K, const float* a);
 
-// Ternary weights from fp32 by absmean (REFERENCE.md §1): s = max(mean|W|, 1e-5), w = round(clamp(W/s,-1,1)).
+// Ternary weights from fp32 by absmean (docs/reference.md §1.1): s = max(mean|W|, 1e-5), w = round(clamp(W/s,-1,1)).
 float quantize_weights_absmean(const float* W, int64_t N, int64_t K, int8_t* w);
 
-// The one epilogue (REFERENCE.md §1): y = acc / a * s, in this order, in float.
+// The one epilogue (docs/reference.md §1.4): y = acc / a * s, in this order, in float.
 inline float epilogue(int32_t acc, float a, float s) { return static_cast<float>(acc) / a * s; }
 
 // ---- Formats and kernels -----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-// Activation quantizer, scalar path and dispatch (REFERENCE.md §1). SIMD paths live in
+// Activation quantizer, scalar path and dispatch (docs/reference.md §1.2). SIMD paths live in
 // quantize_<isa>.cpp and must match this one bit for bit (tests/kernels/test_quantize.cpp).
 #include <cfloat>
 #include <cmath>

@@ -125,7 +125,7 @@ void tl1_prepare_avx2(const int8_t* q, int64_t K, uint8_t* out) {
 }
 
 void tl2_prepare_avx2(const int8_t* q, int64_t K, uint8_t* out) {
-  // Entry i (0..13) = c0 b0 + c1 b1 + c2 b2 with i = 9 c0 + 3 c1 + c2 (REFERENCE §2's table); 14, 15: 0.
+  // Entry i (0..13) = c0 b0 + c1 b1 + c2 b2 with i = 9 c0 + 3 c1 + c2 (docs/reference.md §2.4's table); 14, 15: 0.
   const __m256i c0 = _mm256_setr_epi16(0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0);
   const __m256i c1 = _mm256_setr_epi16(0, 0, 1, 1, 1, -1, -1, -1, 0, 0, 0, 1, 1, 1, 0, 0);
   const __m256i c2 = _mm256_setr_epi16(0, 1, -1, 0, 1, -1, 0, 1, -1, 0, 1, -1, 0, 1, 0, 0);

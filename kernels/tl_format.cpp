@@ -1,9 +1,9 @@
-// Formats TL1 and TL2 (REFERENCE.md §2, lookup tables), their activation tables and the scalar path.
+// Formats TL1 and TL2 (docs/reference.md §2.3, §2.4, lookup tables), their activation tables and the scalar path.
 // packed: 64-byte header (tiles, N, K, scale) | row tiles of BM rows (N padded to 32) | per row tile, K tiles of BK weights | per K tile, 32-row groups | per group, units: 32 index bytes (row r: lo nibble A, hi nibble B) [+ TL2: 8 sign bytes per unit after the group's index bytes, units paired: A A' B B']
 // TL1: pair (w0, w1) -> index 3 (w0 + 1) + (w1 + 1); units of 2 pairs; K padded to 4 with zeros.
 // TL2: triple -> v = 9 w0 + 3 w1 + w2, index |v|, sign bit (v < 0); units of 2 triples; the last
 //      K % 6 weights (padded to 4 or 8) are TL1 units after the last K tile.
-// Reading of REFERENCE §2 chosen here: the TL2 region is every whole triple of K (the last K tile may
+// Reading of docs/reference.md §2.4 chosen here: the TL2 region is every whole triple of K (the last K tile may
 // be shorter than BK) and only K % 6 < 6 weights use the TL1 table; so the tables depend on K alone
 // (the prepare hook sees only K) and fewer weights pay 2 bits than with a BK-sized TL1 tail.
 // Tables: int16 entries split into a low-byte and a high-byte table, looked up by byte shuffles and

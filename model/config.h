@@ -1,4 +1,4 @@
-// Model configurations: data files under configs/models/<name>.json (REFERENCE.md §3, §4).
+// Model configurations: data files under configs/models/<name>.json (docs/reference.md §5).
 #pragma once
 #include <cstdint>
 #include <string>

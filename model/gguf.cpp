@@ -1,5 +1,5 @@
-// GGUF reading and writing. The container is described in model/gguf.h and REFERENCE.md §2/§3; the
-// tensor layouts decoded here (I2_S, TQ2_0, TQ1_0) follow REFERENCE.md §2 exactly.
+// GGUF reading and writing. The container is described in model/gguf.h and docs/reference.md §4; the
+// tensor layouts decoded here (I2_S, TQ2_0, TQ1_0) follow docs/reference.md §2 exactly.
 //
 // Robustness rules (the reader is fuzzed): every count and length read from the file is bounded by the
 // bytes that remain before anything is allocated, every offset + size sum is checked for overflow, and
@@ -622,7 +622,7 @@ struct ScaleCheck {
   }
 };
 
-// TQ2_0 (REFERENCE §2): 66-byte blocks of 256 weights, qs[64] then fp16 d. Within each 32-byte half h
+// TQ2_0 (docs/reference.md §2.5): 66-byte blocks of 256 weights, qs[64] then fp16 d. Within each 32-byte half h
 // of qs, weight 128h + 32n + m is in bits 2n..2n+1 of byte 32h + m; code c = w + 1 (3 is unused).
 void decode_tq2_0(const Located& l, int8_t* w, float& scale) {
   const int64_t blocks = l.rows * l.cols / 256;
@@ -646,7 +646,7 @@ void decode_tq2_0(const Located& l, int8_t* w, float& scale) {
   scale = sc.scale;  // 0 when every weight is zero
 }
 
-// TQ1_0 (REFERENCE §2): 54-byte blocks of 256 weights: qs[48], qh[4], fp16 d. A byte stores up to 5
+// TQ1_0 (docs/reference.md §2.5): 54-byte blocks of 256 weights: qs[48], qh[4], fp16 d. A byte stores up to 5
 // trits as ceil(t * 256 / 243) of their base-3 number t (trit 0 most significant), so multiplying by
 // 3^n (mod 256) brings trit n to the top and ((x * 3) >> 8) reads it. qh bytes hold 4 trits shifted up
 // one digit, so the same formula reads their trits 0..3. Every byte decodes to valid trits.
@@ -690,7 +690,7 @@ Ternary read_ternary(const File& f, const std::string& name) {
     if (l.cols % 128 != 0)
       throw Error(l.ctx + " has " + std::to_string(l.cols) + " columns; I2_S needs a multiple of 128 (blocks of 128)");
     // The scale first: bitnet.cpp's multi-threaded quantizer writes tensors with a zero scale and mostly
-    // 00 codes (REFERENCE §2); saying so is more useful than reporting their first bad code.
+    // 00 codes (docs/reference.md §2.2); saying so is more useful than reporting their first bad code.
     float s;
     std::memcpy(&s, l.p + l.rows * l.cols / 4, sizeof s);
     if (!std::isfinite(s) || s == 0.0f)

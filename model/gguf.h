@@ -1,6 +1,6 @@
 // GGUF reading and writing (the llama.cpp container), for the checkpoints users bring (bitnet.cpp's
 // I2_S files, llama.cpp's TQ1_0/TQ2_0 files, f16/bf16/f32 tensors) and for ternbench's own exports.
-// Facts: REFERENCE.md §2 and §3. Every failure throws tb::Error naming the file and the problem.
+// Facts: docs/reference.md §2 and §4. Every failure throws tb::Error naming the file and the problem.
 #pragma once
 #include <cstdint>
 #include <map>

@@ -58,7 +58,7 @@ struct Reference::Impl {
   // point, the matmuls are numbered from `first`.
   //
   // full: y = x * (w * s)^T in fp32.
-  // fake_quant: x is quantized per token as the int8 path does (REFERENCE facts, docs: q = rne(x * a)
+  // fake_quant: x is quantized per token as the int8 path does (docs/reference.md §1.2: q = rne(x * a)
   // clamped to [-128, 127], a = 127 / max(max|x|, 1e-5)); then acc = q * w^T is summed in fp32, which is
   // exact here: every partial sum is an integer of magnitude at most 128 * K (K <= 6912 in 2B4T: under
   // 2^20), far below 2^24, so any summation order (Eigen's blocking follows the CPU's cache sizes) gives

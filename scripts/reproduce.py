@@ -6,7 +6,7 @@ appended to DIR/data.jsonl as they arrive, the other outputs to DIR/steps.jsonl,
 in DIR/plots) is rendered from those files, so nothing measured is lost and --report-only renders again.
 
 Usage: scripts/reproduce [--quick] [--out DIR] [--threads LIST] [--dry-run] [--report-only] [options]
-The harness is $TERNBENCH_HARNESS when set, else build/harness/harness. See REFERENCE.md §4 for the figures.
+The harness is $TERNBENCH_HARNESS when set, else build/harness/harness. See docs/reference.md §6 for the figures.
 """
 import argparse
 import datetime as dt
@@ -27,7 +27,7 @@ SCHEMA = "ternbench-result-1"
 SECTIONS = ("energy", "speed", "kernels", "memory", "latency", "lossless", "peers")
 
 # ---------------------------------------------------------------------------------------------------------
-# Published figures (REFERENCE.md §4)
+# Published figures (docs/reference.md §6)
 LADDER = ["ladder-125M", "ladder-350M", "ladder-700M", "ladder-1B", "ladder-1.5B", "ladder-2.5B", "ladder-3.8B",
           "ladder-7B", "ladder-13B", "ladder-30B", "ladder-70B", "ladder-100B"]
 FP16_UP_TO = "ladder-13B"  # [A1] ran llama.cpp fp16 up to 13B
@@ -1023,7 +1023,7 @@ class Report:
                 est[(s["meta"].get("model"), s["meta"].get("linear", "auto"))] = s["output"]
         self.add("### [A3] Table 1: the operation-count estimate", "",
                  "ESTIMATED, not measured: energy of the arithmetic only (7 nm operation energies, one 512-token "
-                 "sequence, [A3]'s method as REFERENCE.md §4 reads it), from `harness energy --estimate --json`.", "",
+                 "sequence, [A3]'s method as docs/reference.md §7 reads it), from `harness energy --estimate --json`.", "",
                  "| model | published (J) | estimate (J) | difference | matches to the published precision |",
                  "|---|---:|---:|---:|---|")
         matched = 0
@@ -1127,7 +1127,7 @@ class Report:
             for m, tf, x, f16, f32 in factors:
                 self.add(f"| {A3_NAMES[m]} | {tf} | {fnum(f16 / x) + 'x' if f16 else '—'} | {fnum(f32 / x) + 'x' if f32 else '—'} |")
             self.add("", "Published for comparison: 2B4T 0.4 GB against 2 / 1.4 / 2.6 / 3.2 / 4.8 GB for the float models "
-                     "at bf16 (REFERENCE.md §4); fp16/1.58-bit = 10.1x.", "")
+                     "at bf16 (docs/reference.md §6.3); fp16/1.58-bit = 10.1x.", "")
         self.add(*failure_lines(d, "memory"))
         self.add(*commands_block(d, "memory"))
 

@@ -12,7 +12,7 @@ namespace {
 using namespace tb::energy;
 
 TEST(Estimate, ReproducesA3TableOne) {
-  // REFERENCE.md §4: [A3] Table 1, energy (estimated), J, 512-token sequence, 7 nm.
+  // docs/reference.md §6.3: [A3] Table 1, energy (estimated), J, 512-token sequence, 7 nm.
   const std::pair<const char*, double> published[] = {{"2B4T", 0.028},         {"llama3.2-1B", 0.258},
                                                       {"gemma3-1B", 0.186},    {"qwen2.5-1.5B", 0.347},
                                                       {"smollm2-1.7B", 0.425}, {"minicpm-2B", 0.649}};

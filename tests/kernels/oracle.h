@@ -67,7 +67,7 @@ inline bool sanitizer_run() {
 }
 
 // The oracle, independent of kernels/ beyond the input types: no registry, no driver, no tiling. The
-// int32 accumulator is the plain sum over k of w[n][k] * q[t][k] (REFERENCE.md §1); the float output is the
+// int32 accumulator is the plain sum over k of w[n][k] * q[t][k] (docs/reference.md §1.3); the float output is the
 // one epilogue of kernels/kernel.h (y = acc / a * s, float, in that order) written out here as an
 // expression, so a tiling or epilogue bug in the shared driver cannot pass by agreeing with itself.
 struct OracleOut {

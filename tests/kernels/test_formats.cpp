@@ -1,4 +1,4 @@
-// Weight formats: byte layouts as REFERENCE.md §2 gives them, pack/unpack round trips, sizes, and
+// Weight formats: byte layouts as docs/reference.md §2 and §3 give them, pack/unpack round trips, sizes, and
 // shapes refused at pack time with a message naming the constraint.
 #include <gtest/gtest.h>
 

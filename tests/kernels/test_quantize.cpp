@@ -1,4 +1,4 @@
-// Activation quantizer (REFERENCE.md §1): every path bit-identical to the scalar one, ties to even,
+// Activation quantizer (docs/reference.md §1.2): every path bit-identical to the scalar one, ties to even,
 // the amax floor, all-zero rows, and non-finite input rejected with a message.
 #include <gtest/gtest.h>
 

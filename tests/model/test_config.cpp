@@ -20,7 +20,7 @@ TEST(ModelConfig, EveryPresetLoadsAndValidates) {
 
 TEST(ModelConfig, Counts2B4TMatchTheTechnicalReport) {
   const tb::ModelConfig c = tb::load_model_config("2B4T");
-  // REFERENCE.md §3: non-embedding parameters 2.084 B (linear weights), embedding 0.328 B.
+  // docs/reference.md §5.1: non-embedding parameters 2.084 B (linear weights), embedding 0.328 B.
   EXPECT_EQ(c.linear_params(), int64_t(30) * (2560 * 2560 * 2 + 2 * 2560 * 640 + 3 * 2560 * 6912));
   EXPECT_NEAR(double(c.linear_params()) / 1e9, 2.084, 0.0005);
   EXPECT_NEAR(double(c.embedding_params()) / 1e9, 0.328, 0.0005);
