@@ -176,7 +176,7 @@ void tl2_prepare(const int8_t* q, int64_t K, uint8_t* out) {
 
 const Format kFormatTL1 = {"tl1",
                            "TL1 (bitnet.cpp): 4-bit index per 2 weights, int16 tables as lo/hi byte tables, "
-                           "lossless; tiles BM x BK from configs/tiles",
+                           "lossless; tiles BM x BK per shape (harness/tiles.h: tuned per CPU, cached)",
                            2.0,
                            "any N, K (rows padded to 32, K to 4)",
                            &tl_check<1>,

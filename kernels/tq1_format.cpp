@@ -9,7 +9,7 @@
 // Decoding digit j: x_j = 3^j q mod 256 (so x_{j+1} = 3 x_j mod 256, byte additions), c_j = floor(3 x_j / 256),
 // that is c_j = [x_j >= 86] + [x_j >= 171]. Scaling v by 256/243 puts v's first digit in the top of the byte
 // and each multiplication by 3 shifts the next one up; rounding up keeps the error of every shift below one
-// step (checked for all 243 values by the test Tq1.EveryByteDecodes).
+// step (checked for all 243 values by the test Tq1.EveryDigitCombinationPacksAndDecodes).
 // The SIMD paths take the dot product on the unsigned codes, as I2_S does: sum(c * q) - sum(q) = sum(w * q),
 // with activations zero-padded to whole groups (tq1_prepare_*) so that padding digits add nothing.
 #include <cstring>

@@ -1,6 +1,7 @@
 // TL1/TL2 specifics: every tile setting (BM, BK, bm) gives the oracle's results on every TL path, and
-// extreme inputs do at every BK the tiles loader accepts (the int16 bound: BK = 252); invalid tiles and
-// tiles files are refused with the rule named; a tiles file is read; the TL2 byte layout (index, sign bit)
+// extreme inputs do at every BK the tiles rule accepts (the int16 bound: BK = 252); invalid tiles are refused
+// with the rule named; tiles set for a shape apply to it only (files: tests/harness/test_tiles.cpp); the TL2
+// byte layout (index, sign bit)
 // as docs/reference.md §2.4 gives it.
 #include <gtest/gtest.h>
 
