@@ -172,12 +172,14 @@ void add_sweep_options(CLI::App* app, tb::SweepArgs& a, std::string& threads, st
   app->add_option("--peer", a.peers, "an installed llama-bench to run after ternbench's tests with the same pp/tg/reps/threads "
                   "(repeatable; llama.cpp, bitnet.cpp or ik_llama.cpp)");
   app->add_option("--peer-model", a.peer_models, "the .gguf each --peer runs (repeatable, paired in order)");
+  app->add_option("--peer-args", a.peer_args, "more arguments for the peer's llama-bench, e.g. '-rtr 1' for ik_llama.cpp "
+                                             "(one for every peer run, or one per run in order; 'none' for none)");
   app->add_option("--baseline", a.baseline, "the speedup table's baseline ENGINE:KERNEL, e.g. llama.cpp:F16 (how the "
                   "published speedups are defined)")->capture_default_str();
   // The last of a repeated option wins (scripts/run.sh passes defaults before the user's options); the
   // peers accumulate.
   for (CLI::Option* opt : app->get_options())
-    if (opt->get_name() != "--peer" && opt->get_name() != "--peer-model") opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+    if (opt->get_name() != "--peer" && opt->get_name() != "--peer-model" && opt->get_name() != "--peer-args") opt->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
 }
 
 // A message as one line (what() of a foreign exception may hold newlines).

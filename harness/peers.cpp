@@ -33,9 +33,13 @@ std::string last_line(const std::string& text) {
 }
 }  // namespace
 
-std::vector<PeerRun> pair_peers(const std::vector<std::string>& peers, const std::vector<std::string>& models) {
+std::vector<PeerRun> pair_peers(const std::vector<std::string>& peers, const std::vector<std::string>& models,
+                                const std::vector<std::string>& args) {
   std::vector<PeerRun> out;
-  if (peers.empty() && models.empty()) return out;
+  if (peers.empty() && models.empty()) {
+    if (!args.empty()) throw Error("--peer-args needs --peer and --peer-model");
+    return out;
+  }
   if (models.empty()) throw Error("--peer needs --peer-model FILE.gguf (the model the peer's llama-bench runs)");
   if (peers.empty()) throw Error("--peer-model needs --peer PATH_TO_LLAMA_BENCH");
   if (peers.size() == models.size())
@@ -47,6 +51,14 @@ std::vector<PeerRun> pair_peers(const std::vector<std::string>& peers, const std
   else
     throw Error(std::to_string(peers.size()) + " --peer and " + std::to_string(models.size()) +
                 " --peer-model options: give them in pairs, or one of either");
+  if (!args.empty() && args.size() != 1 && args.size() != out.size())
+    throw Error(std::to_string(args.size()) + " --peer-args for " + std::to_string(out.size()) +
+                " peer runs: give one for all, or one per run in order ('none' for none)");
+  for (size_t i = 0; i < out.size() && !args.empty(); ++i) {
+    std::stringstream ss(args.size() == 1 ? args[0] : args[i]);
+    for (std::string w; ss >> w;)
+      if (w != "none") out[i].extra.push_back(w);
+  }
   return out;
 }
 
@@ -55,6 +67,7 @@ std::vector<json> run_peer(const PeerRun& p, int64_t pp, int64_t tg, int reps, c
   for (int t : threads) tlist += (tlist.empty() ? "" : ",") + std::to_string(t);
   std::vector<std::string> args = {p.llama_bench, "-m", p.model, "-p", std::to_string(pp), "-n", std::to_string(tg),
                                    "-r", std::to_string(reps), "-t", tlist, "-o", "json"};
+  args.insert(args.end(), p.extra.begin(), p.extra.end());
   std::string cmd;
   for (const auto& a : args) cmd += (cmd.empty() ? "" : " ") + a;
   const std::string who = "peer " + p.llama_bench + " on " + p.model;

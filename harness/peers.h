@@ -11,6 +11,7 @@ namespace tb {
 struct PeerRun {
   std::string llama_bench;  // path, or a name found on PATH
   std::string model;        // the .gguf it runs
+  std::vector<std::string> extra;  // more llama-bench arguments (e.g. ik_llama.cpp's -rtr 1), from --peer-args
 };
 
 // Runs `llama_bench -m MODEL -p PP -n TG -r REPS -t T1,T2,... -o json` and imports its output as rows
@@ -20,7 +21,9 @@ struct PeerRun {
 std::vector<json> run_peer(const PeerRun& p, int64_t pp, int64_t tg, int reps, const std::vector<int>& threads);
 
 // Pairs --peer and --peer-model options: equal counts pair in order; one peer runs every model; one
-// model is run by every peer. Anything else throws tb::Error.
-std::vector<PeerRun> pair_peers(const std::vector<std::string>& peers, const std::vector<std::string>& models);
+// model is run by every peer. --peer-args (split at spaces; 'none' for none): none, one for every pair, or one per pair in order.
+// Anything else throws tb::Error.
+std::vector<PeerRun> pair_peers(const std::vector<std::string>& peers, const std::vector<std::string>& models,
+                                const std::vector<std::string>& args = {});
 
 }  // namespace tb

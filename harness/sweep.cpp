@@ -195,7 +195,7 @@ std::vector<std::string> default_sweep_kernels() {
 int cmd_sweep(const SweepArgs& a) {
   // ---- check everything before the first measurement ----
   Table pr(a.output);
-  const std::vector<PeerRun> peers = pair_peers(a.peers, a.peer_models);
+  const std::vector<PeerRun> peers = pair_peers(a.peers, a.peer_models, a.peer_args);
   if (a.baseline.find(':') == std::string::npos)
     throw Error("--baseline '" + a.baseline + "' is not ENGINE:KERNEL (e.g. llama.cpp:F16, ternbench:fp16)");
   if (a.pin != "none" && a.pin != "compact" && a.pin != "cores")

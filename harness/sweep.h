@@ -27,7 +27,7 @@ struct SweepArgs {
   bool tune_tiles = true;
   // Peers: installed llama-bench binaries run after ternbench's own tests (never at the same time) with
   // the same pp, tg, reps and threads; paired with their models as pair_peers() says (harness/peers.h).
-  std::vector<std::string> peers, peer_models;
+  std::vector<std::string> peers, peer_models, peer_args;
   std::string baseline = "ternbench:fp16";  // the speedup table's baseline, ENGINE:KERNEL
 };
 int cmd_sweep(const SweepArgs& a);

@@ -365,6 +365,28 @@ class Peers(unittest.TestCase):
             self.assertIn("pp128 test", p.stderr)  # the recorded file is pp128, not the pp8 asked: said
             self.assertIn("Speedup over llama.cpp:F16", p.stdout)
 
+    def test_peer_args(self):
+        """--peer-args adds arguments to a peer's llama-bench (ik_llama.cpp's -rtr 1): one for every run, or one
+        per run in order; a count that fits neither is refused before anything runs."""
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "lb")
+            with open(path, "w") as f:
+                f.write('#!/bin/sh\necho "$@" >> %s/args; cat %s\n' % (d, os.path.join(PEERS, "llama_F16_t1.json")))
+            os.chmod(path, 0o755)
+            base = ["-m", "tiny", "-k", "i2s", "-t", "1", "-r", "2", "-p", "8", "-n", "4", "--out", "none"]
+            p = run(*base, "--peer", path, "--peer-model", "a.gguf", "--peer-model", "b.gguf",
+                    "--peer-args=-rtr 1", "--peer-args=none", env={"TERNBENCH_CACHE_DIR": d})
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(os.path.join(d, "args")) as f:
+                calls = [l.split() for l in f]
+            self.assertEqual(calls[0][-2:], ["-rtr", "1"])
+            self.assertEqual(calls[0][:2], ["-m", "a.gguf"])
+            self.assertEqual(calls[1][-2:], ["-o", "json"])  # the second run: none
+            p = run(*base, "--peer", path, "--peer-model", "a.gguf", "--peer-model", "b.gguf", "--peer-model", "c.gguf",
+                    "--peer-args=-rtr 1", "--peer-args=none", env={"TERNBENCH_CACHE_DIR": d})
+            self.assertEqual(p.returncode, 2)
+            self.assertIn("2 --peer-args for 3 peer runs", p.stderr)
+
 
 # Two small hand-made results files (tests/data/compare/README.md): before and after of one machine.
 COMPARE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "compare")
