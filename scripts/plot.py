@@ -9,6 +9,7 @@ import argparse
 import json
 import re
 import sys
+from collections import Counter, namedtuple
 from pathlib import Path
 
 import matplotlib
@@ -22,6 +23,7 @@ SCHEMA = "ternbench-result-1"
 FLOATS = {"fp16", "fp32", "f16", "f32", "bf16"}
 TESTS = (("pp", "prefill", "n_prompt"), ("tg", "decode", "n_gen"))
 ROOT = Path(__file__).resolve().parent.parent
+MARKERS = "osD^vP*X"
 
 
 class InputError(Exception):
@@ -89,6 +91,50 @@ def per_model(rows):
         yield m, "" if len(models) == 1 else "_" + re.sub(r"[^\w.-]+", "_", m), [r for r in rows if r["model"] == m]
 
 
+def test_name(r):
+    """"pp128", "tg32": the test and its length, as llama-bench names it."""
+    n = r.get("n_prompt") if r.get("test") == "pp" else r.get("n_gen") if r.get("test") == "tg" else None
+    return f"{r.get('test')}{n}" if n else str(r.get("test"))
+
+
+def test_order(name):
+    m = re.fullmatch(r"([a-z]+)(\d*)", name)
+    return (m.group(1), int(m.group(2) or 0)) if m else (name, 0)
+
+
+def layers_note(r):
+    """" (6/24 layers)" for a row of a layer subset (--layers), else ""."""
+    n, of = r.get("n_layers"), r.get("model_layers")
+    return f" ({n}/{of} layers)" if n and of and n < of else ""
+
+
+# points: (threads, median t/s, stddev); hollow: drawn with open markers (a head other than the panel's usual one)
+Series = namedtuple("Series", "label peer color_key test points hollow")
+
+
+def throughput_series(rows, test):
+    """The lines of one throughput panel (test "pp" or "tg"): one per engine, kernel, test length (pp8 and pp128
+    apart), layer subset and head, each with the newest row per thread count, ternbench first. The head is named
+    only where one kernel and test ran with several."""
+    def key(r):
+        return (peer(r), r.get("engine", "ternbench"), r["kernel"], test_order(test_name(r)), layers_note(r), str(r.get("head")))
+    lines = {}
+    for k, r in sorted(newest([r for r in rows if r["test"] == test], lambda r: (key(r), r["threads"])).items()):
+        lines.setdefault(k[0], []).append(r)
+    heads = {}
+    for k in lines:
+        heads.setdefault(k[:-1], set()).add(k[-1])
+    usual = Counter(k[-1] for k in lines).most_common(1)[0][0] if lines else None
+    out = []
+    for k, pts in lines.items():
+        r = pts[0]
+        label = f"{r.get('engine', 'ternbench')} {r['kernel']} {test_name(r)}" + layers_note(r)
+        label += f" head {r.get('head')}" if len(heads[k[:-1]]) > 1 else ""
+        out.append(Series(label, peer(r), series(r, False), test_name(r),
+                          [(p["threads"], p["median_ts"], p.get("stddev_ts") or 0) for p in pts], k[-1] != usual))
+    return out
+
+
 def no_data(ax):
     ax.set(xticks=[], yticks=[])
     ax.text(0.5, 0.5, "no data", ha="center", transform=ax.transAxes)
@@ -101,8 +147,11 @@ def top_threads(rows):
 class Figures:
     def __init__(self, rows, out, formats):
         self.rows, self.out, self.formats = rows, out, formats
-        labels = sorted({series(r, False) for r in having(rows, "kernel")})
-        self.colors = {lab: f"C{i % 10}" for i, lab in enumerate(labels)}
+        # Ternbench's kernels and the peers each take the ten default colours in turn (peers are drawn dashed).
+        self.colors = {}
+        for side in (False, True):
+            labels = sorted({series(r, False) for r in having(rows, "kernel") if peer(r) == side})
+            self.colors.update({lab: f"C{i % 10}" for i, lab in enumerate(labels)})
 
     def color(self, r):
         return self.colors[series(r, False)]
@@ -123,29 +172,32 @@ class Figures:
         rows = having(self.rows, "model", "kernel", "threads", "test", "median_ts")
         if not rows:
             return warn("no tokens/s rows: skipping throughput_vs_threads")
-        heads = len({r.get("head") for r in rows}) > 1
         for model, suffix, mrows in per_model(rows):
             fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
-            for ax, (test, name, n) in zip(axes, TESTS):
-                trows = [r for r in mrows if r["test"] == test]
-                sizes = sorted({r.get(n) for r in trows if r.get(n) is not None})
-                ax.set(title=f"{name} ({', '.join(f'{test}{s}' for s in sizes) or test})", xlabel="threads",
-                       ylabel="tokens/s (median, ± stddev)")
-                lines = {}
-                for key, r in sorted(newest(trows, lambda r: (peer(r), series(r, heads), r["threads"])).items()):
-                    lines.setdefault(key[:2], []).append(r)
-                for (is_peer, label), pts in lines.items():
-                    ax.errorbar([r["threads"] for r in pts], [r["median_ts"] for r in pts],
-                                yerr=[r.get("stddev_ts") or 0 for r in pts], label=label, color=self.color(pts[0]),
-                                linestyle="--" if is_peer else "-", marker="o", capsize=3)
+            for ax, (test, name, _) in zip(axes, TESTS):
+                lines = throughput_series(mrows, test)
+                ax.set(title=f"{name} ({', '.join(sorted({s.test for s in lines}, key=test_order)) or test})",
+                       xlabel="threads", ylabel="tokens/s (median, ± stddev)")
                 if lines:
-                    ax.set_xticks(sorted({r["threads"] for r in trows}))
-                    ax.set_ylim(bottom=0)
-                    ax.legend(fontsize=8)
-                    ax.grid(alpha=0.3)
+                    self.draw_throughput(ax, lines)
                 else:
                     no_data(ax)
             self.save(fig, "throughput_vs_threads" + suffix, f"Throughput against threads: {model}", mrows)
+
+    def draw_throughput(self, ax, lines):
+        """One line per series: solid for ternbench, dashed for peers; colour by engine and kernel, marker by test length."""
+        lengths = sorted({s.test for s in lines}, key=test_order)
+        for s in lines:
+            x, y, err = zip(*s.points)
+            style = dict(color=self.colors.get(s.color_key, "0.3"), linestyle="--" if s.peer else "-")
+            ax.plot(x, y, label=s.label, marker=MARKERS[lengths.index(s.test) % len(MARKERS)],
+                    markerfacecolor="white" if s.hollow else style["color"], **style)
+            if any(err):
+                ax.errorbar(x, y, yerr=err, fmt="none", capsize=3, ecolor=style["color"], elinewidth=1)
+        ax.set_xticks(sorted({p[0] for s in lines for p in s.points}))
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
 
     def speedup(self, baseline):
         engine, _, kernel = baseline.rpartition(":")
