@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """Figures from ternbench results files (JSONL, schema ternbench-result-1, see results/README.md):
-throughput against threads, decode speedup over a baseline against model size, energy per token and
-memory per format, each as PNG and SVG. Prints the files written.
+throughput against threads, the linear layers' roofline, decode speedup over a baseline against model size,
+energy per token and memory per format, each as PNG and SVG. Prints the files written.
 
-Usage: scripts/plot [--out DIR] [--format png,svg] [--baseline ENGINE:KERNEL] FILE.jsonl...
+Usage: scripts/plot [--out DIR] [--format png,svg] [--baseline ENGINE:KERNEL] [--harness PATH|none] FILE.jsonl...
 """
 import argparse
 import json
+import os
 import re
+import socket
+import subprocess
 import sys
 from collections import Counter, namedtuple
 from pathlib import Path
@@ -16,8 +19,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 from matplotlib.backend_bases import FigureCanvasBase  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
 SCHEMA = "ternbench-result-1"
 FLOATS = {"fp16", "fp32", "f16", "f32", "bf16"}
@@ -117,7 +122,8 @@ def throughput_series(rows, test):
     apart), layer subset and head, each with the newest row per thread count, ternbench first. The head is named
     only where one kernel and test ran with several."""
     def key(r):
-        return (peer(r), r.get("engine", "ternbench"), r["kernel"], test_order(test_name(r)), layers_note(r), str(r.get("head")))
+        return (peer(r), r.get("engine", "ternbench"), r["kernel"], test_order(test_name(r)), layers_note(r),
+                str(r.get("head")))
     lines = {}
     for k, r in sorted(newest([r for r in rows if r["test"] == test], lambda r: (key(r), r["threads"])).items()):
         lines.setdefault(k[0], []).append(r)
@@ -144,9 +150,130 @@ def top_threads(rows):
     return {m: max(r["threads"] for r in rows if r["model"] == m) for m in {r["model"] for r in rows}}
 
 
+class HarnessError(Exception):
+    pass
+
+
+def find_harness(option):
+    """The harness to ask (--harness PATH; "none": none), else $TERNBENCH_HARNESS, else build/harness/harness when built."""
+    if option == "none":
+        return None
+    path = option or os.environ.get("TERNBENCH_HARNESS") or str(ROOT / "build" / "harness" / "harness")
+    if Path(path).is_file() and os.access(path, os.X_OK):
+        return path
+    if option:
+        warn(f"--harness {option}: not an executable file; the figures use the rows' own numbers")
+    return None
+
+
+def ask_harness(harness, *args):
+    """The JSON a harness command prints on stdout; HarnessError with its one-line reason when it cannot."""
+    cmd = f"harness {' '.join(args)}"
+    try:
+        p = subprocess.run([harness, *args], capture_output=True, text=True, timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        raise HarnessError(f"{cmd}: {e}")
+    if p.returncode != 0:
+        last = (p.stderr.strip().splitlines() or [f"exit status {p.returncode}"])[-1]
+        raise HarnessError(f"{cmd} failed: {last}")
+    try:
+        return json.loads(p.stdout)
+    except ValueError as e:
+        raise HarnessError(f"{cmd} printed no JSON ({e})")
+
+
+# -- roofline of the linear layers
+def gemm_tokens(r):
+    """T, the tokens one linear-layer GEMM multiplies by each weight it reads: 1 for decode; for prefill
+    min(n_prompt, chunk), where the chunk is the runner's max_batch (model/runner.cpp: Runner::forward splits a
+    prompt into chunks of max_batch tokens, 512 by default). The sweep (harness/sweep.cpp) builds its runner with
+    max_batch = n_prompt, so a ternbench pp row is a single chunk and T = n_prompt."""
+    return r["n_prompt"] if r["test"] == "pp" else 1
+
+
+def intensity(r):
+    """int8 multiply-adds per weight byte of a ternary GEMM at T tokens: T x (1 MAC per weight) / (bits_per_weight / 8)."""
+    return gemm_tokens(r) / (r["bits_per_weight"] / 8)
+
+
+def linear_gmacs(r):
+    """(achieved GMAC/s of the linear layers, whole_token). pp rows carry it (gmacs: linear parameters x tokens over
+    the runner's linear-layer timer, harness/sweep.cpp); for tg rows it is the same sum, params over time_split.linear
+    (seconds per token; params counts the norms too, under 0.1% of it). Without time_split.linear: median_ts x params,
+    which charges all of a token's time (head, attention) to the linear layers, a lower bound (whole_token)."""
+    if r.get("gmacs"):
+        return r["gmacs"], False
+    lin = get(r, "time_split.linear")
+    if r.get("params") and lin:
+        return r["params"] / lin / 1e9, False
+    if r.get("params") and r.get("median_ts"):
+        return r["median_ts"] * r["params"] / 1e9, True
+    return None, False
+
+
+# label "i2s__avx2 tg32", x int8 MACs per weight byte, y GMAC/s
+RoofPoint = namedtuple("RoofPoint", "label kernel test threads x y whole_token color_key")
+
+
+def roofline_points(rows):
+    """The points of one machine's and model's roofline: ternbench's integer kernels only (the float baselines do no
+    int8 multiply-adds; peers record no linear-layer time), the newest row per kernel, test, layer subset, head and
+    thread count. TL1/TL2 look weights up instead of multiplying them: their GMAC/s are multiply-add equivalents."""
+    rows = [r for r in having(rows, "kernel", "threads", "test", "bits_per_weight")
+            if not peer(r) and r["kernel"].lower() not in FLOATS and r["test"] in ("pp", "tg")]
+    chosen = newest(rows, lambda r: (r["kernel"], test_order(test_name(r)), layers_note(r), str(r.get("head")), r["threads"]))
+    heads = {}
+    for k in chosen:
+        heads.setdefault(k[:3], set()).add(k[3])
+    out = []
+    for k, r in sorted(chosen.items()):
+        y, whole = linear_gmacs(r)
+        if y is None:
+            continue
+        label = f"{r['kernel']} {test_name(r)}{layers_note(r)}" + (f" head {r.get('head')}" if len(heads[k[:3]]) > 1 else "")
+        out.append(RoofPoint(label + (" (whole token)" if whole else ""), r["kernel"], test_name(r), r["threads"],
+                             intensity(r), y, whole, series(r, False)))
+    return out
+
+
+def roof_markers(points):
+    """test -> marker: squares and other four-sided ones for prefill (pp1, pp128), circles and triangles for decode."""
+    tests = sorted({p.test for p in points}, key=test_order)
+    pp, tg = [t for t in tests if t.startswith("pp")], [t for t in tests if not t.startswith("pp")]
+    return {**{t: "sDPX"[i % 4] for i, t in enumerate(pp)}, **{t: "o^v<>"[i % 5] for i, t in enumerate(tg)}}
+
+
+# read_gbs: the bandwidth roof (GB/s), read_range: (min, max) of the probes it is the median of; paths: {isa: GMAC/s}
+Ceiling = namedtuple("Ceiling", "read_gbs read_range paths")
+
+
+def ceilings_from_rows(rows):
+    """threads -> Ceiling from the rows themselves: tg rows' roofline_gbs (the read bandwidth probed beside each
+    decode test; the median of them, and their range) and pp rows' int8_peak_gmacs (the int8 peak of the kernel's
+    own path, named by the kernel's ISA suffix, e.g. i2s__avx512vnni)."""
+    out = {}
+    for t in sorted({r["threads"] for r in having(rows, "threads")}):
+        bw = sorted(r["roofline_gbs"] for r in rows if r["threads"] == t and r.get("roofline_gbs"))
+        paths = {}
+        for r in rows:
+            if r["threads"] == t and r.get("int8_peak_gmacs"):
+                isa = r["kernel"].partition("__")[2] or get(r, "machine.isa") or "int8"
+                paths.setdefault(isa, []).append(r["int8_peak_gmacs"])
+        out[t] = Ceiling(float(np.median(bw)) if bw else None, (bw[0], bw[-1]) if bw else None,
+                         {k: float(np.median(v)) for k, v in paths.items()})
+    return out
+
+
+def ceilings_from_harness(doc):
+    """threads -> Ceiling from `harness roofline --json` ({"cpu", "cache", "points": [{"threads", "read_gbs",
+    "path_gmacs": {"avx2": .., "avx512vnni": .., "scalar": ..}}, ...]})."""
+    return {int(p["threads"]): Ceiling(float(p["read_gbs"]), None, {k: float(v) for k, v in p["path_gmacs"].items()})
+            for p in doc["points"]}
+
+
 class Figures:
-    def __init__(self, rows, out, formats):
-        self.rows, self.out, self.formats = rows, out, formats
+    def __init__(self, rows, out, formats, harness=None):
+        self.rows, self.out, self.formats, self.harness = rows, out, formats, harness
         # Ternbench's kernels and the peers each take the ten default colours in turn (peers are drawn dashed).
         self.colors = {}
         for side in (False, True):
@@ -156,11 +283,12 @@ class Figures:
     def color(self, r):
         return self.colors[series(r, False)]
 
-    def save(self, fig, name, what, rows):
+    def save(self, fig, name, what, rows, bottom=0.0):
+        """Titled with `what`, the machines and the newest date; `bottom`: figure fraction kept for a figure legend."""
         machines = sorted({f"{get(r, 'machine.cpu') or '?'} ({get(r, 'machine.host') or '?'})" for r in rows})
         date = max(str(r.get("time", "")) for r in rows)[:10]
         fig.suptitle(f"{what}\n{'; '.join(machines)}, {date}", fontsize=10)
-        fig.tight_layout()
+        fig.tight_layout(rect=(0, bottom, 1, 1))
         self.out.mkdir(parents=True, exist_ok=True)
         for fmt in self.formats:
             path = self.out / f"{name}.{fmt}"
@@ -198,6 +326,106 @@ class Figures:
         ax.set_ylim(bottom=0)
         ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
+
+    def roofline(self):
+        rows = [r for r in having(self.rows, "model", "kernel", "threads", "test", "bits_per_weight") if not peer(r)]
+        groups = {}
+        for r in rows:
+            groups.setdefault((get(r, "machine.host"), get(r, "machine.cpu")), []).append(r)
+        if not any(roofline_points(g) for g in groups.values()):
+            return warn("no ternbench integer-kernel rows with linear-layer GMAC/s: skipping roofline")
+        here = socket.gethostname()
+        local = sorted({p.threads for (host, _), g in groups.items() if host == here for p in roofline_points(g)})
+        doc, why = None, "no harness to ask: --harness PATH"
+        if local and self.harness:  # the harness knows this machine only
+            try:
+                doc = ask_harness(self.harness, "roofline", "--json", "-t", ",".join(map(str, local)))
+                from_harness = ceilings_from_harness(doc)
+            except (HarnessError, KeyError, TypeError, ValueError) as e:
+                doc, why = None, str(e) if isinstance(e, HarnessError) else f"harness roofline --json: unexpected JSON ({e!r})"
+        hosts, seen = Counter(h for h, _ in groups), Counter()
+        for (host, cpu), grows in sorted(groups.items(), key=lambda kv: str(kv[0])):
+            seen[host] += 1
+            machine = "_" + re.sub(r"[^\w.-]+", "_", str(host)) + (f"_{seen[host]}" if hosts[host] > 1 else "")
+            for model, suffix, mrows in per_model(grows):
+                points = roofline_points(mrows)
+                if not points:
+                    continue
+                missing = sorted({p.threads for p in points} - set(from_harness if doc else ()))
+                if host == here and doc and doc.get("cpu") == cpu and not missing:
+                    ceilings = from_harness
+                    source = f"ceilings: harness roofline --json on this machine ({doc.get('cache', 'not cached')})"
+                else:
+                    ceilings = ceilings_from_rows(mrows)
+                    reason = (f"measured on {host}, not on this host ({here})" if host != here else
+                              why if not doc else f"the harness here runs on {doc.get('cpu')}" if doc.get("cpu") != cpu
+                              else f"harness roofline gave no figures for {missing} threads")
+                    source = ("ceilings from the rows: read bandwidth probed beside each decode test, int8 peak of each "
+                              f"kernel's path\n({reason})")
+                self.draw_roofline_figure(model, suffix + (machine if len(groups) > 1 else ""), points, ceilings, source, mrows)
+
+    def draw_roofline_figure(self, model, suffix, points, ceilings, source, rows):
+        threads = sorted({p.threads for p in points})
+        markers = roof_markers(points)
+        width = max(10.0, 5.8 * len(threads))
+        fig, axes = plt.subplots(1, len(threads), figsize=(width, 5.4), squeeze=False, sharey=True)
+        handles = {}
+        for ax, t in zip(axes[0], threads):
+            handles.update(self.draw_roofline(ax, [p for p in points if p.threads == t], ceilings.get(t), markers))
+        order = {p.label: (p.kernel, test_order(p.test), p.label) for p in points}
+        handles = dict(sorted(handles.items(), key=lambda kv: order[kv[0]]))
+        ax0 = axes[0][0]
+        ax0.set_ylabel("achieved linear-layer GMAC/s (int8 multiply-adds)")
+        ncol = min(int(width // 2.9), len(handles))
+        rows_of_legend = -(-len(handles) // ncol)
+        fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=ncol, fontsize=8, frameon=False)
+        what = f"Roofline of the linear layers: {model}\n{source}"
+        self.save(fig, "roofline" + suffix, what, rows, bottom=min(0.4, (0.25 * rows_of_legend + 0.1) / 5.4))
+
+    def draw_roofline(self, ax, points, ceil, markers=None):
+        """Points (colour: kernel, squares etc.: prefill, circles etc.: decode, hollow: whole-token lower bound) under the
+        ceilings: the bandwidth roof (read GB/s x intensity, its probes' range shaded) up to the highest int8 peak,
+        and one horizontal line per path's int8 peak from where it meets the roof. Returns the points' handles."""
+        xs, ys = [p.x for p in points], [p.y for p in points]
+        x0, x1 = min(xs + [1.0]) / 2, max(xs) * 6
+        paths = sorted((ceil.paths if ceil else {}).items(), key=lambda kv: -kv[1])
+        bw = ceil.read_gbs if ceil else None
+        top = paths[0][1] if paths else (bw * x1 if bw else None)
+        if bw:
+            xr = min(x1, top / bw)
+            ax.plot([x0, xr], [bw * x0, bw * xr], color="black", linewidth=1.2, label=f"read bandwidth {bw:.1f} GB/s")
+            if ceil.read_range and ceil.read_range[0] < ceil.read_range[1]:
+                lo, hi = ceil.read_range  # the probes beside each decode test (rows' own figures)
+                ax.fill_between([x0, xr], [lo * x0, lo * xr], [hi * x0, hi * xr], color="black", alpha=0.08, linewidth=0)
+            spread = ceil.read_range and ceil.read_range[0] < ceil.read_range[1]
+            # Named in the corner above the roof, where no measurement can be.
+            ax.text(0.02, 0.97, f"diagonal: read bandwidth {bw:.1f} GB/s" +
+                    (f"\n(median of the probes, {ceil.read_range[0]:.0f}-{ceil.read_range[1]:.0f} shaded)" if spread else ""),
+                    transform=ax.transAxes, ha="left", va="top", fontsize=7)
+        for isa, g in paths:
+            start = max(x0, g / bw) if bw else x0
+            ax.plot([start, x1], [g, g], color="0.35", linewidth=1, linestyle="-" if g == top else "--",
+                    label=f"{isa} int8 peak {g:.0f} GMAC/s")
+            ax.annotate(f"{isa} int8 peak {g:.0f} GMAC/s", (start, g), xytext=(3, 2), textcoords="offset points",
+                        ha="left", va="bottom", fontsize=7, color="0.25")
+        handles, markers = {}, markers or roof_markers(points)
+        for p in points:
+            color = self.colors.get(p.color_key, "0.3")
+            (h,) = ax.plot([p.x], [p.y], linestyle="none", marker=markers[p.test], markersize=7, alpha=0.85,
+                           color=color, markerfacecolor="white" if p.whole_token else color, label=p.label)
+            handles.setdefault(p.label, h)
+        lows = ys + [g for _, g in paths] + ([bw * x0] if bw else [])
+        highs = ys + [g for _, g in paths] + ([bw * x1] if bw and not paths else [])
+        ax.set(xscale="log", yscale="log", xlim=(x0, x1), ylim=(min(lows) / 2, max(highs) * 2.5),
+               xlabel="arithmetic intensity (int8 multiply-adds per weight byte)",
+               title=f"{points[0].threads} thread{'s' * (points[0].threads > 1)}")
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+            axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            axis.set_minor_formatter(NullFormatter())
+        ax.tick_params(labelleft=True)
+        ax.grid(alpha=0.3, which="both")
+        return handles
 
     def speedup(self, baseline):
         engine, _, kernel = baseline.rpartition(":")
@@ -301,6 +529,8 @@ def main(argv=None):
     ap.add_argument("--format", default="png,svg", help="comma-separated image formats (default png,svg)")
     ap.add_argument("--baseline", default="ternbench:fp16", metavar="ENGINE:KERNEL",
                     help="speedup baseline row (default ternbench:fp16; e.g. llama.cpp:F16)")
+    ap.add_argument("--harness", metavar="PATH", help="the harness asked for the roofline's ceilings (default "
+                    "$TERNBENCH_HARNESS, else build/harness/harness; 'none': the rows' own figures)")
     args = ap.parse_args(argv)
     try:
         rows = [r for f in args.files for r in read(f)]
@@ -316,9 +546,10 @@ def main(argv=None):
         print(f"plot: unknown image format(s) {', '.join(sorted(unknown)) or args.format!r}", file=sys.stderr)
         return 2
     plt.rcParams["svg.hashsalt"] = "ternbench"  # reproducible SVG ids
-    figs = Figures(rows, args.out, formats)
+    figs = Figures(rows, args.out, formats, find_harness(args.harness))
     try:
         figs.throughput()
+        figs.roofline()
         figs.speedup(args.baseline)
         figs.energy()
         figs.memory()

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """scripts/plot on results/sample/sample.jsonl: every figure kind written, not blank; damaged input handled.
 The series behind the figures, from small hand-made rows: one throughput line per kernel and test length, peers
-dashed. TB_SOURCE_DIR names the source tree (default: two levels up). Run with a Python that has matplotlib."""
+dashed; the roofline's intensity, points and ceilings (from the rows, or from a stub harness).
+TB_SOURCE_DIR names the source tree (default: two levels up). Run with a Python that has matplotlib."""
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -20,7 +22,7 @@ SRC = Path(os.environ.get("TB_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(SRC / "scripts"))
 import plot as P  # noqa: E402
 SAMPLE = SRC / "results" / "sample" / "sample.jsonl"
-KINDS = ("throughput_vs_threads", "speedup_vs_size", "energy_per_token", "memory_per_format")
+KINDS = ("throughput_vs_threads", "roofline", "speedup_vs_size", "energy_per_token", "memory_per_format")
 
 
 def plot(*args):
@@ -127,6 +129,103 @@ class Throughput(unittest.TestCase):
         self.assertEqual(labels["ternbench i2s__avx2 pp8 head int8"].points, [(1, 990, 1.0)])
         self.assertTrue(labels["ternbench i2s__avx2 pp8 head int8"].hollow)
         self.assertIn("ternbench i2s__avx2 pp128", labels)
+
+
+def roof_rows(host="box", cpu="Test CPU"):
+    """2 threads of i2s and tl2 (pp128 and tg4), fp16 and a peer (both left out of the roofline)."""
+    m = {"host": host, "cpu": cpu, "isa": "avx2"}
+    rows = []
+    for kernel, bpw, pp_gmacs, tg_linear in (("i2s__avx2", 2.0, 200.0, 1e-4), ("tl2__avx2", 5 / 3, 150.0, 1.25e-4)):
+        rows.append(hand_row(kernel, "pp", 128, 2, 1000, bits_per_weight=bpw, gmacs=pp_gmacs, int8_peak_gmacs=400.0,
+                             machine=m, time_split={"linear": 1e-3}))
+        rows.append(hand_row(kernel, "tg", 4, 2, 100, bits_per_weight=bpw, roofline_gbs=20.0 if kernel < "t" else 30.0,
+                             machine=m, time_split={"linear": tg_linear}))
+    rows.append(hand_row("fp16", "tg", 4, 2, 50, bits_per_weight=16.0, machine=m, time_split={"linear": 1e-3}))
+    rows.append(hand_row("I2_S", "pp", 128, 2, 900, engine="bitnet.cpp", bits_per_weight=2.0, machine=m))
+    return rows
+
+
+class Roofline(unittest.TestCase):
+    def test_intensity(self):
+        """int8 MACs per weight byte: T / (bits_per_weight / 8); i2s (2 bits) decodes at 4, prefills 128 tokens at 512."""
+        i2s = dict(kernel="i2s__avx2", bits_per_weight=2.0)
+        self.assertEqual(P.intensity(hand_row(test="tg", n=32, threads=1, tps=1, **i2s)), 4.0)
+        self.assertEqual(P.intensity(hand_row(test="pp", n=128, threads=1, tps=1, **i2s)), 512.0)
+        self.assertEqual(P.intensity(hand_row(test="pp", n=1, threads=1, tps=1, **i2s)), 4.0)
+        self.assertAlmostEqual(P.intensity(hand_row("tl2__avx2", "tg", 4, 1, 1, bits_per_weight=5 / 3)), 4.8)
+        self.assertEqual(P.intensity(hand_row("int8__avx2", "pp", 8, 1, 1, bits_per_weight=8.0)), 8.0)
+
+    def test_points_one_per_kernel_and_test(self):
+        pts = P.roofline_points(roof_rows())
+        self.assertEqual([(p.label, p.x) for p in pts], [("i2s__avx2 pp128", 512.0), ("i2s__avx2 tg4", 4.0),
+                                                         ("tl2__avx2 pp128", 128 * 4.8), ("tl2__avx2 tg4", 4.8)])
+        self.assertAlmostEqual(pts[0].y, 200.0)  # pp: the row's gmacs
+        self.assertAlmostEqual(pts[1].y, 10.0)   # tg: params / time_split.linear = 1e6 / 1e-4 s = 10 GMAC/s
+        self.assertFalse(any(p.whole_token for p in pts))
+        # without time_split.linear: median_ts x params, a whole-token lower bound
+        (p,) = P.roofline_points([hand_row("i2s__avx2", "tg", 4, 1, 100, bits_per_weight=2.0)])
+        self.assertEqual((p.label, p.y, p.whole_token), ("i2s__avx2 tg4 (whole token)", 0.1, True))
+
+    def test_ceilings_drawn(self):
+        rows = roof_rows()
+        ceil = P.ceilings_from_rows(rows)[2]
+        self.assertEqual((ceil.read_gbs, ceil.read_range, ceil.paths), (25.0, (20.0, 30.0), {"avx2": 400.0}))
+        fig, ax = plt.subplots()
+        self.addCleanup(plt.close, fig)
+        P.Figures(rows, Path("unused"), []).draw_roofline(ax, P.roofline_points(rows), ceil)
+        drawn = {ln.get_label(): ln for ln in ax.lines}
+        roof, peak = drawn["read bandwidth 25.0 GB/s"], drawn["avx2 int8 peak 400 GMAC/s"]
+        x, y = roof.get_xdata(), roof.get_ydata()
+        self.assertTrue(np.allclose(np.asarray(y) / np.asarray(x), 25.0))  # GB/s x MACs per byte = GMAC/s
+        self.assertAlmostEqual(x[-1], 400.0 / 25.0)                        # up to the ridge
+        self.assertEqual(list(peak.get_ydata()), [400.0, 400.0])
+        self.assertAlmostEqual(peak.get_xdata()[0], 16.0)
+        points = [k for k in drawn if k not in ("read bandwidth 25.0 GB/s", "avx2 int8 peak 400 GMAC/s")]
+        self.assertEqual(sorted(points), ["i2s__avx2 pp128", "i2s__avx2 tg4", "tl2__avx2 pp128", "tl2__avx2 tg4"])
+        self.assertEqual((ax.get_xscale(), ax.get_yscale()), ("log", "log"))
+
+    def run_roofline(self, rows, harness):
+        figs = P.Figures(rows, Path("unused"), [], harness)
+        drawn = []
+        figs.draw_roofline_figure = lambda *a: drawn.append(a)
+        figs.roofline()
+        self.assertEqual(len(drawn), 1)
+        model, suffix, points, ceilings, source, _ = drawn[0]
+        return points, ceilings, source
+
+    def stub(self, body):
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        path = Path(tmp.name) / "harness"
+        path.write_text(f"#!{sys.executable}\nimport json, sys\n" + body)
+        path.chmod(0o755)
+        return str(path)
+
+    def test_ceilings_from_the_harness(self):
+        """Rows of this host and CPU: `harness roofline --json -t <the rows' threads>` gives every path's ceiling."""
+        doc = {"cache": "/c/roofline.json", "cpu": "Test CPU", "points": [
+            {"threads": 2, "read_gbs": 50.0, "best_path": "avx2", "int8_gmacs": 500.0,
+             "path_gmacs": {"avx2": 500.0, "scalar": 20.0}}]}
+        harness = self.stub(f"assert sys.argv[1:] == ['roofline', '--json', '-t', '2'], sys.argv\nprint(json.dumps({doc!r}))\n")
+        points, ceilings, source = self.run_roofline(roof_rows(host=socket.gethostname()), harness)
+        self.assertEqual(len(points), 4)
+        self.assertEqual((ceilings[2].read_gbs, ceilings[2].paths), (50.0, {"avx2": 500.0, "scalar": 20.0}))
+        self.assertIn("harness roofline --json on this machine", source)
+        # another CPU behind the same host name (a migrated VM): the rows' own ceilings, and why
+        points, ceilings, source = self.run_roofline(roof_rows(host=socket.gethostname(), cpu="Other CPU"), harness)
+        self.assertEqual(ceilings[2].paths, {"avx2": 400.0})
+        self.assertIn("ceilings from the rows", source)
+        self.assertIn("the harness here runs on Test CPU", source)
+
+    def test_ceilings_from_the_rows_without_harness(self):
+        failing = self.stub("print('harness: no roofline today', file=sys.stderr)\nsys.exit(2)\n")
+        _, ceilings, source = self.run_roofline(roof_rows(host=socket.gethostname()), failing)
+        self.assertEqual(ceilings[2].read_gbs, 25.0)
+        self.assertIn("harness roofline --json -t 2 failed: harness: no roofline today", source)
+        _, _, source = self.run_roofline(roof_rows(host=socket.gethostname()), None)
+        self.assertIn("no harness to ask", source)
+        _, _, source = self.run_roofline(roof_rows(host="elsewhere"), failing)  # not asked: measured elsewhere
+        self.assertIn("measured on elsewhere, not on this host", source)
 
 
 if __name__ == "__main__":
