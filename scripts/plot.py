@@ -4,6 +4,7 @@ throughput against threads, the linear layers' roofline, decode speedup over a b
 energy per token and memory per format, each as PNG and SVG. Prints the files written.
 
 Usage: scripts/plot [--out DIR] [--format png,svg] [--baseline ENGINE:KERNEL] [--harness PATH|none] FILE.jsonl...
+       scripts/plot --compare BEFORE.jsonl AFTER.jsonl [--out DIR] [--harness PATH|none]   (compare.png)
 """
 import argparse
 import json
@@ -21,6 +22,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.backend_bases import FigureCanvasBase  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
@@ -271,6 +273,60 @@ def ceilings_from_harness(doc):
             for p in doc["points"]}
 
 
+# -- before and after (harness compare)
+COMPARE_FIELDS = ("engine", "model", "n_layers", "kernel", "head", "threads", "pin", "test", "n_prompt", "n_gen")
+VERDICT_COLORS = {"faster": "tab:green", "slower": "tab:red"}
+
+
+def compare_key(r, any_machine=False):
+    """harness/compare.cpp's pairing key of a row, as a string: machine (host, cpu, isa; none with --any-machine),
+    engine, model, n_layers, kernel, head, threads, pin, test, n_prompt, n_gen; a field the row lacks is null."""
+    machine = None if any_machine else {k: get(r, f"machine.{k}") for k in ("host", "cpu", "isa")}
+    return json.dumps({"machine": machine, **{f: r.get(f) for f in COMPARE_FIELDS}}, sort_keys=True)
+
+
+# key: compare_key; before, after: the pooled samples_ts of each side; verdict: harness compare's, None without a harness
+Pair = namedtuple("Pair", "key label before after before_median after_median ratio verdict")
+
+
+def compare_pairs(before_rows, after_rows, doc=None):
+    """The pairs to draw. With doc (`harness compare BEFORE AFTER -o json`: pairs of key, before/after median_ts,
+    ratio, verdict), the harness's pairs, medians, ratios and verdicts; else paired here on the same key, medians of
+    the pooled samples, no verdict (the test is the harness's). Either way each side's samples are pooled from its
+    rows. Returns (pairs, number of unmatched keys)."""
+    def pools(rows, any_machine):
+        out = {}
+        for r in rows:
+            out.setdefault(compare_key(r, any_machine), []).extend(r.get("samples_ts") or [])
+        return out
+
+    def label(r, models, engines):
+        t = r.get("threads")
+        return (f"{r.get('engine')} " if engines else "") + f"{r.get('kernel')} {test_name(r)}\n{t} thread{'s' * (t != 1)}" + \
+            (f"\n{r.get('model')}" if models else "")
+
+    rows = before_rows + after_rows
+    models, engines = len({r.get("model") for r in rows}) > 1, len({r.get("engine") for r in rows}) > 1
+    pairs = []
+    if doc is not None:
+        any_machine = doc.get("pairing") == "any machine"
+        b, a = pools(before_rows, any_machine), pools(after_rows, any_machine)
+        for p in doc["pairs"]:
+            k = {f: v for f, v in p["key"].items() if f != "test_name"}
+            key = json.dumps(k, sort_keys=True)
+            pairs.append(Pair(key, label(k, models, engines), b.get(key, []), a.get(key, []), p["before"]["median_ts"],
+                              p["after"]["median_ts"], p["ratio"], p["verdict"]))
+        return pairs, len(doc.get("unmatched", []))
+    b, a = pools(before_rows, False), pools(after_rows, False)
+    first = {}
+    for r in rows:
+        first.setdefault(compare_key(r), r)
+    for key in [k for k in b if k in a and b[k] and a[k]]:
+        mb, ma = float(np.median(b[key])), float(np.median(a[key]))
+        pairs.append(Pair(key, label(first[key], models, engines), b[key], a[key], mb, ma, ma / mb, None))
+    return pairs, len(set(b) ^ set(a))
+
+
 class Figures:
     def __init__(self, rows, out, formats, harness=None):
         self.rows, self.out, self.formats, self.harness = rows, out, formats, harness
@@ -427,6 +483,61 @@ class Figures:
         ax.grid(alpha=0.3, which="both")
         return handles
 
+    def compare(self, before, after, before_rows, after_rows):
+        """Before/after bars of each pair (harness compare's pairing and verdicts when there is a harness)."""
+        doc, how = None, "no harness to ask (--harness PATH): medians only, untested"
+        if self.harness:
+            try:
+                doc = ask_harness(self.harness, "compare", str(before), str(after), "-o", "json")
+                how = f"verdicts: harness compare, two-sided Mann-Whitney U over samples_ts, alpha {doc.get('alpha')}"
+            except HarnessError as e:
+                warn(f"{e}; pairing the rows here, without verdicts")
+                how = f"medians only, untested ({e})"
+        pairs, unmatched = compare_pairs(before_rows, after_rows, doc)
+        if not pairs:
+            return warn(f"no configuration measured in both {before} and {after}: skipping compare")
+        fig, ax = plt.subplots(figsize=(max(7.0, 1.3 * len(pairs) + 2.5), 5.2))
+        self.draw_compare(ax, pairs, Path(before).name, Path(after).name)
+        what = (f"Before and after: {Path(before).name} → {Path(after).name}\n{how}"
+                + (f"\n{unmatched} configuration{'s' * (unmatched != 1)} measured on one side only, not drawn" if unmatched else ""))
+        drawn = {p.key for p in pairs}
+        any_machine = bool(doc) and doc.get("pairing") == "any machine"
+        self.save(fig, "compare", what, [r for r in before_rows + after_rows if compare_key(r, any_machine) in drawn])
+
+    @staticmethod
+    def draw_compare(ax, pairs, before_name="before", after_name="after"):
+        """Per pair, before (grey) and after (blue) bars of the median relative to before's median, min-max whiskers and
+        the samples as dots, each bar labelled with its median tokens/s; above them after/before and the verdict."""
+        width, top = 0.36, 1.0
+        for i, p in enumerate(pairs):
+            for dx, samples, med, color in ((-width / 2, p.before, p.before_median, "0.65"),
+                                            (width / 2, p.after, p.after_median, "tab:blue")):
+                x, rel = i + dx, med / p.before_median
+                (bar,) = ax.bar([x], [rel], width, color=color, edgecolor="black", linewidth=0.6)
+                ax.annotate(f"{med:.4g} t/s", (x, rel / 2), ha="center", va="center", rotation=90, fontsize=7)
+                if samples:
+                    v = np.asarray(samples, dtype=float) / p.before_median
+                    ax.errorbar([x], [rel], yerr=[[max(rel - v.min(), 0)], [max(v.max() - rel, 0)]], fmt="none",
+                                ecolor="black", elinewidth=1, capsize=4)
+                    ax.plot(x + np.linspace(-width / 4, width / 4, len(v)) if len(v) > 1 else [x], v, linestyle="none",
+                            marker=".", markersize=3, color="black", alpha=0.6)
+                    top = max(top, v.max())
+                top = max(top, rel)
+            ax.annotate(f"×{p.ratio:.3f}" + (f"\n{p.verdict}" if p.verdict else ""), (i, 0), xycoords=("data", "axes fraction"),
+                        xytext=(0, -2), textcoords="offset points", ha="center", va="top", fontsize=8,
+                        color=VERDICT_COLORS.get(p.verdict, "0.2"), fontweight="bold" if p.verdict in VERDICT_COLORS else None)
+        ax.set_xticks(range(len(pairs)), [p.label for p in pairs], fontsize=8)
+        ax.tick_params(axis="x", pad=30)
+        ax.set_ylim(0, top * 1.08)
+        ax.axhline(1, color="0.4", linewidth=0.8, linestyle=":")
+        ax.set_ylabel("tokens/s over before's median")
+        ax.legend(handles=[Patch(facecolor="0.65", edgecolor="black", label=f"before: {before_name}"),
+                           Patch(facecolor="tab:blue", edgecolor="black", label=f"after: {after_name}"),
+                           Line2D([], [], color="black", marker="|", markersize=8, linestyle="none",
+                                  label="samples (dots), min-max (whiskers)")], fontsize=8, ncol=3, frameon=False,
+                  loc="lower center", bbox_to_anchor=(0.5, 1.0))
+        ax.grid(alpha=0.3, axis="y")
+
     def speedup(self, baseline):
         engine, _, kernel = baseline.rpartition(":")
         engine = engine or "ternbench"
@@ -524,21 +635,30 @@ class Figures:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("files", nargs="+", metavar="FILE.jsonl")
+    ap.add_argument("files", nargs="*", metavar="FILE.jsonl")
     ap.add_argument("--out", type=Path, default=ROOT / "results" / "plots", help="output directory (default results/plots)")
     ap.add_argument("--format", default="png,svg", help="comma-separated image formats (default png,svg)")
     ap.add_argument("--baseline", default="ternbench:fp16", metavar="ENGINE:KERNEL",
                     help="speedup baseline row (default ternbench:fp16; e.g. llama.cpp:F16)")
-    ap.add_argument("--harness", metavar="PATH", help="the harness asked for the roofline's ceilings (default "
-                    "$TERNBENCH_HARNESS, else build/harness/harness; 'none': the rows' own figures)")
+    ap.add_argument("--compare", nargs=2, type=Path, metavar=("BEFORE.jsonl", "AFTER.jsonl"),
+                    help="before/after bars of every configuration measured in both (compare.png), verdicts from "
+                         "harness compare")
+    ap.add_argument("--harness", metavar="PATH", help="the harness asked for roofline ceilings and compare verdicts "
+                    "(default $TERNBENCH_HARNESS, else build/harness/harness; 'none': the rows' own figures)")
     args = ap.parse_args(argv)
+    if not args.files and not args.compare:
+        ap.error("give results files (FILE.jsonl...) or --compare BEFORE.jsonl AFTER.jsonl")
     try:
         rows = [r for f in args.files for r in read(f)]
+        sides = [read(f) for f in args.compare] if args.compare else None
     except InputError as e:
         print(f"plot: {e}", file=sys.stderr)
         return 1
-    if not rows:
+    if args.files and not rows:
         print(f"plot: no {SCHEMA} results in {', '.join(args.files)}", file=sys.stderr)
+        return 2
+    if sides and not all(sides):
+        print(f"plot: no {SCHEMA} results in {args.compare[0 if not sides[0] else 1]}", file=sys.stderr)
         return 2
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
     unknown = set(formats) - set(FigureCanvasBase.get_supported_filetypes())
@@ -546,13 +666,17 @@ def main(argv=None):
         print(f"plot: unknown image format(s) {', '.join(sorted(unknown)) or args.format!r}", file=sys.stderr)
         return 2
     plt.rcParams["svg.hashsalt"] = "ternbench"  # reproducible SVG ids
-    figs = Figures(rows, args.out, formats, find_harness(args.harness))
+    harness = find_harness(args.harness)
     try:
-        figs.throughput()
-        figs.roofline()
-        figs.speedup(args.baseline)
-        figs.energy()
-        figs.memory()
+        if rows:
+            figs = Figures(rows, args.out, formats, harness)
+            figs.throughput()
+            figs.roofline()
+            figs.speedup(args.baseline)
+            figs.energy()
+            figs.memory()
+        if sides:
+            Figures(sides[0] + sides[1], args.out, formats, harness).compare(*args.compare, *sides)
     except OSError as e:
         print(f"plot: cannot write {e.filename}: {e.strerror}", file=sys.stderr)
         return 1

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """scripts/plot on results/sample/sample.jsonl: every figure kind written, not blank; damaged input handled.
 The series behind the figures, from small hand-made rows: one throughput line per kernel and test length, peers
-dashed; the roofline's intensity, points and ceilings (from the rows, or from a stub harness).
+dashed; the roofline's intensity, points and ceilings (from the rows, or from a stub harness); --compare on
+tests/data/compare (pairs, pooled samples, verdicts of the harness at $HARNESS when ctest names it, or of a stub).
 TB_SOURCE_DIR names the source tree (default: two levels up). Run with a Python that has matplotlib."""
+import json
 import os
 import socket
 import subprocess
@@ -22,6 +24,7 @@ SRC = Path(os.environ.get("TB_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 sys.path.insert(0, str(SRC / "scripts"))
 import plot as P  # noqa: E402
 SAMPLE = SRC / "results" / "sample" / "sample.jsonl"
+BEFORE, AFTER = (SRC / "tests" / "data" / "compare" / f for f in ("before.jsonl", "after.jsonl"))
 KINDS = ("throughput_vs_threads", "roofline", "speedup_vs_size", "energy_per_token", "memory_per_format")
 
 
@@ -194,12 +197,7 @@ class Roofline(unittest.TestCase):
         return points, ceilings, source
 
     def stub(self, body):
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        path = Path(tmp.name) / "harness"
-        path.write_text(f"#!{sys.executable}\nimport json, sys\n" + body)
-        path.chmod(0o755)
-        return str(path)
+        return stub_harness(self, body)
 
     def test_ceilings_from_the_harness(self):
         """Rows of this host and CPU: `harness roofline --json -t <the rows' threads>` gives every path's ceiling."""
@@ -226,6 +224,83 @@ class Roofline(unittest.TestCase):
         self.assertIn("no harness to ask", source)
         _, _, source = self.run_roofline(roof_rows(host="elsewhere"), failing)  # not asked: measured elsewhere
         self.assertIn("measured on elsewhere, not on this host", source)
+
+
+def stub_harness(test, body):
+    """An executable Python script standing in for the harness; removed after the test."""
+    tmp = tempfile.TemporaryDirectory()
+    test.addCleanup(tmp.cleanup)
+    path = Path(tmp.name) / "harness"
+    path.write_text(f"#!{sys.executable}\nimport json, sys\n" + body)
+    path.chmod(0o755)
+    return str(path)
+
+
+class Compare(unittest.TestCase):
+    """tests/data/compare (its README lists what harness compare must say about each pair)."""
+    LABELS = ["i2s__avx2 pp8\n1 thread", "i2s__avx2 tg4\n1 thread", "fp16 pp8\n1 thread", "fp16 tg4\n1 thread"]
+
+    def setUp(self):
+        self.before, self.after = P.read(BEFORE), P.read(AFTER)
+
+    def test_pairs_without_harness(self):
+        """Paired here: medians of the pooled samples, no verdict; tl2 (two machines) and the 2-thread row unpaired."""
+        pairs, unmatched = P.compare_pairs(self.before, self.after)
+        self.assertEqual([p.label for p in pairs], self.LABELS)
+        self.assertEqual(unmatched, 3)
+        self.assertEqual({p.verdict for p in pairs}, {None})
+        self.assertAlmostEqual(pairs[0].ratio, 2165.7 / 2002.45)
+        self.assertEqual((len(pairs[2].before), len(pairs[2].after)), (10, 10))  # fp16 pp8: two runs of 5 pooled
+
+    def test_harness_verdicts_and_any_machine(self):
+        doc = {"alpha": 0.05, "pairing": "any machine", "unmatched": [], "pairs": [
+            {"key": {"machine": None, "engine": "ternbench", "model": "tiny", "n_layers": 2, "kernel": "tl2__avx2",
+                     "head": "fp16", "threads": 1, "pin": "none", "test": "tg", "n_prompt": 0, "n_gen": 4,
+                     "test_name": "tg4"},
+             "before": {"median_ts": 400.0}, "after": {"median_ts": 440.0}, "ratio": 1.1, "verdict": "faster"}]}
+        (p,), unmatched = P.compare_pairs(self.before, self.after, doc)
+        self.assertEqual((p.label, p.ratio, p.verdict, unmatched), ("tl2__avx2 tg4\n1 thread", 1.1, "faster", 0))
+        self.assertTrue(p.before and p.after, "samples pooled across machines, as the pairing says")
+
+    def test_bars(self):
+        pairs, _ = P.compare_pairs(self.before, self.after)
+        pairs[0] = pairs[0]._replace(verdict="faster")
+        fig, ax = plt.subplots()
+        self.addCleanup(plt.close, fig)
+        P.Figures.draw_compare(ax, pairs)
+        heights = [round(b.get_height(), 4) for b in ax.patches]
+        self.assertEqual(heights[0::2], [1.0] * 4)  # before, relative to its own median
+        self.assertEqual(heights[1::2], [round(p.ratio, 4) for p in pairs])
+        texts = [t.get_text() for t in ax.texts]
+        self.assertIn("×1.082\nfaster", texts)
+        self.assertIn("2002 t/s", texts)
+        self.assertEqual([t.get_text() for t in ax.get_xticklabels()], self.LABELS)
+
+    def test_script_with_harness(self):
+        """--compare through a harness: the real one when ctest names it ($HARNESS), else a stub printing its JSON."""
+        harness = os.environ.get("HARNESS")
+        if not harness:
+            doc = {"alpha": 0.05, "pairing": "machine (host, cpu, isa)", "unmatched": [], "pairs": [
+                {"key": json.loads(P.compare_key(self.before[0])), "before": {"median_ts": 2002.45},
+                 "after": {"median_ts": 2165.7}, "ratio": 1.0815, "verdict": "faster"}]}
+            harness = stub_harness(self, f"assert sys.argv[1] == 'compare' and sys.argv[-2:] == ['-o', 'json']\n"
+                                         f"print(json.dumps({doc!r}))\n")
+        tmp = tempfile.TemporaryDirectory()
+        self.addCleanup(tmp.cleanup)
+        code, out, err = plot("--compare", BEFORE, AFTER, "--harness", harness, "--out", tmp.name, "--format", "png")
+        self.assertEqual(code, 0, err)
+        self.assertEqual(out.split(), [str(Path(tmp.name) / "compare.png")])
+        if os.environ.get("HARNESS"):
+            doc = P.ask_harness(harness, "compare", str(BEFORE), str(AFTER), "-o", "json")
+            pairs, unmatched = P.compare_pairs(self.before, self.after, doc)
+            self.assertEqual([(p.label, p.verdict) for p in pairs], list(zip(self.LABELS, [
+                "faster", "slower", "no significant change", "too few samples"])))
+            self.assertEqual(unmatched, 3)
+
+    def test_usage(self):
+        code, _, err = plot()
+        self.assertEqual(code, 2)
+        self.assertIn("--compare BEFORE.jsonl AFTER.jsonl", err)
 
 
 if __name__ == "__main__":
