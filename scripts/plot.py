@@ -357,9 +357,10 @@ class Figures:
         if not rows:
             return warn("no tokens/s rows: skipping throughput_vs_threads")
         for model, suffix, mrows in per_model(rows):
-            fig, axes = plt.subplots(1, 2, figsize=(12, 4.8))
-            for ax, (test, name, _) in zip(axes, TESTS):
-                lines = throughput_series(mrows, test)
+            panels = [(test, name, throughput_series(mrows, test)) for test, name, _ in TESTS]
+            legend_rows = max(-(-len(lines) // 2) for _, _, lines in panels)  # legends below the panels, 2 columns
+            fig, axes = plt.subplots(1, 2, figsize=(12, 4.4 + 0.2 * legend_rows))
+            for ax, (test, name, lines) in zip(axes, panels):
                 ax.set(title=f"{name} ({', '.join(sorted({s.test for s in lines}, key=test_order)) or test})",
                        xlabel="threads", ylabel="tokens/s (median, ± stddev)")
                 if lines:
@@ -369,18 +370,20 @@ class Figures:
             self.save(fig, "throughput_vs_threads" + suffix, f"Throughput against threads: {model}", mrows)
 
     def draw_throughput(self, ax, lines):
-        """One line per series: solid for ternbench, dashed for peers; colour by engine and kernel, marker by test length."""
-        lengths = sorted({s.test for s in lines}, key=test_order)
+        """One line per series: solid for ternbench, dashed for peers; colour by engine and kernel, and the lines of one
+        colour (pp8 and pp128, layer subsets, heads) told apart by their markers. The legend goes under the panel."""
+        shared = Counter()
         for s in lines:
             x, y, err = zip(*s.points)
             style = dict(color=self.colors.get(s.color_key, "0.3"), linestyle="--" if s.peer else "-")
-            ax.plot(x, y, label=s.label, marker=MARKERS[lengths.index(s.test) % len(MARKERS)],
+            ax.plot(x, y, label=s.label, marker=MARKERS[shared[s.color_key, s.peer] % len(MARKERS)],
                     markerfacecolor="white" if s.hollow else style["color"], **style)
+            shared[s.color_key, s.peer] += 1
             if any(err):
                 ax.errorbar(x, y, yerr=err, fmt="none", capsize=3, ecolor=style["color"], elinewidth=1)
         ax.set_xticks(sorted({p[0] for s in lines for p in s.points}))
         ax.set_ylim(bottom=0)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.13), frameon=False)
         ax.grid(alpha=0.3)
 
     def roofline(self):
