@@ -1386,8 +1386,8 @@ class Report:
             main = [n for n in ("speed_vs_size_paper.png", "speedup_vs_size.png", "memory_per_format.png") if n in png]
             rest = [n for n in png if n not in main]
             out += ["Plots (`plots/`, PNG and SVG): " + ", ".join(f"[{n}](plots/{n})" for n in main)
-                    + (f", and {len(rest)} per-model figures from scripts/plot.py (throughput against threads, energy per "
-                       f"token)" if rest else ""), ""]
+                    + (f", and {len(rest)} per-model figures from scripts/plot.py (throughput against threads, roofline, "
+                       f"energy per token)" if rest else ""), ""]
         return out
 
 
