@@ -166,6 +166,9 @@ void add_sweep_options(CLI::App* app, tb::SweepArgs& a, std::string& threads, st
   app->add_option("--pin", a.pin, "thread pinning: none, compact (logical CPUs in order), cores (physical cores first)")->capture_default_str();
   app->add_option("--cv-warn", a.cv_warn, "warn and mark a row noisy above this coefficient of variation")->capture_default_str();
   app->add_flag("--quiet,-q", a.quiet, "no progress on stderr");
+  app->add_flag("--counters", a.counters, "also print the hardware counters (cycles and LLC misses per token, IPC) in the "
+                "md and csv tables and per test on stderr; every row records them (field counters) where perf_event_open "
+                "counts hardware events, else why not (said once on stderr)");
   app->add_flag("--no-tune{false}", a.tune_tiles,
                 "TL1/TL2 shapes without tuned tiles on this CPU run on default tiles (said on stderr and in each row) "
                 "instead of being tuned once and cached (about 3 s per shape)");
@@ -203,6 +206,7 @@ int harness_main(int argc, char** argv) {
       "  harness -m 2B4T -t 1..8:2 --pin cores       threads 1,3,5,7 pinned one per physical core\n"
       "  harness -m tests/data/peers/bitnetcpp-tiny-i2_s.gguf -t 1   a GGUF checkpoint instead of synthetic weights\n"
       "  harness -m 2B4T -o csv --out none           CSV on stdout, no results file\n"
+      "  harness -m 2B4T -k i2s,tl2 --counters       cycles, IPC and LLC misses per token beside t/s (where the PMU counts)\n"
       "  harness kernels                 which path (scalar, avx2, avx512vnni, neon) each kernel uses here\n"
       "  harness --isa scalar kernels    the same with a forced path (also: TERNBENCH_ISA=scalar)\n"
       "  harness verify --model 2B4T     every kernel bit for bit against the oracle, logits across kernels/threads\n"

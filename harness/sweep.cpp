@@ -20,6 +20,7 @@
 
 #include "energy/estimate.h"
 #include "energy/recorder.h"
+#include "harness/counters.h"
 #include "harness/llama_bench.h"
 #include "harness/peers.h"
 #include "harness/results.h"
@@ -193,8 +194,12 @@ std::vector<std::string> default_sweep_kernels() {
 }
 
 int cmd_sweep(const SweepArgs& a) {
+  // Hardware counters first: inherited counters count only the threads started after their open, and no
+  // OpenMP thread exists yet. Always on where they open (counting costs no interrupts, only the PMU's save
+  // and restore at context switches); --counters adds them to the table and CSV, the row has them anyway.
+  const HwCounters counters;
   // ---- check everything before the first measurement ----
-  Table pr(a.output);
+  Table pr(a.output, a.counters);
   const std::vector<PeerRun> peers = pair_peers(a.peers, a.peer_models, a.peer_args);
   if (a.baseline.find(':') == std::string::npos)
     throw Error("--baseline '" + a.baseline + "' is not ENGINE:KERNEL (e.g. llama.cpp:F16, ternbench:fp16)");
@@ -266,6 +271,10 @@ int cmd_sweep(const SweepArgs& a) {
     es.name = "estimate";
     es.why = "no hardware energy counter is usable here (harness energy says why); J/token is the operation-count estimate";
     if (!a.quiet) std::fprintf(stderr, "note: %s\n", es.why.c_str());
+  }
+  if (!a.quiet) {
+    if (!counters.available()) std::fprintf(stderr, "counters: %s\n", counters.why_not().c_str());
+    if (!counters.notes().empty()) std::fprintf(stderr, "%s\n", counters.notes().c_str());
   }
   json machine = machine_fingerprint();
   machine["energy_source"] = es.name;
@@ -365,6 +374,7 @@ int cmd_sweep(const SweepArgs& a) {
                          done ? (", about " + fmt("%.0f", left) + " s left").c_str() : "");
           }
           std::vector<double> tps;
+          CounterSample counted{};  // the timed repetitions only, as the timers
           std::unique_ptr<energy::EnergyRecorder> rec;
           if (es.hw) {
             rec = std::make_unique<energy::EnergyRecorder>(*es.hw);
@@ -375,6 +385,7 @@ int cmd_sweep(const SweepArgs& a) {
             if (r == 1) run.reset_timers();
             const energy::Phase ph = pp ? energy::Phase::prefill : energy::Phase::decode;
             if (rec && r > 0) rec->begin(ph);
+            const CounterSample c0 = counters.available() && r > 0 ? counters.read() : CounterSample{};
             const double t0 = now();
             if (pp) run.forward(prompt.data(), n, logits.data());
             else
@@ -384,6 +395,7 @@ int cmd_sweep(const SweepArgs& a) {
                 run.forward(&tok, 1, logits.data());
               }
             const double dt = now() - t0;
+            if (counters.available() && r > 0) counted += counters.read() - c0;
             if (rec && r > 0) rec->end(ph, n, 0);
             if (r > 0) tps.push_back(double(n) / dt);
             if (!a.quiet && dt > 1.0)
@@ -481,6 +493,7 @@ int cmd_sweep(const SweepArgs& a) {
             e = {{"source", "estimate"}, {"estimated", true}, {"j_per_token", j / double(n)}, {"node", eo.ops.label}};
           }
           row["energy"] = e;
+          row["counters"] = counters_field(counters, counted, double(a.reps) * double(n));
           row["time_split"] = {{"linear", tm.linear * per_tok}, {"attention", tm.attention * per_tok},
                                {"norms_and_quant", tm.norms_and_quant * per_tok}, {"head", tm.head * per_tok}};
           for (int i = 0; i < 4; ++i)
@@ -507,6 +520,14 @@ int cmd_sweep(const SweepArgs& a) {
                          100 * ls[3] / tt, 100 * tm.attention / tt, 100 * tm.norms_and_quant / tt, 100 * tm.head / tt,
                          100 * double(tm.parallel_regions) * fork_join_seconds(th) / tt, double(tm.parallel_regions) * per_tok,
                          1e6 * fork_join_seconds(th));
+            const json& hc = row["counters"];
+            if (a.counters && hc.contains("ipc"))
+              std::fprintf(stderr, "  counters: IPC %.2f, %.3g cycles/token, %.3g instructions/token%s%s\n", hc["ipc"].get<double>(),
+                           hc["per_token"]["cycles"].get<double>(), hc["per_token"]["instructions"].get<double>(),
+                           hc.contains("llc_misses") ? (", " + fmt("%.3g", hc["per_token"]["llc_misses"].get<double>()) +
+                                                        " LLC misses/token").c_str() : "",
+                           hc["scaled"].get<bool>() ? (", scaled (PMU multiplexed: ran " +
+                                                       fmt("%.0f%%", 100 * hc["running_share"].get<double>()) + " of the time)").c_str() : "");
             if (s.cv > a.cv_warn)
               std::fprintf(stderr, "  warning: the %d repetitions vary by %.0f%% (coefficient of variation): other load on "
                            "this machine? the row is marked noisy; more --reps or a quieter machine help\n", a.reps, 100 * s.cv);

@@ -22,6 +22,9 @@ struct SweepArgs {
   std::string pin = "none";             // none, compact, cores
   double cv_warn = 0.05;                // warn when a test's coefficient of variation exceeds this
   bool quiet = false;                   // no progress on stderr
+  // Hardware counters go into every row where they open (else why not); true also prints them in the table
+  // and CSV (and per test on stderr).
+  bool counters = false;
   // TL1/TL2 shapes without tuned tiles on this CPU (harness/tiles.h) are tuned before their first test and
   // cached; false: they run on the kernels' defaults, which the run says.
   bool tune_tiles = true;

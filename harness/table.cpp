@@ -54,24 +54,39 @@ std::string test_name(const json& r) {
   return p > 0 ? "pp" + std::to_string(p) : "tg" + std::to_string(g);
 }
 
-Table::Table(std::string mode) : mode_(std::move(mode)) {
+Table::Table(std::string mode, bool counters) : mode_(std::move(mode)), counters_(counters) {
   if (mode_ != "md" && mode_ != "csv" && mode_ != "json" && mode_ != "jsonl")
     throw Error("--output '" + mode_ + "' is not one of md, csv, json, jsonl");
 }
 
 void Table::header() {
   if (mode_ == "md")
-    std::printf("| model | size | params | engine | kernel | bpw | head | threads | test | t/s | median t/s | peak RSS | roofline | J/token |\n"
-                "|---|---:|---:|---|---|---:|---|---:|---|---:|---:|---:|---|---:|\n");
+    std::printf("| model | size | params | engine | kernel | bpw | head | threads | test | t/s | median t/s | peak RSS | roofline | J/token |%s\n"
+                "|---|---:|---:|---|---|---:|---|---:|---|---:|---:|---:|---|---:|%s\n",
+                counters_ ? " cycles/token | IPC | LLC misses/token |" : "", counters_ ? "---:|---:|---:|" : "");
   else if (mode_ == "csv")
     std::printf("model,size_bytes,params,engine,kernel,bits_per_weight,head,threads,test,avg_ts,stddev_ts,median_ts,peak_rss_bytes,"
-                "bandwidth_gbs,roofline_share,gmacs,compute_share,j_per_token,energy_estimated,ceiling_ts,binding,ceiling_share\n");
+                "bandwidth_gbs,roofline_share,gmacs,compute_share,j_per_token,energy_estimated,ceiling_ts,binding,ceiling_share%s\n",
+                counters_ ? ",cycles_per_token,instructions_per_token,ipc,llc_misses_per_token,counters_scaled" : "");
   std::fflush(stdout);
 }
 
 void Table::row(const json& r) {
   const json& e = sub(r, "energy");
   const json& mem = sub(r, "memory");
+  // Hardware counters (--counters): a row without them (unavailable, an imported peer) prints "-" / empty.
+  const json& hc = sub(r, "counters");
+  const json& hct = sub(hc, "per_token");
+  std::string counters_md, counters_csv;
+  if (counters_) {
+    const bool has = hc.contains("ipc");
+    const std::string sc = has && hc.value("scaled", false) ? " (scaled)" : "";
+    counters_md = " " + (has ? fmt("%.4g", hct["cycles"].get<double>()) + sc : "-") + " | " +
+                  (has ? fmt("%.2f", hc["ipc"].get<double>()) : "-") + " | " +
+                  (hct.contains("llc_misses") ? fmt("%.4g", hct["llc_misses"].get<double>()) + sc : "-") + " |";
+    counters_csv = "," + num(hct, "cycles") + "," + num(hct, "instructions") + "," + num(hc, "ipc") + "," +
+                   num(hct, "llc_misses") + "," + (has ? (hc.value("scaled", false) ? "true" : "false") : "");
+  }
   if (mode_ == "md") {
     std::string roof = "-";
     if (r.contains("roofline_share"))
@@ -87,20 +102,20 @@ void Table::row(const json& r) {
     const std::string bpw = r.contains("bits_per_weight") ? fmt("%.2f", r["bits_per_weight"].get<double>()) : "-";
     const std::string sd = r.contains("stddev_ts") ? fmt(" ± %.2f", r["stddev_ts"].get<double>()) : "";
     const std::string med = r.contains("median_ts") ? fmt("%.2f", r["median_ts"].get<double>()) : "-";
-    std::printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2f%s%s | %s | %s | %s | %s |\n", model_str(r).c_str(),
+    std::printf("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %.2f%s%s | %s | %s | %s | %s |%s\n", model_str(r).c_str(),
                 size_str(r, "model_bytes").c_str(), params_str(r).c_str(), str(r, "engine").c_str(), kernel_str(r).c_str(),
                 bpw.c_str(), str(r, "head").c_str(), str(r, "threads").c_str(), test_name(r).c_str(), r["avg_ts"].get<double>(),
                 sd.c_str(), r.value("noisy", false) ? " (noisy)" : "", med.c_str(), size_str(mem, "peak_rss").c_str(),
-                roof.c_str(), energy.c_str());
+                roof.c_str(), energy.c_str(), counters_md.c_str());
   } else if (mode_ == "csv") {
-    std::printf("%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s\n", str(r, "model").c_str(), num(r, "model_bytes").c_str(),
+    std::printf("%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s%s\n", str(r, "model").c_str(), num(r, "model_bytes").c_str(),
                 num(r, "params").c_str(), str(r, "engine").c_str(), str(r, "kernel").c_str(), num(r, "bits_per_weight").c_str(),
                 r.contains("head") ? str(r, "head").c_str() : "", num(r, "threads").c_str(), test_name(r).c_str(),
                 num(r, "avg_ts").c_str(), num(r, "stddev_ts").c_str(), num(r, "median_ts").c_str(), num(mem, "peak_rss").c_str(),
                 num(r, "bandwidth_gbs").c_str(), num(r, "roofline_share").c_str(), num(r, "gmacs").c_str(),
                 num(r, "compute_share").c_str(), num(e, "j_per_token").c_str(),
                 e.contains("j_per_token") ? (e.value("estimated", false) ? "true" : "false") : "", num(r, "ceiling_ts").c_str(),
-                r.contains("binding") ? str(r, "binding").c_str() : "", num(r, "ceiling_share").c_str());
+                r.contains("binding") ? str(r, "binding").c_str() : "", num(r, "ceiling_share").c_str(), counters_csv.c_str());
   } else if (mode_ == "jsonl") {
     std::printf("%s\n", r.dump().c_str());
   }

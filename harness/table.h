@@ -10,7 +10,9 @@ namespace tb {
 
 class Table {
  public:
-  explicit Table(std::string mode);  // md, csv, json, jsonl; throws tb::Error otherwise
+  // md, csv, json, jsonl; throws tb::Error otherwise. counters: md and csv add the rows' hardware counters
+  // (cycles and LLC misses per token, IPC; "-" or empty where a row has none).
+  explicit Table(std::string mode, bool counters = false);
   void header();
   void row(const json& r);  // prints (md, csv, jsonl) and keeps the row
   // The end: json mode prints the array; md mode adds the speedup of every row over `baseline`
@@ -21,6 +23,7 @@ class Table {
 
  private:
   std::string mode_;
+  bool counters_ = false;
   json all_ = json::array();
 };
 

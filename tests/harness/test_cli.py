@@ -109,6 +109,59 @@ class Sweep(unittest.TestCase):
             seen.add((r["kernel"][:4], r["threads"], r["test"]))
         self.assertEqual(len(seen), 8)
 
+    def test_counters_or_why_not(self):
+        # Hardware counters where perf_event_open counts them (per measured test: all threads, the timed
+        # repetitions only), else the one reason, said once on stderr and in every row.
+        said = [l for l in self.p.stderr.splitlines() if l.startswith("counters: ")]
+        reasons = set()
+        for r in self.rows:
+            c = r["counters"]
+            if "unavailable" in c:
+                self.assertEqual(list(c), ["unavailable"], c)
+                self.assertRegex(c["unavailable"], r"\S{10,}")
+                reasons.add(c["unavailable"])
+                continue
+            for k in ("cycles", "instructions"):
+                self.assertIsInstance(c[k], int)
+                self.assertGreater(c[k], 0)
+            self.assertAlmostEqual(c["ipc"], c["instructions"] / c["cycles"], delta=1e-6 * c["ipc"] + 1e-9)
+            self.assertIsInstance(c["scaled"], bool)
+            self.assertTrue(0 < c["running_share"] <= 1)
+            self.assertEqual(c["scaled"], c["running_share"] < 1)
+            tokens = r["reps"] * (r["n_prompt"] + r["n_gen"])
+            self.assertAlmostEqual(c["per_token"]["cycles"], c["cycles"] / tokens, delta=1e-6 * c["per_token"]["cycles"] + 1)
+            self.assertEqual("llc_misses" in c, "llc_unavailable" not in c)
+            if "llc_misses" in c:
+                self.assertIn(c["llc_event"], ("cache-misses", "LLC-load-misses"))
+                self.assertGreaterEqual(c["llc_misses"], 0)
+        if reasons:
+            # this machine cannot count: every row says the same reason, and stderr said it once
+            self.assertEqual(len(reasons), 1, reasons)
+            self.assertEqual(len(self.rows), sum("unavailable" in r["counters"] for r in self.rows))
+            self.assertEqual(said, ["counters: " + reasons.pop()])
+            self.assertRegex(said[0], r"^counters: (perf_event_open\((cycles|instructions)\) failed: E[A-Z]+ \(|\d+ threads were)")
+        else:
+            self.assertEqual([l for l in said if "LLC" not in l and "group" not in l], [])
+
+    def test_counters_in_the_tables_on_request(self):
+        args = ["-m", "tiny", "-k", "i2s", "-r", "1", "-p", "4", "-n", "2", "--out", "none", "-q"]
+        csv = run(*args, "-o", "csv", "--counters", env=self.env)
+        self.assertEqual(csv.returncode, 0, csv.stderr)
+        head, *rows = csv.stdout.splitlines()
+        self.assertTrue(head.endswith(",cycles_per_token,instructions_per_token,ipc,llc_misses_per_token,counters_scaled"))
+        self.assertEqual(len(rows), 2)
+        for line in rows:
+            cells = line.split(",")
+            self.assertEqual(len(cells), len(head.split(",")))
+            ipc, scaled = cells[-3], cells[-1]
+            self.assertIn(scaled, ("true", "false") if ipc else ("",))  # empty where this machine cannot count
+        plain = run(*args, "-o", "csv", env=self.env)
+        self.assertNotIn(",ipc,", plain.stdout.splitlines()[0])
+        md = run(*args, "--counters", env=self.env)
+        self.assertEqual(md.returncode, 0, md.stderr)
+        self.assertIn("| cycles/token | IPC | LLC misses/token |", md.stdout.splitlines()[0])
+        self.assertEqual(len(md.stdout.splitlines()[2].split(" | ")), len(md.stdout.splitlines()[0].split(" | ")))
+
     def linear_params(self):
         with open(os.path.join(os.path.dirname(__file__), "..", "..", "configs", "models", "tiny.json")) as f:
             c = json.load(f)
