@@ -8,6 +8,9 @@
 // cold run, at start-up otherwise; read_GBps shows the figure used).
 // Activation quantization and preparation are benchmarked on their own (act/...), outside the kernels;
 // preparation alone (prep/...: TL table construction, layout changes) apart from quantization.
+// Hardware counters (harness/counters.h), where perf_event_open counts them: cycles/iter, instr/iter, IPC and
+// LLC_miss/iter over the timed loop, all threads, user space; pmu_share when the PMU multiplexed them (the
+// counts are scaled up from that share). Where it does not, one line on stderr and the context say why.
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -21,6 +24,7 @@
 #include <vector>
 
 #include "harness/bandwidth.h"
+#include "harness/counters.h"
 #include "harness/ternary_matrix.h"
 #include "harness/tiles.h"
 #include "kernels/aligned_buffer.h"
@@ -43,7 +47,32 @@ struct Options {
 };
 Options g_opt;
 std::map<int, double> g_bw;  // threads -> read bytes per second
+const tb::HwCounters* g_counters = nullptr;
 
+// The counters over one timed loop: construct right before it, report() right after.
+class LoopCounters {
+ public:
+  LoopCounters() {
+    if (g_counters && g_counters->available()) a_ = g_counters->read();
+  }
+  void report(benchmark::State& st) const {
+    if (!g_counters || !g_counters->available() || st.iterations() == 0) return;
+    const tb::CounterFigures f = tb::counter_figures(g_counters->read() - a_, g_counters->has_llc());
+    if (!f.why_not.empty()) {
+      std::fprintf(stderr, "bench_kernels: counters: %s; this benchmark has none\n", f.why_not.c_str());
+      return;
+    }
+    const double it = double(st.iterations());
+    st.counters["cycles/iter"] = f.cycles / it;
+    st.counters["instr/iter"] = f.instructions / it;
+    st.counters["IPC"] = f.ipc;
+    if (f.has_llc) st.counters["LLC_miss/iter"] = f.llc_misses / it;
+    if (f.scaled) st.counters["pmu_share"] = f.running_share;
+  }
+
+ private:
+  tb::CounterSample a_{};
+};
 
 // Copies of one packed matrix, kept while consecutive benchmarks use the same format and shape.
 struct WeightSet {
@@ -95,12 +124,14 @@ void bm_matmul(benchmark::State& st, const tb::Kernel* k, Shape s, int64_t T, bo
   std::vector<float> y(size_t(T * s.N));
   const size_t ncopies = cold ? ws.copies.size() : 1;
   size_t i = 0;
+  const LoopCounters lc;
   for (auto _ : st) {
     tb::run_f32(*k, ws.copies[i], prep, y.data(), threads);
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
     if (++i == ncopies) i = 0;
   }
+  lc.report(st);
   const double bytes = double(ws.copies[0].data.size());
   st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(bytes));
   st.counters["OPS"] = benchmark::Counter(2.0 * double(s.N) * double(s.K) * double(T),
@@ -122,11 +153,13 @@ void bm_acts(benchmark::State& st, const tb::Kernel* k, int64_t T, int64_t K) {
   for (size_t i = 0; i < x.size(); ++i) x[i] = float(int64_t(i * 2654435761u % 2001) - 1000) / 137.0f;
   tb::QuantizedActs a;
   tb::PreparedActs prep;
+  const LoopCounters lc;
   for (auto _ : st) {
     tb::quantize_activations(x.data(), T, K, a);
     tb::prepare_activations(*k, a, prep);
     benchmark::DoNotOptimize(prep.x);
   }
+  lc.report(st);
   st.counters["tok/s"] = benchmark::Counter(double(T), benchmark::Counter::kIsIterationInvariantRate);
 }
 
@@ -137,11 +170,13 @@ void bm_prep(benchmark::State& st, const tb::Kernel* k, int64_t T, int64_t K) {
   tb::QuantizedActs a;
   tb::quantize_activations(x.data(), T, K, a);
   tb::PreparedActs prep;
+  const LoopCounters lc;
   for (auto _ : st) {
     tb::prepare_activations(*k, a, prep);
     benchmark::DoNotOptimize(prep.x);
     benchmark::ClobberMemory();
   }
+  lc.report(st);
   st.counters["tok/s"] = benchmark::Counter(double(T), benchmark::Counter::kIsIterationInvariantRate);
   st.counters["prepared_bytes/token"] = double(k->prepared_bytes_per_token(K));
 }
@@ -172,11 +207,13 @@ void bm_head(benchmark::State& st, bool int8, bool no_subnormals, int threads) {
       if (no_subnormals && (w16[i] & 0x7c00) == 0) w16[i] = 0;  // the same weights with subnormals flushed
     }
   }
+  const LoopCounters lc;
   for (auto _ : st) {
     if (int8) tb::matmul_i8rows(w8, scale.data(), N, K, q.data(), 127.0f, y.data(), threads);
     else tb::matmul_f16w(w16, N, K, x.data(), 1, y.data(), threads);
     benchmark::DoNotOptimize(y.data());
   }
+  lc.report(st);
   const double bytes = double(N * K) * (int8 ? 1.0 : 2.0) + (int8 ? 4.0 * double(N) : 0.0);
   st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(bytes));
   const double bw = tb::measure_read_bandwidth(threads, g_opt.bw_bytes, 3);  // probed beside it
@@ -210,6 +247,9 @@ std::vector<int> parse_threads(const std::string& s) {
 }  // namespace
 
 int run_main(int argc, char** argv) {
+  // Counters before anything starts a thread (inherited counters see only threads started after them).
+  const tb::HwCounters counters;
+  g_counters = &counters;
   // Our flags first; the rest goes to Google Benchmark.
   std::string threads_arg = "1," + std::to_string(omp_get_num_procs());
   long cold_mb = 0;
@@ -225,6 +265,9 @@ int run_main(int argc, char** argv) {
           "  --threads=1,2,max   OpenMP thread counts (default: 1 and all cores)\n"
           "  --cold_mb=N         total size of the cold weight copies (default: max(512, 4 x LLC) MiB)\n"
           "  --oracle            also benchmark the scalar oracle int8_ref (slow)\n"
+          "  counters            where perf_event_open counts hardware events: cycles/iter, instr/iter, IPC,\n"
+          "                      LLC_miss/iter (all threads, user space; pmu_share when multiplexed, counts scaled);\n"
+          "                      elsewhere one line on stderr says why (context: counters)\n"
           "  TL tiles: as a sweep finds them (harness/tiles.h: $TERNBENCH_TILES, this machine's cache,\n"
           "                      configs/tiles/<cpu>.json), never tuned here (`harness tune` tunes); said on stderr\n"
           "  TERNBENCH_ISA=...   force a path (scalar, avx2, avx512vnni, neon); every runnable variant is\n"
@@ -257,6 +300,15 @@ int run_main(int argc, char** argv) {
   benchmark::AddCustomContext("compiler", TB_COMPILER);
   benchmark::AddCustomContext("ternbench_commit", TB_GIT_COMMIT);
   benchmark::AddCustomContext("cold_bytes", std::to_string(g_opt.cold_bytes));
+  if (!counters.available()) {
+    std::fprintf(stderr, "bench_kernels: counters: %s\n", counters.why_not().c_str());
+    benchmark::AddCustomContext("counters", "unavailable: " + counters.why_not());
+  } else {
+    benchmark::AddCustomContext("counters", std::string("cycles, instructions") +
+                                (counters.has_llc() ? std::string(", ") + counters.llc_event() : "") +
+                                " (user space, all threads; " + (counters.grouped() ? "one group" : "separate counters") + ")");
+    if (!counters.notes().empty()) std::fprintf(stderr, "bench_kernels: %s\n", counters.notes().c_str());
+  }
   for (const tb::Format* f : tb::all_formats())
     benchmark::AddCustomContext(std::string("path.") + f->name, tb::select_kernel(f->name).name);
   for (int t : g_opt.threads) {
