@@ -43,11 +43,11 @@ std::vector<PeerRun> pair_peers(const std::vector<std::string>& peers, const std
   if (models.empty()) throw Error("--peer needs --peer-model FILE.gguf (the model the peer's llama-bench runs)");
   if (peers.empty()) throw Error("--peer-model needs --peer PATH_TO_LLAMA_BENCH");
   if (peers.size() == models.size())
-    for (size_t i = 0; i < peers.size(); ++i) out.push_back({peers[i], models[i]});
+    for (size_t i = 0; i < peers.size(); ++i) out.push_back({peers[i], models[i], {}});
   else if (peers.size() == 1)
-    for (const auto& m : models) out.push_back({peers[0], m});
+    for (const auto& m : models) out.push_back({peers[0], m, {}});
   else if (models.size() == 1)
-    for (const auto& p : peers) out.push_back({p, models[0]});
+    for (const auto& p : peers) out.push_back({p, models[0], {}});
   else
     throw Error(std::to_string(peers.size()) + " --peer and " + std::to_string(models.size()) +
                 " --peer-model options: give them in pairs, or one of either");

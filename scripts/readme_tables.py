@@ -1,0 +1,168 @@
+#!/usr/bin/env python3
+"""The README's measured tables, rendered from committed results files (so the README never says what no file holds).
+
+Each table sits in README.md between two markers naming its source:
+    <!-- table: results/peers-vm-2026-12-03/avx512vnni.jsonl -->
+    ...rendered text...
+    <!-- end table -->
+`scripts/readme_tables.py` rewrites every such block from its file; `--check` exits 1 (naming the block) when the
+README differs from what the files give, which the test suite runs (tests/scripts/test_readme_tables.py).
+
+A block shows one run on one machine: ternbench's kernels and the peers measured beside it (`harness --peer`),
+median tokens/s per test and thread count; for ternbench rows the binding ceiling (the lower of bandwidth and the
+kernel's path's int8 ceiling, `ceiling_ts`) and the share reached; then the best ternbench kernel over the best peer
+per column, and where a decode token's time went. Standard library only.
+"""
+import argparse
+import json
+import os
+import re
+import sys
+
+BLOCK = re.compile(r"(<!-- table: (?P<src>[^ ]+) -->\n)(?P<body>.*?)(<!-- end table -->)", re.S)
+
+
+def load(path):
+    rows = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                rows.append(json.loads(line))
+            except json.JSONDecodeError as e:
+                raise SystemExit("readme_tables: %s line %d is not JSON (%s)" % (path, n, e))
+    if not rows:
+        raise SystemExit("readme_tables: %s holds no rows" % path)
+    return rows
+
+
+def test_name(r):
+    return "pp%d" % r["n_prompt"] if r["test"] == "pp" else "tg%d" % r["n_gen"]
+
+
+def label(r):
+    if r["engine"] == "ternbench":
+        k = r["kernel"]
+        return "ternbench %s" % k + ("" if r.get("head", "fp16") == "fp16" else " (%s head)" % r["head"])
+    extra = ""
+    peer = r.get("peer", {})
+    if peer.get("rtr") or "-rtr" in peer.get("command", ""):
+        extra = " -rtr"
+    return "%s %s%s" % (r["engine"], r["kernel"], extra)
+
+
+def render(rows, src):
+    tests = sorted({test_name(r) for r in rows}, key=lambda t: (t[:2] != "pp", int(t[2:])))
+    threads = sorted({r["threads"] for r in rows})
+    cols = [(t, th) for t in tests for th in threads]
+    by = {}
+    order = []
+    for r in rows:
+        key = label(r)
+        if key not in by:
+            by[key] = {}
+            order.append(key)
+        by[key][(test_name(r), r["threads"])] = r
+    m = rows[0]["machine"]
+    tb_rows = [r for r in rows if r["engine"] == "ternbench"]
+    isa = tb_rows[0]["machine"].get("isa", "?") if tb_rows else "?"
+    out = []
+    out.append("Machine: %s, %d logical CPUs, ternbench path `%s`, measured %s (run `%s`); median tokens/s of %d "
+               "repetitions; 2B4T-shaped weights, fp16 LM head, peers on their own GGUF files of the same shapes."
+               % (m.get("cpu", "?"), m.get("logical_cpus", 0), isa, rows[0]["time"][:10],
+                  tb_rows[0]["run_id"] if tb_rows else rows[0].get("run_id", "?"), rows[0].get("reps", 0)))
+    out.append("")
+    out.append("| engine, kernel | " + " | ".join("%s %d thread%s" % (t, th, "" if th == 1 else "s") for t, th in cols) + " |")
+    out.append("|---|" + "---:|" * len(cols))
+    best_tb, best_peer, best = {}, {}, {}
+    for key in order:
+        for c in cols:
+            r = by[key].get(c)
+            if r is None:
+                continue
+            v = r["median_ts"]
+            d = best_tb if r["engine"] == "ternbench" else best_peer
+            if c not in d or v > d[c][0]:
+                d[c] = (v, key)
+            best[c] = max(best.get(c, 0.0), v)
+    for key in order:  # the fastest of each column in bold
+        cells = []
+        for c in cols:
+            r = by[key].get(c)
+            v = r["median_ts"] if r else None
+            cells.append("-" if v is None else ("**%.2f**" if v == best[c] else "%.2f") % v)
+        out.append("| %s | %s |" % (key, " | ".join(cells)))
+    out.append("")
+    ratio = []
+    for c in cols:
+        if c in best_tb and c in best_peer:
+            ratio.append("%s %d thread%s: %s / %s = **%.2fx**" % (c[0], c[1], "" if c[1] == 1 else "s", best_tb[c][1],
+                                                                 best_peer[c][1], best_tb[c][0] / best_peer[c][0]))
+    if ratio:
+        out.append("Best ternbench kernel over the best peer, per column: " + "; ".join(ratio) + ".")
+        out.append("")
+    # Ceilings of ternbench's rows.
+    out.append("| ternbench kernel | test | threads | median t/s | binding ceiling t/s | share |")
+    out.append("|---|---|---:|---:|---:|---:|")
+    for r in tb_rows:
+        if "ceiling_ts" not in r:
+            continue
+        out.append("| %s | %s | %d | %.2f | %.2f (%s) | %.2f |" % (r["kernel"], test_name(r), r["threads"], r["median_ts"],
+                                                                 r["ceiling_ts"], r["binding"], r["ceiling_share"]))
+    out.append("")
+    # Where a decode token's time went: the fastest ternbench decode at 1 thread.
+    tg1 = [r for r in tb_rows if r["test"] == "tg" and r["threads"] == min(threads) and "time_split" in r]
+    if tg1:
+        r = max(tg1, key=lambda r: r["median_ts"])
+        ts = r["time_split"]
+        total = sum(ts[k] for k in ("linear", "attention", "norms_and_quant", "head"))
+        pct = lambda k: 100.0 * ts[k] / total
+        out.append("Where a decode token's time went (%s, %s, %d thread%s, the runner's timers): linear layers %.0f%%, LM "
+                   "head %.0f%%, norms and quantization %.0f%%, attention %.0f%%."
+                   % (r["kernel"], test_name(r), r["threads"], "" if r["threads"] == 1 else "s", pct("linear"),
+                      pct("head"), pct("norms_and_quant"), pct("attention")))
+        out.append("")
+    out.append("(Rendered by `scripts/readme_tables.py` from `%s`.)" % src)
+    out.append("")
+    return "\n".join(out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--readme", default=None, help="the README to render into (default: the repository's)")
+    ap.add_argument("--check", action="store_true", help="do not write; exit 1 if the README differs from the files")
+    a = ap.parse_args()
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    readme = a.readme or os.path.join(root, "README.md")
+    with open(readme) as f:
+        text = f.read()
+    stale = []
+
+    def sub(mt):
+        src = mt.group("src")
+        body = render(load(os.path.join(root, src)), src)
+        if body != mt.group("body"):
+            stale.append(src)
+        return mt.group(1) + body + mt.group(4)
+
+    new = BLOCK.sub(sub, text)
+    if not BLOCK.search(text):
+        print("readme_tables: %s has no '<!-- table: FILE -->' block" % readme, file=sys.stderr)
+        return 1
+    if a.check:
+        if stale:
+            print("readme_tables: README differs from its data in the table(s) of %s; run scripts/readme_tables.py"
+                  % ", ".join(stale), file=sys.stderr)
+            return 1
+        print("readme_tables: every table in %s agrees with its file" % readme)
+        return 0
+    with open(readme, "w") as f:
+        f.write(new)
+    print("readme_tables: %s: %d table(s) rendered, %d changed" % (readme, len(BLOCK.findall(text)), len(stale)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
