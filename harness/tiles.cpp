@@ -69,6 +69,7 @@ TileFile parse_tiles(const std::string& text, const std::string& what) {
       t.t.BK = e.at("BK").get<int>();
       t.t.bm = e.at("bm").get<int>();
       t.us = e.value("us", 0.0);
+      t.isa = e.value("isa", "");
     } catch (const json::exception& ex) {
       throw Error(at + ex.what());
     }
@@ -90,9 +91,12 @@ TileFile read_tiles_file(const std::string& path) {
 
 void write_tiles_file(const std::string& path, const TileFile& f) {
   json tiles = json::array();
-  for (const TileEntry& t : f.tiles)
-    tiles.push_back({{"format", t.format}, {"N", t.N}, {"K", t.K}, {"BM", t.t.BM}, {"BK", t.t.BK}, {"bm", t.t.bm},
-                     {"us", std::round(t.us * 10) / 10}});
+  for (const TileEntry& t : f.tiles) {
+    json e = {{"format", t.format}, {"N", t.N}, {"K", t.K}, {"BM", t.t.BM}, {"BK", t.t.BK}, {"bm", t.t.bm},
+              {"us", std::round(t.us * 10) / 10}};
+    if (!t.isa.empty()) e["isa"] = t.isa;
+    tiles.push_back(e);
+  }
   const json j = {{"cpu", f.cpu}, {"host", f.host}, {"threads", f.threads}, {"note", f.note}, {"tiles", tiles}};
   make_dirs(parent_dir(path), "pass another path, or set TERNBENCH_CACHE_DIR to a writable folder");
   const std::string tmp = path + ".tmp";
@@ -142,7 +146,7 @@ TileEntry tune_shape(const std::string& f, int64_t N, int64_t K, const TuneOptio
   PreparedActs prep;
   prepare_activations(k, acts, prep);
   std::vector<float> y(static_cast<size_t>(N));
-  TileEntry best{f, N, K, {}, 1e30};
+  TileEntry best{f, N, K, {}, 1e30, isa_name(k.isa)};
   for (const TlTiles& t : tile_candidates(f, o.quick)) {
     tl_tiles_set(f, N, K, t);
     std::vector<PackedWeights> copies;
@@ -168,7 +172,7 @@ TileEntry tune_shape(const std::string& f, int64_t N, int64_t K, const TuneOptio
       sec = std::min(sec, std::chrono::duration<double>(clk::now() - t0).count() / double(calls));
     }
     if (on_candidate) on_candidate(t, sec * 1e6, double(per) / sec / 1e9);
-    if (sec * 1e6 < best.us) best = {f, N, K, t, sec * 1e6};
+    if (sec * 1e6 < best.us) best = {f, N, K, t, sec * 1e6, isa_name(k.isa)};
   }
   tl_tiles_unset(f, N, K);
   return best;
@@ -186,7 +190,8 @@ void install_tiles(const std::vector<TileNeed>& needs, bool tune_missing, const 
   if (todo.empty()) return;
   auto take = [&](const TileFile& f, const std::string& what) {
     std::map<Key, TlTiles> have;
-    for (const TileEntry& e : f.tiles) have[Key(e.format, e.N, e.K)] = e.t;
+    for (const TileEntry& e : f.tiles)  // tiles of this path (or of any path) only
+      if (e.isa.empty() || e.isa == isa_name(select_kernel(e.format).isa)) have[Key(e.format, e.N, e.K)] = e.t;
     std::vector<TileNeed> left;
     int used = 0;
     for (const TileNeed& n : todo) {
@@ -244,7 +249,7 @@ void install_tiles(const std::vector<TileNeed>& needs, bool tune_missing, const 
     return;
   }
   say("TL tiles: " + std::to_string(todo.size()) + " shape" + (todo.size() == 1 ? "" : "s") +
-      " without tuned tiles on this CPU; tuning them now (" + std::to_string(tile_candidates("tl1", o.quick).size()) +
+      " without tuned tiles on this CPU and path; tuning them now (" + std::to_string(tile_candidates("tl1", o.quick).size()) +
       " candidates each, cold decode GEMV at " + std::to_string(o.threads) + " thread" + (o.threads == 1 ? "" : "s") +
       "), once: the result is cached in " + cache);
   if (cached.cpu.empty()) {
@@ -264,7 +269,9 @@ void install_tiles(const std::vector<TileNeed>& needs, bool tune_missing, const 
                   n.format.c_str(), (long long)n.N, (long long)n.K, s, best.t.BM, best.t.BK, best.t.bm, best.us);
     say(buf);
     cached.tiles.erase(std::remove_if(cached.tiles.begin(), cached.tiles.end(),
-                                      [&](const TileEntry& e) { return e.format == n.format && e.N == n.N && e.K == n.K; }),
+                                      [&](const TileEntry& e) {
+                                        return e.format == n.format && e.N == n.N && e.K == n.K && e.isa == best.isa;
+                                      }),
                        cached.tiles.end());
     cached.tiles.push_back(best);
     write_tiles_file(cache, cached);  // after each shape: an interrupted tuning keeps what it found

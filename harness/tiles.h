@@ -22,6 +22,9 @@ struct TileEntry {
   int64_t N = 0, K = 0;
   TlTiles t;
   double us = 0;  // the tuner's time of one cold GEMV (0: not recorded)
+  // The ISA path the tiles were tuned on ("avx2", "avx512vnni", ...): the best tiles of one path need not be the
+  // best of another on the same CPU (--isa avx2 on an AVX-512 machine). "": any path (a file written by hand).
+  std::string isa;
 };
 
 struct TileFile {
@@ -31,7 +34,7 @@ struct TileFile {
 };
 
 // {"cpu": "...", "host": "...", "threads": 1, "note": "...", "tiles": [{"format": "tl2", "N": 2560, "K": 6912,
-// "BM": 128, "BK": 192, "bm": 64, "us": 118.8}, ...]}. Throws tb::Error naming the file and the entry (a bad
+// "BM": 128, "BK": 192, "bm": 64, "us": 118.8, "isa": "avx2"}, ...]}. Throws tb::Error naming the file and the entry (a bad
 // JSON text, a missing field, tiles that break the format's rules).
 TileFile read_tiles_file(const std::string& path);
 TileFile parse_tiles(const std::string& text, const std::string& what);

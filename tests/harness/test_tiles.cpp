@@ -11,6 +11,7 @@
 #include "harness/tiles.h"
 #include "kernels/cpu_features.h"
 #include "kernels/error.h"
+#include "kernels/kernel.h"
 
 namespace {
 
@@ -73,7 +74,7 @@ TEST(TilesInstall, CacheFirstThenDefaultsWhenTuningIsOffAndEveryShapeIsNamed) {
   tb::TileFile f;
   f.cpu = tb::cpu_info().model;
   f.threads = 1;
-  f.tiles.push_back({"tl2", 333, 780, {64, 96, 32}, 10.0});
+  f.tiles.push_back({"tl2", 333, 780, {64, 96, 32}, 10.0, ""});
   tb::write_tiles_file(tb::tiles_cache_path(), f);
   std::vector<std::string> said;
   tb::install_tiles({{"tl2", 333, 780}, {"tl2", 334, 780}, {"tl2", 333, 780}}, false, {},
@@ -92,7 +93,7 @@ TEST(TilesInstall, CacheOfAnotherCpuIsNotUsed) {
   TempEnv env;
   tb::TileFile f;
   f.cpu = "some other CPU";
-  f.tiles.push_back({"tl1", 64, 128, {64, 120, 64}, 1.0});
+  f.tiles.push_back({"tl1", 64, 128, {64, 120, 64}, 1.0, ""});
   tb::write_tiles_file(tb::tiles_cache_path(), f);
   std::vector<std::string> said;
   tb::install_tiles({{"tl1", 64, 128}}, false, {}, [&](const std::string& l) { said.push_back(l); });
@@ -124,11 +125,30 @@ TEST(TilesInstall, MissingShapesAreTunedOnceAndCached) {
   ASSERT_EQ(cached.tiles.size(), 1u);
   EXPECT_EQ(cached.cpu, tb::cpu_info().model);
   EXPECT_EQ(cached.tiles[0].t.BK, t.BK);
+  EXPECT_EQ(cached.tiles[0].isa, tb::isa_name(tb::select_kernel("tl1").isa)) << "tiles are tuned per path";
   tb::tl_tiles_reset();
   said.clear();
   tb::install_tiles({{"tl1", 64, 128}}, true, o, [&](const std::string& l) { said.push_back(l); });
   EXPECT_EQ(joined(said).find("tuning"), std::string::npos) << joined(said);
   EXPECT_NE(joined(said).find("from " + tb::tiles_cache_path()), std::string::npos) << joined(said);
+}
+
+// Tiles tuned on another ISA path of this CPU are not used for this one (--isa avx2 on an AVX-512 machine).
+TEST(TilesInstall, TilesOfAnotherPathAreNotUsed) {
+  TempEnv env;
+  const std::string here = tb::isa_name(tb::select_kernel("tl2").isa);
+  tb::TileFile f;
+  f.cpu = tb::cpu_info().model;
+  f.tiles.push_back({"tl2", 64, 192, {64, 96, 32}, 1.0, here == "neon" ? "avx2" : "neon"});
+  f.tiles.push_back({"tl2", 64, 384, {64, 96, 32}, 1.0, here});
+  tb::write_tiles_file(tb::tiles_cache_path(), f);
+  std::vector<std::string> said;
+  tb::install_tiles({{"tl2", 64, 192}, {"tl2", 64, 384}}, false, {}, [&](const std::string& l) { said.push_back(l); });
+  std::string src;
+  tb::tl_tiles_for("tl2", 64, 192, &src);
+  EXPECT_EQ(src, "default") << joined(said);
+  tb::tl_tiles_for("tl2", 64, 384, &src);
+  EXPECT_EQ(src, "set") << joined(said);
 }
 
 // $TERNBENCH_TILES is explicit: its tiles win over the cache, and a shape it lacks runs on defaults, said, never tuned.
