@@ -12,11 +12,46 @@ namespace tb {
 namespace detail {
 namespace {
 
-// Per block of 128 weights, row r and token i: the four fields' maddubs are summed in int16 (each lane at most
-// 4 x 512 = 2048 in magnitude) before one madd widens them to int32: 4 maddubs + 1 madd per 128 multiply-adds
-// where a madd after every maddubs costs 8. Both instructions run on the vector multiply units, which bound
-// this kernel on cores without VNNI (Zen 1: one 256-bit multiply every two cycles).
-struct I2sAvx2 {
+// GEMV (one token): per block of 128 weights and row r, the four fields' maddubs are summed in int16 (each lane
+// at most 4 x 512 = 2048 in magnitude) before one madd widens them to int32: 4 maddubs + 1 madd per 128
+// multiply-adds where a madd after every maddubs costs 8. Decode is bound by the weight stream, not by this.
+struct I2sAvx2Gemv {
+  template <int R, int TT>
+  static void run(const GemmArgs& g, int64_t n, int64_t rs, int64_t t) {
+    static_assert(TT == 1, "GEMV micro-kernel");
+    const int64_t rb = g.K / 4, nblk = g.K / 128;
+    const uint8_t* w = g.w + n * rb;
+    const int8_t* x = reinterpret_cast<const int8_t*>(g.x + t * g.ldx);
+    const __m256i m3 = _mm256_set1_epi8(3), ones = _mm256_set1_epi16(1);
+    __m256i acc[R];
+    for (int r = 0; r < R; ++r) acc[r] = _mm256_setzero_si256();
+    for (int64_t b = 0; b < nblk; ++b) {
+      const __m256i* xv = reinterpret_cast<const __m256i*>(x + 128 * b);
+      for (int r = 0; r < R; ++r) {
+        const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + r * rs * rb + 32 * b));
+        // GEMV streams weights from memory: fetch ahead (distance measured, as in i2s_avx512vnni.cpp).
+        _mm_prefetch(reinterpret_cast<const char*>(w + r * rs * rb + 32 * b) + 4096, _MM_HINT_T0);
+        __m256i s16 = _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(wv, 6), m3), _mm256_loadu_si256(xv));
+        for (int j = 1; j < 4; ++j)
+          s16 = _mm256_add_epi16(
+              s16, _mm256_maddubs_epi16(_mm256_and_si256(_mm256_srli_epi16(wv, 6 - 2 * j), m3), _mm256_loadu_si256(xv + j)));
+        acc[r] = _mm256_add_epi32(acc[r], _mm256_madd_epi16(s16, ones));
+      }
+    }
+    int32_t* c = g.c + (t - g.t0) * int64_t(g.ldc) + (n - g.n0);
+    for (int r = 0; r < R; ++r) c[r * rs] = hsum(acc[r]) - g.xsum[t];
+  }
+};
+
+// GEMM (prefill): a micro-tile of R rows x TT tokens. Per block and field, the R rows' codes are made once and
+// each token's 32 activations are loaded once for R products, so loads stay well under the multiplies. The
+// products are summed in int16 over kGroup blocks before one madd per accumulator widens them, so the multiply
+// units do a maddubs per 32 multiply-adds and nearly nothing else.
+// int16 bound: a maddubs lane is c0*q0 + c1*q1 with c in {0,1,2} and q in [-128, 127], so |lane| <= 512; one
+// block adds 4 of them per accumulator lane (2048), kGroup = 8 blocks 16384 < 32767. Exact for any int8 input.
+struct I2sAvx2Gemm {
+  static constexpr int64_t kGroup = 8;
+
   template <int R, int TT>
   static void run(const GemmArgs& g, int64_t n, int64_t rs, int64_t t) {
     const int64_t rb = g.K / 4, nblk = g.K / 128;
@@ -27,20 +62,31 @@ struct I2sAvx2 {
     __m256i acc[R][TT];
     for (int r = 0; r < R; ++r)
       for (int i = 0; i < TT; ++i) acc[r][i] = _mm256_setzero_si256();
-    for (int64_t b = 0; b < nblk; ++b) {
-      for (int r = 0; r < R; ++r) {
-        const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + r * rs * rb + 32 * b));
-        // GEMV streams weights from memory: fetch ahead (distance measured, as in i2s_avx512vnni.cpp).
-        if (TT == 1) _mm_prefetch(reinterpret_cast<const char*>(w + r * rs * rb + 32 * b) + 4096, _MM_HINT_T0);
-        __m256i c[4];
-        for (int j = 0; j < 4; ++j) c[j] = _mm256_and_si256(_mm256_srli_epi16(wv, 6 - 2 * j), m3);
-        for (int i = 0; i < TT; ++i) {
-          const __m256i* xv = reinterpret_cast<const __m256i*>(x[i] + 128 * b);
-          __m256i s16 = _mm256_maddubs_epi16(c[0], _mm256_loadu_si256(xv));
-          for (int j = 1; j < 4; ++j) s16 = _mm256_add_epi16(s16, _mm256_maddubs_epi16(c[j], _mm256_loadu_si256(xv + j)));
-          acc[r][i] = _mm256_add_epi32(acc[r][i], _mm256_madd_epi16(s16, ones));
+    for (int64_t b0 = 0; b0 < nblk; b0 += kGroup) {
+      const int64_t b1 = b0 + kGroup < nblk ? b0 + kGroup : nblk;
+      __m256i h[R][TT];
+      for (int r = 0; r < R; ++r)
+        for (int i = 0; i < TT; ++i) h[r][i] = _mm256_setzero_si256();
+      for (int64_t b = b0; b < b1; ++b) {
+        for (int j = 0; j < 4; ++j) {
+          __m256i c[R];
+          for (int r = 0; r < R; ++r) {
+            const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + r * rs * rb + 32 * b));
+            c[r] = _mm256_and_si256(j == 3 ? wv : _mm256_srli_epi16(wv, 6 - 2 * j), m3);
+          }
+          for (int i = 0; i < TT; ++i) {
+            const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(x[i] + 128 * b + 32 * j));
+            for (int r = 0; r < R; ++r) {
+              h[r][i] = _mm256_add_epi16(h[r][i], _mm256_maddubs_epi16(c[r], xv));
+              // Keeps each accumulator in a register, added in order: without it GCC reassociates the adds of
+              // all four fields into trees whose partial sums spill to the stack.
+              __asm__("" : "+x"(h[r][i]));
+            }
+          }
         }
       }
+      for (int r = 0; r < R; ++r)
+        for (int i = 0; i < TT; ++i) acc[r][i] = _mm256_add_epi32(acc[r][i], _mm256_madd_epi16(h[r][i], ones));
     }
     for (int i = 0; i < TT; ++i) {
       int32_t* c = g.c + (t + i - g.t0) * int64_t(g.ldc) + (n - g.n0);
@@ -52,8 +98,8 @@ struct I2sAvx2 {
 }  // namespace
 
 void i2s_gemm_avx2(const GemmArgs& g) {
-  if (g.t1 - g.t0 == 1) TileWalker<I2sAvx2, 4, 1>::walk(g);
-  else TileWalker<I2sAvx2, 1, 8>::walk(g);
+  if (g.t1 - g.t0 == 1) TileWalker<I2sAvx2Gemv, 4, 1>::walk(g);
+  else TileWalker<I2sAvx2Gemm, 2, 5>::walk(g);
 }
 
 }  // namespace detail
