@@ -5,7 +5,7 @@
 #include <fstream>
 
 #include "harness/bandwidth.h"
-#include "kernels/error.h"
+#include "base/error.h"
 #include "kernels/peak.h"
 
 namespace tb {
@@ -82,7 +82,8 @@ RooflineCache::RooflineCache(std::string path) : path_(std::move(path)) {
     note_ = "cached roofline " + path_ + " is damaged; measuring again";
     return;
   }
-  if (j.value("peak_loops", 0) != kPeakLoopsVersion) {
+  // Compared as JSON: a damaged file's float would make get<int> a cast with undefined overflow.
+  if (!j.contains("peak_loops") || j["peak_loops"] != json(kPeakLoopsVersion)) {
     note_ = "cached roofline " + path_ + " was measured with older int8 peak loops (before version " +
             std::to_string(kPeakLoopsVersion) + ": every path's own ceiling); measuring again";
     return;

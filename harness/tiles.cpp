@@ -37,6 +37,17 @@ std::string parent_dir(const std::string& p) {
   return s == std::string::npos ? "." : p.substr(0, s);
 }
 
+// An integer field in [lo, hi]. nlohmann converts a float (2.7e43) to an integer with a cast whose overflow is
+// undefined behaviour (found by fuzz_config), so a field must hold a JSON integer, and is range-checked before
+// it is narrowed.
+int64_t int_field(const json& e, const char* key, int64_t lo, int64_t hi, const std::string& at) {
+  const json& v = e.at(key);
+  if (!v.is_number_integer()) throw Error(at + "'" + key + "' must be an integer, not " + v.dump().substr(0, 40));
+  if (v.is_number_unsigned() ? v.get<uint64_t>() > uint64_t(hi) : (v.get<int64_t>() < lo || v.get<int64_t>() > hi))
+    throw Error(at + "'" + key + "' = " + v.dump() + " is outside " + std::to_string(lo) + ".." + std::to_string(hi));
+  return v.get<int64_t>();
+}
+
 }  // namespace
 
 TileFile parse_tiles(const std::string& text, const std::string& what) {
@@ -53,7 +64,7 @@ TileFile parse_tiles(const std::string& text, const std::string& what) {
     f.cpu = j.value("cpu", "");
     f.host = j.value("host", "");
     f.note = j.value("note", "");
-    f.threads = j.value("threads", 0);
+    f.threads = j.contains("threads") ? int(int_field(j, "threads", 0, 1 << 20, "tiles file " + what + ": ")) : 0;
   } catch (const json::exception& e) {
     throw Error("tiles file " + what + ": " + e.what());
   }
@@ -63,11 +74,12 @@ TileFile parse_tiles(const std::string& text, const std::string& what) {
     TileEntry t;
     try {
       t.format = e.at("format").get<std::string>();
-      t.N = e.at("N").get<int64_t>();
-      t.K = e.at("K").get<int64_t>();
-      t.t.BM = e.at("BM").get<int>();
-      t.t.BK = e.at("BK").get<int>();
-      t.t.bm = e.at("bm").get<int>();
+      constexpr int64_t kMaxDim = int64_t(1) << 40, kMaxTile = int64_t(1) << 30;
+      t.N = int_field(e, "N", -kMaxDim, kMaxDim, at);
+      t.K = int_field(e, "K", -kMaxDim, kMaxDim, at);
+      t.t.BM = int(int_field(e, "BM", 0, kMaxTile, at));
+      t.t.BK = int(int_field(e, "BK", 0, kMaxTile, at));
+      t.t.bm = int(int_field(e, "bm", 0, kMaxTile, at));
       t.us = e.value("us", 0.0);
       t.isa = e.value("isa", "");
     } catch (const json::exception& ex) {

@@ -10,7 +10,7 @@
 #include "harness/results.h"
 #include "harness/tiles.h"
 #include "kernels/cpu_features.h"
-#include "kernels/error.h"
+#include "base/error.h"
 #include "kernels/kernel.h"
 
 namespace {
@@ -67,6 +67,15 @@ TEST(TilesFile, IsReadAndBadFilesAreRefusedNamingWhat) {
   EXPECT_NE(refused(R"({"tiles": [{"format": "tl1", "N": 0, "K": 1, "BM": 64, "BK": 252, "bm": 32}]})").find("positive"),
             std::string::npos);
   EXPECT_NE(refused(R"([1, 2])").find("\"tiles\" array"), std::string::npos);
+  // Numbers that are not integers, or do not fit, are named (a float cast to int is undefined behaviour: the
+  // fuzzer's case, tests/fuzz/regressions/config/crash-edbbdb00...).
+  EXPECT_NE(refused(R"({"tiles": [{"format": "tl1", "N": 1, "K": 1, "BM": 2.7e43, "BK": 252, "bm": 32}]})")
+                .find("'BM' must be an integer"),
+            std::string::npos);
+  EXPECT_NE(refused(R"({"tiles": [{"format": "tl1", "N": 1, "K": 1, "BM": 64, "BK": 99999999999, "bm": 32}]})")
+                .find("'BK' = 99999999999 is outside"),
+            std::string::npos);
+  EXPECT_NE(refused(R"({"threads": 1.5, "tiles": []})").find("'threads' must be an integer"), std::string::npos);
 }
 
 TEST(TilesInstall, CacheFirstThenDefaultsWhenTuningIsOffAndEveryShapeIsNamed) {
