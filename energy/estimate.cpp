@@ -2,7 +2,7 @@
 
 #include <map>
 
-#include "kernels/error.h"
+#include "base/error.h"
 
 namespace tb::energy {
 

@@ -14,7 +14,7 @@
 #include "energy/perf_power.h"
 #include "energy/powercap.h"
 #include "energy/powermetrics.h"
-#include "kernels/error.h"
+#include "base/error.h"
 
 namespace tb::energy {
 

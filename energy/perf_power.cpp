@@ -11,7 +11,7 @@
 #include <unistd.h>
 #endif
 
-#include "kernels/error.h"
+#include "base/error.h"
 
 namespace tb::energy {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "kernels/error.h"
+#include "base/error.h"
 
 namespace tb::energy {
 

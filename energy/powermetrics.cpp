@@ -14,7 +14,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "kernels/error.h"
+#include "base/error.h"
 
 extern char** environ;
 

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <sstream>
 
-#include "kernels/error.h"
+#include "base/error.h"
 
 namespace tb::energy {
 

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "energy/recorder.h"
-#include "kernels/error.h"
+#include "base/error.h"
 #include "model/config.h"
 
 namespace tb::energy {

@@ -14,30 +14,30 @@
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
+#include "base/rng.h"
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <map>
 #include <memory>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "harness/bandwidth.h"
 #include "harness/counters.h"
 #include "harness/ternary_matrix.h"
+#include "harness/thread_spec.h"
 #include "harness/tiles.h"
 #include "kernels/aligned_buffer.h"
 #include "kernels/float_matmul.h"
 #include "kernels/kernel.h"
+#include "model/config.h"
 
 namespace {
 
-struct Shape {
-  const char* role;
-  int64_t N, K;
-};
-const Shape kShapes[] = {{"wq,wo", 2560, 2560}, {"wk,wv", 640, 2560}, {"gate,up", 6912, 2560}, {"down", 2560, 6912}};
+// The distinct matmul shapes of one 2B4T layer, from its config (model/config.h), in layer order; names is the
+// GGUF tensor names of the shape, e.g. "attn_q,attn_output".
+using Shape = tb::ModelConfig::Shape;
 
 struct Options {
   std::vector<int> threads;
@@ -145,7 +145,7 @@ void bm_matmul(benchmark::State& st, const tb::Kernel* k, Shape s, int64_t T, bo
     st.counters["roofline"] = benchmark::Counter(bytes / bw, benchmark::Counter::kIsIterationInvariantRate);
     st.counters["read_GBps"] = bw / 1e9;
   }
-  st.SetLabel(std::string(s.role) + (cold ? ", " + std::to_string(ncopies) + " copies" : ""));
+  st.SetLabel(s.names + (cold ? ", " + std::to_string(ncopies) + " copies" : ""));
 }
 
 void bm_acts(benchmark::State& st, const tb::Kernel* k, int64_t T, int64_t K) {
@@ -200,9 +200,7 @@ void bm_head(benchmark::State& st, bool int8, bool no_subnormals, int threads) {
     // as in trained embeddings. fp16_flushed: the same with those set to 0, to see whether subnormal inputs
     // slow the conversion (on the development machine they did not: 30.3 vs 28.4 ms, within the noise).
     for (size_t i = 0; i < size_t(N * K); ++i) {
-      uint64_t z = (i + 1) * 0x9E3779B97F4A7C15ull;
-      z = (z ^ (z >> 31)) * 0xBF58476D1CE4E5B9ull;
-      z ^= z >> 29;
+      const uint64_t z = tb::mix64((i + 1) * tb::kGolden64);
       w16[i] = tb::fp32_to_fp16(float(0.1 * (double(z >> 11) * 0x1.0p-53 - 0.5)));
       if (no_subnormals && (w16[i] & 0x7c00) == 0) w16[i] = 0;  // the same weights with subnormals flushed
     }
@@ -226,24 +224,6 @@ void bm_read_bw(benchmark::State& st, int threads) {
   st.SetBytesProcessed(int64_t(st.iterations()) * int64_t(g_opt.bw_bytes));
 }
 
-std::vector<int> parse_threads(const std::string& s) {
-  std::vector<int> out;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (item == "max") { out.push_back(omp_get_num_procs()); continue; }
-    char* end = nullptr;
-    const long v = std::strtol(item.c_str(), &end, 10);
-    if (item.empty() || *end || v <= 0) {
-      std::fprintf(stderr, "bench_kernels: --threads wants positive integers or 'max', comma-separated; got '%s'\n",
-                   s.c_str());
-      std::exit(2);
-    }
-    out.push_back(int(v));
-  }
-  return out;
-}
-
 }  // namespace
 
 int run_main(int argc, char** argv) {
@@ -262,7 +242,7 @@ int run_main(int argc, char** argv) {
     else if (a == "--help" || a == "-h") {
       std::printf(
           "bench_kernels: ternbench kernel benchmarks (Google Benchmark)\n"
-          "  --threads=1,2,max   OpenMP thread counts (default: 1 and all cores)\n"
+          "  --threads=1,2,max   OpenMP thread counts, as the harness takes them (1..4, 1,2,4, max; default: 1 and all cores)\n"
           "  --cold_mb=N         total size of the cold weight copies (default: max(512, 4 x LLC) MiB)\n"
           "  --oracle            also benchmark the scalar oracle int8_ref (slow)\n"
           "  counters            where perf_event_open counts hardware events: cycles/iter, instr/iter, IPC,\n"
@@ -277,7 +257,13 @@ int run_main(int argc, char** argv) {
       return 0;
     } else rest.push_back(argv[i]);
   }
-  std::vector<int> tl = parse_threads(threads_arg);
+  std::vector<int> tl;
+  try {
+    tl = tb::parse_thread_spec(threads_arg);
+  } catch (const tb::Error& e) {
+    std::fprintf(stderr, "bench_kernels: --threads: %s\n", e.what());
+    return 2;
+  }
   for (int t : tl)
     if (std::find(g_opt.threads.begin(), g_opt.threads.end(), t) == g_opt.threads.end()) g_opt.threads.push_back(t);
   g_opt.bw_bytes = tb::bandwidth_probe_bytes();
@@ -288,8 +274,9 @@ int run_main(int argc, char** argv) {
 
   // TL tiles of the benchmarked shapes: where they come from is said, defaults included.
   std::vector<tb::TileNeed> needs;
+  const std::vector<Shape> shapes = tb::load_model_config("2B4T").distinct_matmul_shapes();
   for (const char* f : {"tl1", "tl2"})
-    for (const Shape& s : kShapes) needs.push_back({f, s.N, s.K});
+    for (const Shape& s : shapes) needs.push_back({f, s.N, s.K});
   tb::install_tiles(needs, false, {}, [](const std::string& line) { std::fprintf(stderr, "bench_kernels: %s\n", line.c_str()); });
 
   const tb::CpuInfo& cpu = tb::cpu_info();
@@ -328,7 +315,7 @@ int run_main(int argc, char** argv) {
       benchmark::RegisterBenchmark(("head/" + std::string(v) + "/128256x2560/threads:" + std::to_string(t)).c_str(), bm_head,
                                    std::string(v) == "int8", std::string(v) == "fp16_flushed", t)
           ->Unit(benchmark::kMillisecond)->UseRealTime();
-  for (const Shape& s : kShapes)
+  for (const Shape& s : shapes)
     for (const tb::Format* f : tb::all_formats())
       for (const tb::Kernel& k : tb::all_kernels()) {
         if (k.format != f || !tb::cpu_supports(k.isa)) continue;

@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "kernels/error.h"
+#include "base/error.h"
 
 namespace tb {
 

@@ -14,7 +14,7 @@
 #include <unistd.h>
 #endif
 
-#include "kernels/error.h"
+#include "base/error.h"
 
 namespace tb {
 

@@ -11,7 +11,7 @@
 #include <regex>
 #include <sstream>
 
-#include "kernels/error.h"
+#include "base/error.h"
 
 namespace tb {
 

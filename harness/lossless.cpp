@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 
+#include "base/rng.h"
 #include "harness/commands.h"
 #include "harness/results.h"
 #include "model/runner.h"
@@ -57,14 +58,11 @@ int cmd_lossless(const LosslessArgs& a) {
   oo.threads = a.threads;
   Runner oracle(*src, oo, a.prompt_len);
   std::vector<std::vector<int32_t>> prompts, want, want_oracle;
-  uint64_t s = a.seed * 0x9E3779B97F4A7C15ull + 11;
+  uint64_t s = a.seed * kGolden64 + 11;
   const double t0 = now();
   for (int64_t p = 0; p < a.prompts; ++p) {
     std::vector<int32_t> pr(static_cast<size_t>(a.prompt_len));
-    for (auto& t : pr) {
-      s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-      t = int32_t(s % uint64_t(c.vocab));
-    }
+    for (auto& t : pr) t = int32_t(xorshift64(s) % uint64_t(c.vocab));
     prompts.push_back(pr);
     want.push_back(greedy(reference, pr, a.tokens, c.vocab));
     want_oracle.push_back(greedy(oracle, pr, a.tokens, c.vocab));

@@ -11,7 +11,7 @@
 #include <sstream>
 
 #include "harness/llama_bench.h"
-#include "kernels/error.h"
+#include "base/error.h"
 
 extern char** environ;
 

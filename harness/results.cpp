@@ -13,7 +13,7 @@
 #include <sstream>
 
 #include "kernels/cpu_features.h"
-#include "kernels/error.h"
+#include "base/error.h"
 #include "model/memory.h"
 
 #ifndef TB_GIT_COMMIT

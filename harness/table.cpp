@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <map>
 
-#include "kernels/error.h"
+#include "base/error.h"
 
 namespace tb {
 

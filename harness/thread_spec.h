@@ -6,22 +6,10 @@
 #include <string>
 #include <vector>
 
-#include "kernels/error.h"
+#include "base/error.h"
+#include "base/strings.h"
 
 namespace tb {
-
-inline std::vector<std::string> split_list(const std::string& s, char sep = ',') {
-  std::vector<std::string> out;
-  size_t b = 0;
-  while (b <= s.size()) {
-    const size_t e = s.find(sep, b);
-    const std::string item = s.substr(b, e == std::string::npos ? std::string::npos : e - b);
-    if (!item.empty()) out.push_back(item);
-    if (e == std::string::npos) break;
-    b = e + 1;
-  }
-  return out;
-}
 
 inline std::vector<int> parse_thread_spec(const std::string& spec) {
   const std::string forms = "use N, A..B, A..B:STEP or max, comma-separated (e.g. 1..16, 1,2,4,8, 1..16:2)";

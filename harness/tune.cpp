@@ -3,9 +3,9 @@
 #include "harness/tune.h"
 
 #include <cstdio>
-#include <sstream>
 #include <vector>
 
+#include "base/strings.h"
 #include "harness/results.h"
 #include "harness/tiles.h"
 #include "kernels/kernel.h"
@@ -29,19 +29,11 @@ void add_tune_options(CLI::App& cmd, TuneArgs& a) {
 int cmd_tune(const TuneArgs& a) {
   const ModelConfig c = load_model_config(a.model);
   std::vector<std::string> formats;
-  {
-    std::stringstream ss(a.formats);
-    for (std::string f; std::getline(ss, f, ',');) {
-      if (f != "tl1" && f != "tl2") throw Error("--formats: '" + f + "' is not a TL format (tl1, tl2)");
-      formats.push_back(f);
-    }
+  for (const std::string& f : split_list(a.formats)) {
+    if (f != "tl1" && f != "tl2") throw Error("--formats: '" + f + "' is not a TL format (tl1, tl2)");
+    formats.push_back(f);
   }
-  std::vector<ModelConfig::Matmul> shapes;
-  for (const ModelConfig::Matmul& m : c.layer_matmuls()) {
-    bool seen = false;
-    for (const auto& s : shapes) seen |= s.N == m.N && s.K == m.K;
-    if (!seen) shapes.push_back(m);
-  }
+  const std::vector<ModelConfig::Shape> shapes = c.distinct_matmul_shapes();
   TuneOptions o;
   o.threads = a.threads;
   o.cold_mb = a.cold_mb;
@@ -69,7 +61,7 @@ int cmd_tune(const TuneArgs& a) {
   for (const std::string& f : formats)
     for (const auto& s : shapes) {
       std::printf("\n%s (%s) %lldx%lld (%s), GEMV, cold weights, %d thread(s):\n", f.c_str(), select_kernel(f).name,
-                  (long long)s.N, (long long)s.K, s.name, o.threads);
+                  (long long)s.N, (long long)s.K, s.names.c_str(), o.threads);
       std::printf("| BM | BK | bm | us | weight GB/s |\n|---|---|---|---|---|\n");
       const TileEntry best = tune_shape(f, s.N, s.K, o, [](const TlTiles& t, double us, double gbs) {
         std::printf("| %d | %d | %d | %.1f | %.2f |\n", t.BM, t.BK, t.bm, us, gbs);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <set>
 
+#include "base/rng.h"
 #include "harness/commands.h"
 #include "harness/ternary_matrix.h"
 #include "model/runner.h"
@@ -27,11 +28,8 @@ std::vector<Case> cases(int64_t N, int64_t K, int64_t T, uint64_t seed) {
   std::vector<Case> out;
   // random: ternary weights, activations over the whole int8 range.
   Case r{"random", ternary_matrix(N, K, seed), std::vector<int8_t>(static_cast<size_t>(T * K))};
-  uint64_t s = seed * 0x9E3779B97F4A7C15ull + 7;
-  for (auto& v : r.q) {
-    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-    v = int8_t(uint8_t(s >> 24));
-  }
+  uint64_t s = seed * kGolden64 + 7;
+  for (auto& v : r.q) v = int8_t(uint8_t(xorshift64(s) >> 24));
   out.push_back(std::move(r));
   // extremes: every product at its largest magnitude, both signs (the int16 and int32 bounds of the kernels).
   out.push_back({"all -1 x -128", std::vector<int8_t>(static_cast<size_t>(N * K), -1), std::vector<int8_t>(static_cast<size_t>(T * K), -128)});

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "kernels/error.h"
+#include "base/error.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #include <cpuid.h>

@@ -9,49 +9,6 @@
 
 namespace tb {
 
-uint16_t fp32_to_fp16(float f) {
-  uint32_t x;
-  std::memcpy(&x, &f, 4);
-  const uint32_t sign = (x >> 16) & 0x8000u;
-  const uint32_t absx = x & 0x7fffffffu;
-  if (absx >= 0x7f800000u) return uint16_t(sign | (absx > 0x7f800000u ? 0x7e00u : 0x7c00u));  // NaN / inf
-  if (absx >= 0x477ff000u) return uint16_t(sign | 0x7c00u);  // rounds to >= 65520: inf
-  if (absx < 0x38800000u) {  // below the smallest normal half (2^-14): subnormal half or zero
-    if (absx < 0x33000000u) return uint16_t(sign);  // at most half of the smallest subnormal (2^-25): 0
-    const uint32_t e = absx >> 23, m = (absx & 0x7fffffu) | 0x800000u;
-    const int shift = int(126 - e);  // m * 2^(e-150) in units of 2^-24 is m >> (126 - e)
-    uint32_t q = m >> shift;
-    const uint32_t rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-    if (rem > half || (rem == half && (q & 1))) ++q;
-    return uint16_t(sign | q);
-  }
-  // Normal: rebias exponent (127 -> 15), round the 13 dropped bits to nearest even.
-  uint32_t h = ((absx - 0x38000000u) >> 13);
-  const uint32_t rem = absx & 0x1fffu;
-  if (rem > 0x1000u || (rem == 0x1000u && (h & 1))) ++h;
-  return uint16_t(sign | h);
-}
-
-float fp16_to_fp32(uint16_t h) {
-  const uint32_t sign = uint32_t(h & 0x8000u) << 16;
-  uint32_t e = (h >> 10) & 0x1fu, m = h & 0x3ffu, x;
-  if (e == 0) {
-    if (m == 0) x = sign;
-    else {  // subnormal: normalise
-      e = 113;
-      while (!(m & 0x400u)) { m <<= 1; --e; }
-      x = sign | (e << 23) | ((m & 0x3ffu) << 13);
-    }
-  } else if (e == 31) {
-    x = sign | 0x7f800000u | (m << 13);
-  } else {
-    x = sign | ((e + 112) << 23) | (m << 13);
-  }
-  float f;
-  std::memcpy(&f, &x, 4);
-  return f;
-}
-
 namespace detail {
 void dot_rows_f32_scalar(const float* W, int64_t K, const float* x, int64_t n0, int64_t n1, float* y) {
   for (int64_t n = n0; n < n1; ++n) {

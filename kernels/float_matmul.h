@@ -4,10 +4,9 @@
 #pragma once
 #include <cstdint>
 
-namespace tb {
+#include "base/fp16.h"  // fp16_to_fp32, fp32_to_fp16: the weights of matmul_f16w
 
-uint16_t fp32_to_fp16(float f);  // round to nearest even; overflow to inf; NaN stays NaN
-float fp16_to_fp32(uint16_t h);
+namespace tb {
 
 void matmul_f32w(const float* W, int64_t N, int64_t K, const float* X, int64_t T, float* Y, int threads);
 void matmul_f16w(const uint16_t* W, int64_t N, int64_t K, const float* X, int64_t T, float* Y, int threads);

@@ -9,7 +9,7 @@
 
 #include "kernels/aligned_buffer.h"
 #include "kernels/cpu_features.h"
-#include "kernels/error.h"
+#include "base/error.h"
 #include "kernels/gemm_args.h"
 
 namespace tb {

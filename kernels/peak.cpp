@@ -6,7 +6,7 @@
 #include <chrono>
 #include <vector>
 
-#include "kernels/error.h"
+#include "base/error.h"
 #include "kernels/variants.h"
 
 namespace tb {

@@ -6,7 +6,7 @@
 #include <mutex>
 #include <tuple>
 
-#include "kernels/error.h"
+#include "base/error.h"
 
 namespace tb {
 namespace {

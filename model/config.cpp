@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "kernels/error.h"
+#include "base/error.h"
 
 #ifndef TB_SOURCE_DIR
 #define TB_SOURCE_DIR "."
@@ -33,6 +33,18 @@ std::vector<ModelConfig::Matmul> ModelConfig::layer_matmuls() const {
   return {{"attn_q", q_dim(), hidden},  {"attn_k", kv_dim(), hidden}, {"attn_v", kv_dim(), hidden},
           {"attn_output", hidden, q_dim()}, {"ffn_gate", ffn, hidden}, {"ffn_up", ffn, hidden},
           {"ffn_down", hidden, ffn}};
+}
+
+std::vector<ModelConfig::Shape> ModelConfig::distinct_matmul_shapes() const {
+  std::vector<Shape> out;
+  for (const Matmul& m : layer_matmuls()) {
+    Shape* same = nullptr;
+    for (Shape& s : out)
+      if (s.N == m.N && s.K == m.K) same = &s;
+    if (same) same->names += std::string(",") + m.name;
+    else out.push_back({m.name, m.N, m.K});
+  }
+  return out;
 }
 
 void ModelConfig::validate() const {

@@ -34,6 +34,12 @@ struct ModelConfig {
     int64_t N, K;
   };
   std::vector<Matmul> layer_matmuls() const;
+  // The distinct shapes among them, in layer order, each with the names that share it ("attn_q,attn_output").
+  struct Shape {
+    std::string names;
+    int64_t N, K;
+  };
+  std::vector<Shape> distinct_matmul_shapes() const;
 
   // Throws tb::Error naming the field when the numbers do not make a model.
   void validate() const;

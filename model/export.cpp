@@ -2,7 +2,7 @@
 
 #include <cstring>
 
-#include "kernels/error.h"
+#include "base/error.h"
 #include "model/gguf.h"
 
 namespace tb {

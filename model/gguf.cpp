@@ -1,4 +1,4 @@
-// GGUF reading and writing. The container is described in model/gguf.h and docs/reference.md §4; the
+// GGUF reading (the writer is gguf_write.cpp). The container is described in model/gguf.h and docs/reference.md §4; the
 // tensor layouts decoded here (I2_S, TQ2_0, TQ1_0) follow docs/reference.md §2 exactly.
 //
 // Robustness rules (the reader is fuzzed): every count and length read from the file is bounded by the
@@ -7,6 +7,7 @@
 // Multi-byte fields are little-endian; the host is too (checked below), so fields are read by memcpy
 // (never by casting a pointer: tensor data and header fields are not aligned in general).
 #include "model/gguf.h"
+#include "model/gguf_detail.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -22,17 +23,48 @@
 #include <numeric>
 #include <unordered_map>
 
-#include "kernels/kernel.h"
+#include "base/fp16.h"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "the GGUF reader assumes a little-endian host");
 
+namespace tb::gguf::detail {
+
+std::string num(uint64_t v) { return std::to_string(v); }
+
+std::string fmt_float(double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+std::string dims_str(const std::vector<uint64_t>& dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + num(dims[i]);
+  return s + "]";
+}
+
+bool is_unsigned_vt(uint32_t t) { return t == 0 || t == 2 || t == 4 || t == 10; }
+bool is_signed_vt(uint32_t t) { return t == 1 || t == 3 || t == 5 || t == 11; }
+bool is_float_vt(uint32_t t) { return t == 6 || t == 12; }
+bool valid_scalar_vt(uint32_t t) { return t <= 12 && t != 9; }
+
+uint64_t min_scalar_bytes(uint32_t t) {
+  switch (t) {
+    case 0: case 1: case 7: return 1;
+    case 2: case 3: return 2;
+    case 4: case 5: case 6: return 4;
+    case 8: case 10: case 11: case 12: return 8;
+    default: return 1;
+  }
+}
+
+}  // namespace tb::gguf::detail
+
 namespace tb::gguf {
+using namespace detail;
 namespace {
 
 constexpr uint32_t kMaxDims = 4;             // GGML_MAX_DIMS: files with more dims are refused
-constexpr uint64_t kDefaultAlignment = 32;   // when general.alignment is absent
-constexpr uint64_t kMaxAlignment = 1u << 24; // sanity bound for general.alignment (files use 32)
-constexpr size_t kMaxWriteName = 63;         // llama.cpp refuses tensor names of 64 bytes or more
 constexpr uint64_t kI2sTail = 32;            // I2_S: 32 bytes after the codes, fp32 scale first
 // Bounds on what a file may make the reader hold, beyond the bound by the file's size: a value in memory
 // costs much more than in the file (one Scalar, 40 bytes, per array element of 1 to 8 bytes), so a large
@@ -46,13 +78,6 @@ constexpr uint64_t kMaxMetadataItems = uint64_t(1) << 23;  // elements of all me
 constexpr uint64_t kMaxMetadataEntries = uint64_t(1) << 20;
 constexpr uint64_t kMaxTensors = uint64_t(1) << 20;
 
-std::string num(uint64_t v) { return std::to_string(v); }
-
-std::string fmt_float(double v) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.9g", v);
-  return buf;
-}
 
 // ---- Tensor types ------------------------------------------------------------------------------
 
@@ -102,29 +127,9 @@ uint64_t element_count(const std::vector<uint64_t>& dims) {
   return n;
 }
 
-std::string dims_str(const std::vector<uint64_t>& dims) {
-  std::string s = "[";
-  for (size_t i = 0; i < dims.size(); ++i) s += (i ? ", " : "") + num(dims[i]);
-  return s + "]";
-}
 
 // ---- Metadata values ---------------------------------------------------------------------------
 
-bool is_unsigned_vt(uint32_t t) { return t == 0 || t == 2 || t == 4 || t == 10; }
-bool is_signed_vt(uint32_t t) { return t == 1 || t == 3 || t == 5 || t == 11; }
-bool is_float_vt(uint32_t t) { return t == 6 || t == 12; }
-bool valid_scalar_vt(uint32_t t) { return t <= 12 && t != 9; }
-
-// Bytes of one stored value of a scalar type (strings: their 8-byte length prefix, the minimum).
-uint64_t min_scalar_bytes(uint32_t t) {
-  switch (t) {
-    case 0: case 1: case 7: return 1;
-    case 2: case 3: return 2;
-    case 4: case 5: case 6: return 4;
-    case 8: case 10: case 11: case 12: return 8;
-    default: return 1;
-  }
-}
 
 // ---- Byte reader -------------------------------------------------------------------------------
 
@@ -231,50 +236,9 @@ float bits_to_f32(uint32_t b) {
   std::memcpy(&f, &b, 4);
   return f;
 }
-uint32_t f32_to_bits(float f) {
-  uint32_t b;
-  std::memcpy(&b, &f, 4);
-  return b;
-}
 uint16_t load_u16(const uint8_t* p) { return uint16_t(p[0] | (p[1] << 8)); }
 
 }  // namespace
-
-float f16_to_f32(uint16_t h) {
-  const uint32_t sign = uint32_t(h & 0x8000) << 16;
-  const uint32_t exp = (h >> 10) & 0x1F;
-  const uint32_t mant = h & 0x3FF;
-  if (exp == 0x1F) return bits_to_f32(sign | 0x7F800000u | (mant << 13));  // inf, NaN (payload kept)
-  if (exp != 0) return bits_to_f32(sign | ((exp + 112) << 23) | (mant << 13));  // rebias 15 -> 127
-  // Zero or subnormal: mant * 2^-24, exact in fp32 (which has far more range).
-  const float mag = std::ldexp(float(mant), -24);
-  return sign ? -mag : mag;
-}
-
-uint16_t f32_to_f16(float f) {
-  const uint32_t x = f32_to_bits(f);
-  const uint16_t sign = uint16_t((x >> 16) & 0x8000);
-  const uint32_t ax = x & 0x7FFFFFFFu;
-  if (ax > 0x7F800000u) return uint16_t(sign | 0x7E00 | ((ax >> 13) & 0x3FF));  // NaN: quiet, top payload
-  // 65520 = 65504 + half an fp16 ulp there: the tie rounds to even, which is the next binade -> inf.
-  if (ax >= 0x477FF000u) return uint16_t(sign | 0x7C00);
-  if (ax >= 0x38800000u) {  // >= 2^-14: an fp16 normal
-    // Round the 23-bit mantissa to 10 bits, nearest even: add 0xFFF plus the lowest kept bit. A carry
-    // out of the mantissa bumps the exponent, which is the right result (up to 65504, checked above).
-    const uint32_t r = ax + 0xFFFu + ((ax >> 13) & 1u);
-    return uint16_t(sign | ((r - 0x38000000u) >> 13));  // rebias 127 -> 15 (112 << 23)
-  }
-  // fp16 subnormal or zero: result = round_even(value / 2^-24). value = m * 2^(e - 150) with m the
-  // 24-bit significand, so value / 2^-24 = m >> (126 - e).
-  const uint32_t e = ax >> 23;
-  if (e < 102) return sign;  // below 2^-25: rounds to zero (also fp32 subnormals)
-  const uint32_t m = (ax & 0x7FFFFFu) | 0x800000u;
-  const uint32_t shift = 126 - e;  // 14..24
-  uint32_t q = m >> shift;
-  const uint32_t rem = m & ((1u << shift) - 1), half = 1u << (shift - 1);
-  if (rem > half || (rem == half && (q & 1u))) ++q;  // may reach 0x400, the smallest normal: correct
-  return uint16_t(sign | q);
-}
 
 const char* type_name(uint32_t type) {
   if (const TypeInfo* t = type_info(type)) return t->name;
@@ -607,7 +571,7 @@ struct ScaleCheck {
   int64_t first_block = 0;
   void block(const Located& l, int64_t b, uint16_t d_bits, bool any_nonzero) {
     if (!any_nonzero) return;
-    const float d = f16_to_f32(d_bits);
+    const float d = fp16_to_fp32(d_bits);
     if (!std::isfinite(d) || d == 0.0f)
       corrupt(l, "block " + std::to_string(b) + " has non-zero weights but scale d = " + fmt_float(d));
     if (!have) {
@@ -644,6 +608,25 @@ void decode_tq2_0(const Located& l, int8_t* w, float& scale) {
     sc.block(l, b, load_u16(blk + 64), nz);
   }
   scale = sc.scale;  // 0 when every weight is zero
+}
+
+// I2_S (docs/reference.md §2.2), decoded here rather than by the kernels' format code, so that the reference
+// reads a real file through a decoder of its own: rows of cols/4 bytes in 32-byte blocks of 128 weights; byte
+// m of a block holds weights m, 32 + m, 64 + m and 96 + m of it in bit pairs 7-6, 5-4, 3-2 and 1-0, each as
+// w + 1. Code 3 is never written.
+void decode_i2s(const Located& l, int8_t* w) {
+  const int64_t bytes = l.rows * l.cols / 4;
+  for (int64_t i = 0; i < bytes; ++i) {
+    const uint8_t v = l.p[i];
+    const int64_t block = i / 32, m = i % 32;  // blocks never straddle rows: cols % 128 == 0
+    for (int n = 0; n < 4; ++n) {
+      const int c = (v >> (6 - 2 * n)) & 3;
+      const int64_t at = block * 128 + 32 * n + m;  // row-major weight index
+      if (c == 3)
+        corrupt(l, "unused code 11 at row " + std::to_string(at / l.cols) + ", column " + std::to_string(at % l.cols));
+      w[at] = int8_t(c - 1);
+    }
+  }
 }
 
 // TQ1_0 (docs/reference.md §2.5): 54-byte blocks of 256 weights: qs[48], qh[4], fp16 d. A byte stores up to 5
@@ -697,11 +680,7 @@ Ternary read_ternary(const File& f, const std::string& name) {
       corrupt(l, "its scale is " + fmt_float(s) +
                      " (bitnet.cpp's quantizer run with several threads writes such tensors; re-quantize with one "
                      "thread)");
-    try {
-      find_format("i2s").unpack(l.p, l.rows, l.cols, out.w.data());  // the kernels' own I2_S layout
-    } catch (const Error& e) {
-      throw Error(l.ctx + ": " + e.what());
-    }
+    decode_i2s(l, out.w.data());
     out.scale = s;
   } else if (type == kTQ2_0) {
     decode_tq2_0(l, out.w.data(), out.scale);
@@ -721,7 +700,7 @@ void read_float_rows(const File& f, const std::string& name, int64_t r0, int64_t
   if (type == kF32) {
     if (n) std::memcpy(out, l.p + 4 * at, size_t(n) * 4);
   } else if (type == kF16) {
-    for (uint64_t i = 0; i < n; ++i) out[i] = f16_to_f32(load_u16(l.p + 2 * (at + i)));
+    for (uint64_t i = 0; i < n; ++i) out[i] = fp16_to_fp32(load_u16(l.p + 2 * (at + i)));
   } else if (type == kBF16) {
     for (uint64_t i = 0; i < n; ++i) out[i] = bits_to_f32(uint32_t(load_u16(l.p + 2 * (at + i))) << 16);
   } else {
@@ -739,230 +718,13 @@ std::vector<float> read_floats(const File& f, const std::string& name) {
     if (n) std::memcpy(out.data(), l.p, size_t(n) * 4);  // (a zero-element tensor leaves data() null)
   } else if (type == kF16) {
     out.resize(size_t(n));
-    for (uint64_t i = 0; i < n; ++i) out[i] = f16_to_f32(load_u16(l.p + 2 * i));
+    for (uint64_t i = 0; i < n; ++i) out[i] = fp16_to_fp32(load_u16(l.p + 2 * i));
   } else if (type == kBF16) {
     out.resize(size_t(n));
     for (uint64_t i = 0; i < n; ++i) out[i] = bits_to_f32(uint32_t(load_u16(l.p + 2 * i)) << 16);  // top half of fp32
   } else {
     throw Error(l.ctx + " is not a float type (F32, F16, BF16)" +
                 (type == kI2_S || type == kTQ1_0 || type == kTQ2_0 ? "; use read_ternary" : ""));
-  }
-  return out;
-}
-
-// ---- Writing -----------------------------------------------------------------------------------
-
-namespace {
-
-template <class T>
-void put(std::vector<uint8_t>& out, T v) {
-  const size_t at = out.size();
-  out.resize(at + sizeof(T));
-  std::memcpy(out.data() + at, &v, sizeof(T));
-}
-void put_str(std::vector<uint8_t>& out, const std::string& s) {
-  put<uint64_t>(out, s.size());
-  out.insert(out.end(), s.begin(), s.end());
-}
-
-// Writes one item as GGUF value type `type`, checking that it is the right kind and in range.
-// `ctx` names the value in errors.
-void put_scalar(std::vector<uint8_t>& out, uint32_t type, const Scalar& s, const std::string& ctx) {
-  auto bad = [&](const std::string& why) -> void {
-    throw Error(ctx + ": " + why + " for a " + value_type_name(type) + " value");
-  };
-  if (is_unsigned_vt(type) || is_signed_vt(type)) {
-    // Either integer alternative is accepted when the value fits the stored type.
-    bool neg = false;
-    uint64_t mag = 0;
-    if (const uint64_t* u = std::get_if<uint64_t>(&s)) {
-      mag = *u;
-    } else if (const int64_t* i = std::get_if<int64_t>(&s)) {
-      neg = *i < 0;
-      mag = neg ? 0 - uint64_t(*i) : uint64_t(*i);  // |INT64_MIN| without signed overflow
-    } else {
-      bad("the item is not an integer");
-    }
-    const unsigned bits = unsigned(min_scalar_bytes(type)) * 8;
-    if (is_unsigned_vt(type)) {
-      if (neg || (bits < 64 && mag >> bits)) bad("value out of range");
-      const uint64_t v = mag;
-      if (bits == 8) put<uint8_t>(out, uint8_t(v));
-      else if (bits == 16) put<uint16_t>(out, uint16_t(v));
-      else if (bits == 32) put<uint32_t>(out, uint32_t(v));
-      else put<uint64_t>(out, v);
-    } else {
-      const uint64_t lim = uint64_t(1) << (bits - 1);  // |min| of the signed type
-      if (neg ? mag > lim : mag >= lim) bad("value out of range");
-      const int64_t v = neg ? int64_t(0 - mag) : int64_t(mag);
-      if (bits == 8) put<int8_t>(out, int8_t(v));
-      else if (bits == 16) put<int16_t>(out, int16_t(v));
-      else if (bits == 32) put<int32_t>(out, int32_t(v));
-      else put<int64_t>(out, v);
-    }
-    return;
-  }
-  switch (type) {
-    case 6:
-    case 12: {
-      double d = 0;
-      if (const double* x = std::get_if<double>(&s)) d = *x;
-      else if (const uint64_t* u = std::get_if<uint64_t>(&s)) d = double(*u);
-      else if (const int64_t* i = std::get_if<int64_t>(&s)) d = double(*i);
-      else bad("the item is not a number");
-      if (type == 6) put<float>(out, float(d));
-      else put<double>(out, d);
-      return;
-    }
-    case 7:
-      if (!std::holds_alternative<bool>(s)) bad("the item is not a bool");
-      put<uint8_t>(out, std::get<bool>(s) ? 1 : 0);
-      return;
-    case 8:
-      if (!std::holds_alternative<std::string>(s)) bad("the item is not a string");
-      put_str(out, std::get<std::string>(s));
-      return;
-    default:
-      throw Error(ctx + ": invalid value type " + num(type) + " (valid: 0..8, 10..12; arrays use is_array)");
-  }
-}
-
-void put_value(std::vector<uint8_t>& out, const Value& v, const std::string& ctx) {
-  if (v.is_array) {
-    put<uint32_t>(out, uint32_t(ValueType::Array));
-    put<uint32_t>(out, v.gguf_type);
-    put<uint64_t>(out, v.items.size());
-    for (size_t i = 0; i < v.items.size(); ++i) put_scalar(out, v.gguf_type, v.items[i], ctx + " element " + num(i));
-  } else {
-    if (v.items.size() != 1)
-      throw Error(ctx + ": a scalar value needs exactly one item, has " + num(v.items.size()));
-    put<uint32_t>(out, v.gguf_type);
-    put_scalar(out, v.gguf_type, v.items[0], ctx);
-  }
-}
-
-void pad_to(std::vector<uint8_t>& out, uint64_t alignment) {
-  out.resize(size_t((out.size() + alignment - 1) / alignment * alignment), 0);
-}
-
-}  // namespace
-
-Value make_value(ValueType type, Scalar item) {
-  Value v;
-  v.gguf_type = uint32_t(type);
-  v.items.push_back(std::move(item));
-  std::vector<uint8_t> scratch;
-  put_value(scratch, v, "make_value");  // validates kind and range
-  return v;
-}
-
-Value make_array(ValueType elem_type, std::vector<Scalar> items) {
-  Value v;
-  v.is_array = true;
-  v.gguf_type = uint32_t(elem_type);
-  v.items = std::move(items);
-  if (elem_type == ValueType::Array) throw Error("make_array: GGUF arrays of arrays are not supported");
-  std::vector<uint8_t> scratch;
-  put_value(scratch, v, "make_array");
-  return v;
-}
-
-std::vector<uint8_t> serialize(const std::map<std::string, Value>& metadata, const std::vector<WriteTensor>& tensors,
-                               uint32_t alignment) {
-  if (alignment == 0 || (alignment & (alignment - 1)) != 0 || alignment > kMaxAlignment)
-    throw Error("GGUF writer: alignment must be a power of two up to " + num(kMaxAlignment) + ", got " + num(alignment));
-  // general.alignment in the metadata must agree with the layout written; it is added when not default.
-  std::map<std::string, Value> meta = metadata;
-  if (auto it = meta.find("general.alignment"); it != meta.end()) {
-    const Value& v = it->second;
-    const bool ok = !v.is_array && v.items.size() == 1 &&
-                    ((std::holds_alternative<uint64_t>(v.items[0]) && std::get<uint64_t>(v.items[0]) == alignment) ||
-                     (std::holds_alternative<int64_t>(v.items[0]) && std::get<int64_t>(v.items[0]) == int64_t(alignment)));
-    if (!ok) throw Error("GGUF writer: metadata general.alignment disagrees with the alignment " + num(alignment));
-  } else if (alignment != kDefaultAlignment) {
-    meta["general.alignment"] = make_value(ValueType::U32, uint64_t(alignment));
-  }
-
-  std::vector<uint8_t> out = {'G', 'G', 'U', 'F'};
-  put<uint32_t>(out, 3);
-  put<uint64_t>(out, tensors.size());
-  put<uint64_t>(out, meta.size());
-  for (const auto& [key, v] : meta) {
-    put_str(out, key);
-    put_value(out, v, "GGUF writer: metadata '" + key + "'");
-  }
-
-  std::unordered_map<std::string, int> seen;
-  uint64_t offset = 0;
-  for (const WriteTensor& t : tensors) {
-    const std::string ctx = "GGUF writer: tensor '" + t.name + "'";
-    if (t.name.size() > kMaxWriteName) throw Error(ctx + ": name longer than 63 bytes (llama.cpp refuses it)");
-    if (!seen.emplace(t.name, 0).second) throw Error(ctx + " appears twice");
-    uint64_t nbytes;
-    try {
-      nbytes = tensor_nbytes(t.type, t.dims);
-    } catch (const Error& e) {
-      throw Error(ctx + ": " + e.what());
-    }
-    if (t.bytes.size() != nbytes)
-      throw Error(ctx + ": has " + num(t.bytes.size()) + " bytes, but " + type_name(t.type) + " " + dims_str(t.dims) +
-                  " takes " + num(nbytes));
-    put_str(out, t.name);
-    put<uint32_t>(out, uint32_t(t.dims.size()));
-    for (uint64_t d : t.dims) put<uint64_t>(out, d);
-    put<uint32_t>(out, t.type);
-    put<uint64_t>(out, offset);
-    offset = (offset + nbytes + alignment - 1) / alignment * alignment;
-  }
-  // Each tensor's data, padded to the alignment (after the last one too, as llama.cpp's writer does,
-  // so that readers loading the whole padded data section find it).
-  pad_to(out, alignment);
-  for (const WriteTensor& t : tensors) {
-    out.insert(out.end(), t.bytes.begin(), t.bytes.end());
-    pad_to(out, alignment);
-  }
-  return out;
-}
-
-void write(const std::string& path, const std::map<std::string, Value>& metadata,
-           const std::vector<WriteTensor>& tensors, uint32_t alignment) {
-  const std::vector<uint8_t> bytes = serialize(metadata, tensors, alignment);
-  std::FILE* fp = std::fopen(path.c_str(), "wb");
-  if (!fp) throw Error(path + ": cannot create (" + std::strerror(errno) + ")");
-  const bool ok = std::fwrite(bytes.data(), 1, bytes.size(), fp) == bytes.size();
-  const int err = errno;
-  if (std::fclose(fp) != 0 || !ok) {
-    std::remove(path.c_str());  // no half-written GGUF left behind
-    throw Error(path + ": write failed (" + std::strerror(ok ? errno : err) + ")");
-  }
-}
-
-std::vector<uint8_t> encode_i2s(const int8_t* w, int64_t rows, int64_t cols, float scale) {
-  int64_t n;
-  if (rows < 0 || cols < 0 || __builtin_mul_overflow(rows, cols, &n))
-    throw Error("encode_i2s: bad shape " + std::to_string(rows) + " x " + std::to_string(cols));
-  if (cols % 128 != 0)
-    throw Error("encode_i2s: I2_S needs cols % 128 == 0 (blocks of 128 weights), cols = " + std::to_string(cols));
-  // The reader refuses these scales as the mark of a corrupt file, so the writer never produces one.
-  if (!std::isfinite(scale) || scale == 0.0f)
-    throw Error("encode_i2s: the scale must be finite and non-zero, got " + fmt_float(scale));
-  for (int64_t i = 0; i < n; ++i)
-    if (w[i] < -1 || w[i] > 1)
-      throw Error("encode_i2s: weight " + std::to_string(i) + " is " + std::to_string(w[i]) + ", not in {-1, 0, +1}");
-  const Format& fmt = find_format("i2s");
-  // The kernels' packed I2_S is exactly the GGUF tensor: codes, then the 32-byte tail with the scale.
-  std::vector<uint8_t> out(fmt.packed_bytes(rows, cols), 0);
-  fmt.pack(w, rows, cols, scale, out.data());
-  return out;
-}
-
-std::vector<uint8_t> encode_f16(const float* x, int64_t n) {
-  if (n < 0) throw Error("encode_f16: negative count " + std::to_string(n));
-  std::vector<uint8_t> out(size_t(n) * 2);
-  for (int64_t i = 0; i < n; ++i) {
-    const uint16_t h = f32_to_f16(x[i]);
-    out[2 * i] = uint8_t(h & 0xFF);
-    out[2 * i + 1] = uint8_t(h >> 8);
   }
   return out;
 }

@@ -9,7 +9,7 @@
 #include <variant>
 #include <vector>
 
-#include "kernels/error.h"
+#include "base/error.h"
 
 namespace tb::gguf {
 
@@ -123,9 +123,5 @@ uint64_t tensor_nbytes(uint32_t type, const std::vector<uint64_t>& dims);
 // Encoders for ternbench's exports (inverse of read_ternary for that type).
 std::vector<uint8_t> encode_i2s(const int8_t* w, int64_t rows, int64_t cols, float scale);
 std::vector<uint8_t> encode_f16(const float* x, int64_t n);
-
-// IEEE half <-> single. f32_to_f16 rounds to nearest even; overflow gives inf, NaN stays NaN (quiet).
-float f16_to_f32(uint16_t h);
-uint16_t f32_to_f16(float f);
 
 }  // namespace tb::gguf

@@ -1,7 +1,7 @@
 // WeightSource over a GGUF file: ternary tensors decoded by the GGUF reader, config from metadata.
 #include <memory>
 
-#include "kernels/error.h"
+#include "base/error.h"
 #include "model/gguf.h"
 #include "model/weights.h"
 

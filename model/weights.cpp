@@ -2,26 +2,21 @@
 
 #include <cmath>
 
-#include "kernels/error.h"
+#include "base/error.h"
+#include "base/rng.h"
 
 namespace tb {
 namespace {
 
-uint64_t mix(uint64_t z) {  // splitmix64 finaliser
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  return z ^ (z >> 31);
-}
-
 // A tensor's identity: layer and name hashed with the seed; values are mix(id + index * golden).
 uint64_t tensor_id(uint64_t seed, int64_t layer, const std::string& name) {
-  uint64_t h = mix(seed * 0x9E3779B97F4A7C15ull + uint64_t(layer + 7));
-  for (char c : name) h = mix(h ^ uint64_t(uint8_t(c)));
+  uint64_t h = mix64(seed * kGolden64 + uint64_t(layer + 7));
+  for (char c : name) h = mix64(h ^ uint64_t(uint8_t(c)));
   return h;
 }
 
 double unit(uint64_t id, uint64_t i) {  // uniform [0, 1)
-  return double(mix(id + (i + 1) * 0x9E3779B97F4A7C15ull) >> 11) * (1.0 / 9007199254740992.0);
+  return double(mix64(id + (i + 1) * kGolden64) >> 11) * (1.0 / 9007199254740992.0);
 }
 
 class Synthetic : public WeightSource {
@@ -46,7 +41,7 @@ class Synthetic : public WeightSource {
     int8_t* w = t.w.data();
     const int64_t n = t.N * t.K;
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; ++i) w[i] = int8_t(int((mix(id + uint64_t(i) * 0x9E3779B97F4A7C15ull) >> 32) % 3) - 1);
+    for (int64_t i = 0; i < n; ++i) w[i] = int8_t(int((mix64(id + uint64_t(i) * kGolden64) >> 32) % 3) - 1);
     t.scale = float((0.9 + 0.2 * unit(id, ~0ull)) / std::sqrt(2.0 * double(t.K) / 3.0));
     return t;
   }

@@ -3,7 +3,7 @@
 #include <Eigen/Dense>
 #include <cmath>
 
-#include "kernels/error.h"
+#include "base/error.h"
 #include "model/memory.h"
 
 namespace tb::ref {

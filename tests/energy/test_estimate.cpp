@@ -4,7 +4,7 @@
 #include <cmath>
 
 #include "energy/estimate.h"
-#include "kernels/error.h"
+#include "base/error.h"
 #include "model/config.h"
 
 namespace {

@@ -12,7 +12,7 @@
 #include "energy/msr.h"
 #include "energy/perf_power.h"
 #include "fake_tree.h"
-#include "kernels/error.h"
+#include "base/error.h"
 
 namespace {
 

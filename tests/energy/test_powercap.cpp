@@ -6,7 +6,7 @@
 
 #include "energy/powercap.h"
 #include "fake_tree.h"
-#include "kernels/error.h"
+#include "base/error.h"
 
 namespace {
 

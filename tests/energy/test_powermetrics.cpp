@@ -7,7 +7,7 @@
 #include <thread>
 
 #include "energy/powermetrics.h"
-#include "kernels/error.h"
+#include "base/error.h"
 
 #ifndef TB_ENERGY_TESTDATA
 #error "TB_ENERGY_TESTDATA must point at tests/energy/data"

@@ -9,7 +9,7 @@
 #include "energy/powercap.h"
 #include "energy/recorder.h"
 #include "fake_tree.h"
-#include "kernels/error.h"
+#include "base/error.h"
 #include "model/config.h"
 
 namespace {

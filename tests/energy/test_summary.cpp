@@ -3,7 +3,7 @@
 
 #include "energy/summary.h"
 #include "fake_tree.h"
-#include "kernels/error.h"
+#include "base/error.h"
 
 namespace {
 

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "kernels/error.h"
+#include "base/error.h"
 #include "harness/tiles.h"
 #include "model/config.h"
 

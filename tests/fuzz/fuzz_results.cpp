@@ -7,7 +7,7 @@
 
 #include "harness/llama_bench.h"
 #include "harness/results.h"
-#include "kernels/error.h"
+#include "base/error.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);

@@ -5,7 +5,7 @@
 #include <sstream>
 
 #include "harness/compare.h"
-#include "kernels/error.h"
+#include "base/error.h"
 
 namespace {
 

@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "harness/counters.h"
-#include "kernels/error.h"
+#include "base/error.h"
 
 #include <unistd.h>
 #ifdef __linux__

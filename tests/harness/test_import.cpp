@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "harness/llama_bench.h"
-#include "kernels/error.h"
+#include "base/error.h"
 
 namespace {
 

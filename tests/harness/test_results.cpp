@@ -7,7 +7,7 @@
 #include <fstream>
 
 #include "harness/results.h"
-#include "kernels/error.h"
+#include "base/error.h"
 
 namespace {
 

@@ -9,21 +9,15 @@
 #include <tuple>
 #include <vector>
 
+#include "base/rng.h"
 #include "kernels/kernel.h"
+#include "model/config.h"
 
 namespace tbtest {
 
-// splitmix64: the same stream on every platform and standard library.
-struct Rng {
-  uint64_t s;
-  explicit Rng(uint64_t seed) : s(seed * 0x9E3779B97F4A7C15ull + 1) {}
-  uint64_t next() {
-    uint64_t z = (s += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  double uniform() { return double(next() >> 11) * (1.0 / 9007199254740992.0); }  // [0, 1)
+// splitmix64 (base/rng.h): the same stream on every platform and standard library.
+struct Rng : tb::SplitMix64 {
+  explicit Rng(uint64_t seed) : tb::SplitMix64(seed * tb::kGolden64 + 1) {}
   float normalish() { return float((uniform() + uniform() + uniform() - 1.5) * 2.0); }
 };
 
@@ -47,9 +41,14 @@ inline tb::QuantizedActs random_acts(int64_t T, int64_t K, uint64_t seed) {
 struct Shape {
   int64_t N, K;
 };
-// 2B4T matmul shapes (out x in): q/o, k/v, gate/up, down.
+// The distinct matmul shapes (out x in) of one 2B4T layer, from its config (model/config.h), in layer order:
+// q/o, k/v, gate/up, down.
 inline const std::vector<Shape>& model_shapes() {
-  static const std::vector<Shape> s = {{2560, 2560}, {640, 2560}, {6912, 2560}, {2560, 6912}};
+  static const std::vector<Shape> s = [] {
+    std::vector<Shape> out;
+    for (const tb::ModelConfig::Shape& m : tb::load_model_config("2B4T").distinct_matmul_shapes()) out.push_back({m.N, m.K});
+    return out;
+  }();
   return s;
 }
 

@@ -20,7 +20,8 @@
 
 #include <unistd.h>
 
-#include "kernels/error.h"
+#include "base/error.h"
+#include "base/fp16.h"
 #include "model/gguf.h"
 
 namespace {
@@ -242,76 +243,6 @@ TEST(GgufPeers, RowRangesAndReleasedPagesReadTheSame) {
   }
 }
 
-// ---- fp16 ----------------------------------------------------------------------------------------
-
-TEST(GgufF16, EveryHalfConvertsAndComesBack) {
-  EXPECT_EQ(gg::f16_to_f32(0x3C00), 1.0f);
-  EXPECT_EQ(gg::f16_to_f32(0xC000), -2.0f);
-  EXPECT_EQ(gg::f16_to_f32(0x7BFF), 65504.0f);
-  EXPECT_EQ(gg::f16_to_f32(0x0001), std::ldexp(1.0f, -24));  // smallest subnormal
-  EXPECT_EQ(gg::f16_to_f32(0x03FF), std::ldexp(1023.0f, -24));
-  EXPECT_EQ(gg::f16_to_f32(0x0400), std::ldexp(1.0f, -14));  // smallest normal
-  EXPECT_TRUE(std::isinf(gg::f16_to_f32(0x7C00)) && gg::f16_to_f32(0x7C00) > 0);
-  EXPECT_TRUE(std::isinf(gg::f16_to_f32(0xFC00)) && gg::f16_to_f32(0xFC00) < 0);
-  EXPECT_TRUE(std::signbit(gg::f16_to_f32(0x8000)) && gg::f16_to_f32(0x8000) == 0.0f);
-  for (uint32_t h = 0; h < 65536; ++h) {
-    const float f = gg::f16_to_f32(uint16_t(h));
-    const uint16_t back = gg::f32_to_f16(f);
-    if ((h & 0x7C00) == 0x7C00 && (h & 0x3FF)) {  // NaN stays NaN, same sign
-      ASSERT_TRUE(std::isnan(f)) << h;
-      ASSERT_EQ(back & 0x7C00, 0x7C00) << h;
-      ASSERT_NE(back & 0x3FF, 0) << h;
-      ASSERT_EQ(back & 0x8000, h & 0x8000) << h;
-    } else {
-      ASSERT_EQ(back, h) << "half 0x" << std::hex << h;
-    }
-  }
-}
-
-TEST(GgufF16, RoundsToNearestEvenAtEveryMidpoint) {
-  // Between consecutive finite halves h and h+1 (same sign) the exact midpoint is an fp32 value; it must
-  // round to the even one, and one fp32 ulp either side to the nearer one. Covers subnormals, the
-  // normal/subnormal boundary and the carry into the next binade.
-  for (uint32_t sign : {0u, 0x8000u}) {
-    for (uint32_t h = 0; h < 0x7BFF; ++h) {
-      const float lo = gg::f16_to_f32(uint16_t(sign | h)), hi = gg::f16_to_f32(uint16_t(sign | (h + 1)));
-      const float mid = (lo + hi) / 2;  // exact: halves have 11 significant bits
-      const uint16_t even = uint16_t(sign | ((h & 1) ? h + 1 : h));
-      ASSERT_EQ(gg::f32_to_f16(mid), even) << "midpoint above half 0x" << std::hex << h;
-      ASSERT_EQ(gg::f32_to_f16(std::nextafter(mid, lo)), sign | h) << std::hex << h;
-      ASSERT_EQ(gg::f32_to_f16(std::nextafter(mid, hi)), sign | (h + 1)) << std::hex << h;
-    }
-  }
-  // Overflow: 65520 (= 65504 + half an ulp) ties to even, which is infinity; just below stays 65504.
-  EXPECT_EQ(gg::f32_to_f16(65520.0f), 0x7C00);
-  EXPECT_EQ(gg::f32_to_f16(std::nextafter(65520.0f, 0.0f)), 0x7BFF);
-  EXPECT_EQ(gg::f32_to_f16(-1e30f), 0xFC00);
-  EXPECT_EQ(gg::f32_to_f16(std::numeric_limits<float>::infinity()), 0x7C00);
-  // Underflow: half the smallest subnormal ties to zero; anything above rounds up to it.
-  EXPECT_EQ(gg::f32_to_f16(std::ldexp(1.0f, -25)), 0x0000);
-  EXPECT_EQ(gg::f32_to_f16(std::nextafter(std::ldexp(1.0f, -25), 1.0f)), 0x0001);
-  EXPECT_EQ(gg::f32_to_f16(-std::ldexp(1.0f, -30)), 0x8000);
-  EXPECT_EQ(gg::f32_to_f16(std::numeric_limits<float>::denorm_min()), 0x0000);
-  EXPECT_EQ(gg::f32_to_f16(std::nanf("")) & 0x7E00, 0x7E00);
-}
-
-// _Float16 in C++: GCC 12 has it on x86-64 only (GCC 13 and clang elsewhere).
-#if defined(__FLT16_MAX__) && (defined(__x86_64__) || defined(__clang__) || __GNUC__ >= 13)
-TEST(GgufF16, AgreesWithTheCompilersFloat16) {
-  std::mt19937 rng(7);
-  for (int i = 0; i < 2000000; ++i) {
-    const uint32_t bits = rng();
-    float f;
-    std::memcpy(&f, &bits, 4);
-    if (std::isnan(f)) continue;
-    const _Float16 h = static_cast<_Float16>(f);
-    uint16_t hb;
-    std::memcpy(&hb, &h, 2);
-    ASSERT_EQ(gg::f32_to_f16(f), hb) << "float bits 0x" << std::hex << bits;
-  }
-}
-#endif
-
 // ---- Writing and reading back ------------------------------------------------------------------
 
 std::string temp_path(const std::string& name) {
@@ -396,7 +327,7 @@ TEST(GgufWrite, TernaryAndFloatTensorsRoundTrip) {
   // F16 data: values that are exactly representable, and the special ones.
   std::vector<float> h = {0.0f, -0.0f, 1.0f, -2.5f, 65504.0f, std::ldexp(1.0f, -24), std::ldexp(3.0f, -20),
                           std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity()};
-  while (h.size() < 64) h.push_back(gg::f16_to_f32(uint16_t(rng() % 0x7C00)));
+  while (h.size() < 64) h.push_back(tb::fp16_to_fp32(uint16_t(rng() % 0x7C00)));
   const std::vector<float> f32 = {3.14159f, -1e-30f, 1e30f, 0.0f, 7.0f};
 
   std::vector<gg::WriteTensor> ts(3);
@@ -820,7 +751,7 @@ TEST(GgufCorrupt, I2sZeroOrNonFiniteScaleOrCode11) {
 // TQ2_0 block: 64 bytes of codes (every code `c`), then fp16 d.
 std::vector<uint8_t> tq2_block(int c, float d) {
   std::vector<uint8_t> b(66, uint8_t(c | c << 2 | c << 4 | c << 6));
-  const uint16_t h = gg::f32_to_f16(d);
+  const uint16_t h = tb::fp32_to_fp16(d);
   std::memcpy(b.data() + 64, &h, 2);
   return b;
 }
@@ -856,7 +787,7 @@ std::vector<uint8_t> tq1_block(int w, float d) {
   auto enc = [](int t) { return uint8_t((t * 256 + 242) / 243); };
   std::vector<uint8_t> b(54, enc(t5));
   for (int j = 48; j < 52; ++j) b[j] = enc(t4);
-  const uint16_t h = gg::f32_to_f16(d);
+  const uint16_t h = tb::fp32_to_fp16(d);
   std::memcpy(b.data() + 52, &h, 2);
   return b;
 }
