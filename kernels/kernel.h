@@ -19,7 +19,7 @@ namespace tb {
 // Per-token int8 activations: q = rne(x * a) clamped to [-128, 127], a = 127 / max(max|x|, 1e-5).
 struct QuantizedActs {
   int64_t T = 0, K = 0;
-  std::vector<int8_t> q;     // T x K, row-major
+  std::vector<int8_t, LineAllocator<int8_t>> q;  // T x K, row-major, from a 64-byte line
   std::vector<float> a;      // per token: 127 / amax
   std::vector<int32_t> sum;  // per token: sum of q
 };
