@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <memory>
 
 #include "tests/kernels/oracle.h"
 
@@ -38,6 +39,21 @@ TEST(Quantize, TiesRoundHalfToEven) {
     int32_t s = 0;
     for (int8_t v : q.q) s += v;
     EXPECT_EQ(q.sum[0], s);
+  }
+}
+
+// The AVX2 kernels read activations in place with 32-byte loads: rows must start on a 64-byte line whatever the
+// heap did before (from malloc they sat 16 bytes into one; kernels/aligned_buffer.h).
+TEST(Quantize, ActivationsStartOnACacheLine) {
+  std::vector<std::unique_ptr<char[]>> clutter;
+  for (int64_t T : {1, 3, 128}) {
+    for (int i = 0; i < 7; ++i) clutter.emplace_back(new char[size_t(17 * (i + 1) * T)]);  // move the heap about
+    const std::vector<float> x(size_t(T * 2560), 0.25f);
+    tb::QuantizedActs a;
+    tb::quantize_activations(x.data(), T, 2560, a);
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(a.q.data()) % 64, 0u) << "T=" << T;
+    const tb::QuantizedActs b = tb::acts_from_int8(a.q.data(), T, 2560, a.a.data());
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(b.q.data()) % 64, 0u) << "T=" << T;
   }
 }
 
