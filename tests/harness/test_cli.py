@@ -14,10 +14,20 @@ import unittest
 HARNESS = os.environ.get("HARNESS", "build/harness/harness")
 
 
-def run(*args, env=None, **kw):
+# Every run gets a cache folder of its own unless a test names one: the sweeps here probe the machine under the
+# load of the other tests, and their roofline and tiles must never land in the user's cache (~/.cache/ternbench).
+_CACHE = tempfile.TemporaryDirectory()
+
+
+def harness_env(env=None):
     e = dict(os.environ)
+    e["TERNBENCH_CACHE_DIR"] = _CACHE.name
     e.update(env or {})
-    return subprocess.run([HARNESS, *args], capture_output=True, text=True, env=e, timeout=600, **kw)
+    return e
+
+
+def run(*args, env=None, **kw):
+    return subprocess.run([HARNESS, *args], capture_output=True, text=True, env=harness_env(env), timeout=600, **kw)
 
 
 class Sweep(unittest.TestCase):
