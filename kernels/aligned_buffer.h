@@ -28,8 +28,8 @@ inline void* allocate_large(size_t n) {
 
 // A std::allocator whose blocks start on a 64-byte line. The activations the kernels read in place (int8, i2s
 // on AVX2) live in such vectors: from malloc they start 16 bytes into a line, where every other 32-byte load
-// splits two lines, and the offset changed with the heap's history (the i2s AVX2 prefill ran 23% slower when a
-// results file was opened before the model: measured, Zen 5).
+// splits two lines, and the offset changed with the heap's history (the i2s AVX2 prefill ran 25% slower, 44 vs
+// 59 t/s, when a results file was opened before the model: measured, Zen 5).
 template <class T>
 struct LineAllocator {
   using value_type = T;
