@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "kernels/float_matmul.h"
+#include "model/float_ops.h"
 #include "model/memory.h"
 
 namespace tb {
@@ -39,71 +40,6 @@ MemoryPlan plan_memory(const ModelConfig& c, const Format* f, const RunnerOption
                       sizeof(float) + size_t(c.vocab) * sizeof(float);
   return m;
 }
-
-namespace {
-
-// A float dot product in 16 independent lanes, summed in a fixed order: the compiler vectorizes it on any
-// target (one scalar chain of dependent adds kept prefill attention scores at ~3 GFLOP/s, a quarter of a
-// prefill token's time on 2B4T), and the result depends only on the inputs, never on threads or vector width.
-inline __attribute__((always_inline)) float dot16(const float* a, const float* b, int64_t n) {
-  float acc[16] = {};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int j = 0; j < 16; ++j) acc[j] += a[i + j] * b[i + j];
-  float s = 0.0f;
-  for (int j = 0; j < 16; ++j) s += acc[j];
-  for (; i < n; ++i) s += a[i] * b[i];
-  return s;
-}
-
-// One query head over positions 0 .. n-1 of the cache (keys k, values v, a position every `stride` floats):
-// scores, softmax, and the weighted sum of values into o[0 .. d). sc holds n scores.
-inline __attribute__((always_inline)) void attend_body(const float* q, const float* k, const float* v, int64_t stride,
-                                                       int64_t n, int64_t d, float scale, float* sc, float* o) {
-  float mx = -INFINITY;
-  for (int64_t j = 0; j < n; ++j) {
-    sc[j] = dot16(q, k + j * stride, d) * scale;
-    mx = std::max(mx, sc[j]);
-  }
-  float den = 0.0f;
-  for (int64_t j = 0; j < n; ++j) den += (sc[j] = std::exp(sc[j] - mx));
-  for (int64_t i = 0; i < d; ++i) o[i] = 0.0f;
-  for (int64_t j = 0; j < n; ++j) {
-    const float p = sc[j] / den;
-    const float* vv = v + j * stride;
-    for (int64_t i = 0; i < d; ++i) o[i] += p * vv[i];
-  }
-}
-
-// The runner is built for the baseline ISA (SSE2 on x86-64), where attention took 13% of a 2B4T prefill on Zen 5
-// (harness time split). The same body compiled for AVX2 and AVX-512 runs the dot products and the value sums
-// 2-4x wider. Every operation and its order are the same in each copy (each lane sums in sequence, the lanes in a
-// fixed order, no FMA: -ffp-contract=off, the same std::exp), so the results are identical on every path.
-using AttendFn = void (*)(const float*, const float*, const float*, int64_t, int64_t, int64_t, float, float*, float*);
-void attend_base(const float* q, const float* k, const float* v, int64_t stride, int64_t n, int64_t d, float scale,
-                 float* sc, float* o) {
-  attend_body(q, k, v, stride, n, d, scale, sc, o);
-}
-#if defined(__x86_64__) && defined(__GNUC__)
-__attribute__((target("avx2"))) void attend_avx2(const float* q, const float* k, const float* v, int64_t stride,
-                                                 int64_t n, int64_t d, float scale, float* sc, float* o) {
-  attend_body(q, k, v, stride, n, d, scale, sc, o);
-}
-__attribute__((target("avx512f"))) void attend_avx512(const float* q, const float* k, const float* v, int64_t stride,
-                                                      int64_t n, int64_t d, float scale, float* sc, float* o) {
-  attend_body(q, k, v, stride, n, d, scale, sc, o);
-}
-#endif
-AttendFn pick_attend() {
-#if defined(__x86_64__) && defined(__GNUC__)
-  const uint32_t a = allowed_isas();
-  if (a & uint32_t(Isa::avx512vnni)) return &attend_avx512;
-  if (a & uint32_t(Isa::avx2)) return &attend_avx2;
-#endif
-  return &attend_base;
-}
-
-}  // namespace
 
 struct Runner::Impl {
   ModelConfig cfg;
@@ -165,7 +101,7 @@ struct Runner::Impl {
   static double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
 
 
-  // Token-wise work (norms, the FFN activation, residual adds, and in the kernels activation quantization
+  // Token-wise work (norms, RoPE, the FFN activation, residual adds, and in the kernels activation quantization
   // and preparation) is split over the threads when a chunk has several tokens (prefill); one token stays on
   // one thread (a fork-join costs more than its work). forks(T, n): whether n such regions fork, counted.
   bool forks(int64_t T, int n = 1) {
@@ -176,16 +112,10 @@ struct Runner::Impl {
 
   void rmsnorm(const float* x, const float* w, int64_t T, int64_t n, float* y) {
     const float eps = float(cfg.norm_eps);
+    const FloatOps& ops = float_ops();
     const bool par = forks(T);
 #pragma omp parallel for schedule(static) num_threads(threads) if (par)
-    for (int64_t t = 0; t < T; ++t) {
-      const float* xt = x + t * n;
-      // Any fixed summation order will do: the comparison with the reference (reference/crosscheck.h) counts the
-      // flips that rounding differences cause and holds everything else to bounds that do not depend on it.
-      const float ss = dot16(xt, xt, n);
-      const float r = 1.0f / std::sqrt(ss / float(n) + eps);
-      for (int64_t i = 0; i < n; ++i) y[t * n + i] = xt[i] * r * w[i];
-    }
+    for (int64_t t = 0; t < T; ++t) ops.rmsnorm(x + t * n, w, n, eps, y + t * n);
   }
 
   // Quantizes x once and runs every weight in ws on it (q/k/v share an input, as do gate/up). part is the
@@ -232,9 +162,10 @@ struct Runner::Impl {
   }
 
   void add_into(float* x, const float* d, int64_t T, int64_t n) {
+    const FloatOps& ops = float_ops();
     const bool par = forks(T);
 #pragma omp parallel for schedule(static) num_threads(threads) if (par)
-    for (int64_t i = 0; i < T * n; ++i) x[i] += d[i];
+    for (int64_t t = 0; t < T; ++t) ops.add(x + t * n, d + t * n, n);
   }
 
   const FloatW& float_of(const PackedWeights* w) const {
@@ -248,31 +179,33 @@ struct Runner::Impl {
   }
 
   // RoPE in the NEOX form: dimension i of a head turns with dimension i + head_dim / 2. The angles of a
-  // chunk's positions are computed once per chunk (rope_table), not once per layer and per Q and K.
-  std::vector<float> rope_cs;  // (cos, sin) per position of the chunk and dimension pair
+  // chunk's positions are computed once per chunk (rope_table), not once per layer and per Q and K: cosines of
+  // token t at rope_c[t * half ..], sines at rope_s[t * half ..].
+  std::vector<float> rope_c, rope_s;
   void rope_table(int64_t T, int64_t p0) {
     const int64_t d = cfg.head_dim, half = d / 2;
-    rope_cs.resize(size_t(2 * T * half));
+    rope_c.resize(size_t(T * half));
+    rope_s.resize(size_t(T * half));
     for (int64_t t = 0; t < T; ++t)
       for (int64_t i = 0; i < half; ++i) {
         const double freq = std::pow(cfg.rope_theta, -2.0 * double(i) / double(d));
         const double ang = double(p0 + t) * freq;
-        rope_cs[size_t(2 * (t * half + i))] = float(std::cos(ang));
-        rope_cs[size_t(2 * (t * half + i) + 1)] = float(std::sin(ang));
+        rope_c[size_t(t * half + i)] = float(std::cos(ang));
+        rope_s[size_t(t * half + i)] = float(std::sin(ang));
       }
   }
-  void rope(float* x, int64_t T, int64_t nheads) const {
+  // Q and K of every token of the chunk.
+  void rope_qk(int64_t T) {
+    const FloatOps& ops = float_ops();
     const int64_t d = cfg.head_dim, half = d / 2;
-    for (int64_t t = 0; t < T; ++t)
-      for (int64_t i = 0; i < half; ++i) {
-        const float c = rope_cs[size_t(2 * (t * half + i))], s = rope_cs[size_t(2 * (t * half + i) + 1)];
-        for (int64_t h = 0; h < nheads; ++h) {
-          float* v = x + (t * nheads + h) * d;
-          const float a = v[i], b = v[i + half];
-          v[i] = a * c - b * s;
-          v[i + half] = a * s + b * c;
-        }
-      }
+    const bool par = forks(T);
+#pragma omp parallel for schedule(static) num_threads(threads) if (par)
+    for (int64_t t = 0; t < T; ++t) {
+      const float* c = rope_c.data() + t * half;
+      const float* s = rope_s.data() + t * half;
+      ops.rope(Q.data() + t * cfg.heads * d, c, s, cfg.heads, d);
+      ops.rope(Kt.data() + t * cfg.kv_heads * d, c, s, cfg.kv_heads, d);
+    }
   }
 
   void attention(int64_t l, int64_t T, int64_t p0) {
@@ -280,7 +213,7 @@ struct Runner::Impl {
     const float* kc = kcache.data() + l * context * kvd;
     const float* vc = vcache.data() + l * context * kvd;
     const float scale = 1.0f / std::sqrt(float(d));
-    const AttendFn attend = pick_attend();  // the allowed path now (TERNBENCH_ISA may change between runs)
+    const auto attend = float_ops().attend;  // the allowed path now (TERNBENCH_ISA may change between runs)
 #pragma omp parallel num_threads(threads)
     {
       std::vector<float> sc(size_t(p0 + T));
@@ -320,8 +253,7 @@ struct Runner::Impl {
       tm.norms_and_quant += since(t0);
       linear(0, XN.data(), T, h, {{&L.q, Q.data()}, {&L.k, Kt.data()}, {&L.v, Vt.data()}});
       t0 = Clock::now();
-      rope(Q.data(), T, cfg.heads);
-      rope(Kt.data(), T, cfg.kv_heads);
+      rope_qk(T);
       std::memcpy(kcache.data() + (l * context + pos) * kvd, Kt.data(), size_t(T * kvd) * sizeof(float));
       std::memcpy(vcache.data() + (l * context + pos) * kvd, Vt.data(), size_t(T * kvd) * sizeof(float));
       attention(l, T, pos);
@@ -342,17 +274,14 @@ struct Runner::Impl {
       tm.norms_and_quant += since(t0);
       linear(2, XN.data(), T, h, {{&L.gate, G.data()}, {&L.up, U.data()}});
       t0 = Clock::now();
-      const bool par = forks(T);
-      // One loop per activation, so the choice is not made per element (GCC 12 at the baseline ISA still keeps both
-      // loops scalar: a lead for prefill, with RoPE, in the runner's own float code).
-      float* gp = G.data();
-      const float* up = U.data();
-      if (cfg.ffn_act == FfnAct::relu2) {
+      {
+        const FloatOps& ops = float_ops();
+        const auto act = cfg.ffn_act == FfnAct::relu2 ? ops.relu2_mul : ops.silu_mul;
+        const bool par = forks(T);
+        float* gp = G.data();
+        const float* up = U.data();
 #pragma omp parallel for schedule(static) num_threads(threads) if (par)
-        for (int64_t i = 0; i < T * f; ++i) gp[i] = (gp[i] > 0.0f ? gp[i] * gp[i] : 0.0f) * up[i];
-      } else {
-#pragma omp parallel for schedule(static) num_threads(threads) if (par)
-        for (int64_t i = 0; i < T * f; ++i) gp[i] = gp[i] / (1.0f + std::exp(-gp[i])) * up[i];
+        for (int64_t t = 0; t < T; ++t) act(gp + t * f, up + t * f, f);
       }
       const float* fo = G.data();
       if (cfg.sub_norms) {

@@ -94,7 +94,7 @@ class Sweep(unittest.TestCase):
                 self.assertNotIn("ceiling_ts", r)
             # where the time went: linear split by matmul adds up to linear; fork-joins counted exactly: per
             # forward, 7 matmuls + attention per layer and the head (tiny: 2 layers -> 17; pp8 is one forward);
-            # prefill on 2 threads adds, per layer, 4 norms, 2 residual adds, the FFN activation and, for the
+            # prefill on 2 threads adds, per layer, 4 norms, 2 residual adds, RoPE, the FFN activation and, for the
             # ternary kernels, 4 activation quantizations (+ 4 preparations on i2s's AVX-512 path)
             ts = r["time_split"]
             parts = sum(ts["linear_" + p] for p in ("qkv", "o", "gate_up", "down"))
@@ -102,7 +102,7 @@ class Sweep(unittest.TestCase):
             per_forward = 2 * 8 + 1
             if r["test"] == "pp" and r["threads"] > 1:
                 quant = 0 if r["kernel"] == "fp16" else 4 * (2 if r["kernel"] == "i2s__avx512vnni" else 1)
-                per_forward += 2 * (4 + 2 + 1 + quant)
+                per_forward += 2 * (4 + 2 + 1 + 1 + quant)
             self.assertAlmostEqual(ts["fork_joins_per_token"], per_forward / (8 if r["test"] == "pp" else 1), delta=1e-9)
             self.assertGreater(r["fork_join_us"], 0)
             self.assertAlmostEqual(ts["threading_est"], ts["fork_joins_per_token"] * r["fork_join_us"] * 1e-6,
