@@ -1,4 +1,5 @@
 #include "harness/llama_bench.h"
+#include "harness/machine.h"
 
 #include <algorithm>
 #include <cctype>

@@ -13,6 +13,7 @@
 #include "energy/summary.h"
 #include "harness/commands.h"
 #include "harness/compare.h"
+#include "harness/machine.h"
 #include "harness/results.h"
 #include "harness/roofline.h"
 #include "harness/sweep.h"

@@ -1,9 +1,7 @@
 #include "harness/results.h"
 
 #include <fcntl.h>
-#include <omp.h>
 #include <sys/stat.h>
-#include <sys/utsname.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,32 +10,10 @@
 #include <fstream>
 #include <sstream>
 
-#include "kernels/cpu_features.h"
 #include "base/error.h"
 #include "model/memory.h"
 
-#ifndef TB_GIT_COMMIT
-#define TB_GIT_COMMIT "unknown"
-#endif
-#ifndef TB_CXX_FLAGS
-#define TB_CXX_FLAGS "unknown"
-#endif
-
 namespace tb {
-
-namespace {
-size_t physical_memory_bytes() {
-  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
-  return pages > 0 && page > 0 ? size_t(pages) * size_t(page) : 0;
-}
-std::string best_path() {
-  const uint32_t allowed = allowed_isas();
-  std::string best = "scalar";
-  for (Isa i : {Isa::scalar, Isa::neon, Isa::avx2, Isa::avx512vnni})
-    if (allowed & uint32_t(i)) best = isa_name(i);
-  return best;
-}
-}  // namespace
 
 void make_dirs(const std::string& dir, const std::string& fix) {
   if (dir.empty()) return;
@@ -60,32 +36,6 @@ std::string utc_now_iso() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buf;
-}
-
-json machine_fingerprint() {
-  const CpuInfo& cpu = cpu_info();
-  utsname u{};
-  uname(&u);
-  char host[256] = "unknown";
-  gethostname(host, sizeof host - 1);
-  json m;
-  m["host"] = host;
-  m["cpu"] = cpu.model;
-  m["cpu_flags"] = cpu.flags;
-  m["logical_cpus"] = omp_get_num_procs();
-  m["memory_bytes"] = physical_memory_bytes();
-  m["os"] = std::string(u.sysname) + " " + u.release + " " + u.machine;
-#if defined(__clang__)
-  m["compiler"] = std::string("clang ") + __clang_version__;
-#elif defined(__GNUC__)
-  m["compiler"] = std::string("gcc ") + __VERSION__;
-#else
-  m["compiler"] = "unknown";
-#endif
-  m["cxx_flags"] = TB_CXX_FLAGS;
-  m["isa"] = best_path();
-  m["commit"] = TB_GIT_COMMIT;
-  return m;
 }
 
 ResultsFile::ResultsFile(const std::string& path) : path_(path) {

@@ -11,9 +11,6 @@ namespace tb {
 using json = nlohmann::json;
 inline constexpr const char* kResultSchema = "ternbench-result-1";
 
-// This machine: host, CPU model and flags, logical CPUs, memory, OS, compiler and flags, ISA path in
-// use, ternbench commit; the energy source is filled in by the caller.
-json machine_fingerprint();
 std::string utc_now_iso();  // 2026-12-02T14:03:11Z
 // mkdir -p; an error names the folder that could not be made, the reason, and `fix`.
 void make_dirs(const std::string& dir, const std::string& fix);

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "harness/bandwidth.h"
+#include "harness/machine.h"
 #include "base/error.h"
 #include "kernels/peak.h"
 

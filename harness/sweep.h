@@ -10,7 +10,7 @@ namespace tb {
 
 struct SweepArgs {
   std::string model = "2B4T";           // preset name, .json config or .gguf file
-  std::vector<std::string> kernels;     // empty: every format this CPU runs, best path each, and fp16
+  std::vector<std::string> kernels;     // resolve_linear() names; empty: default_linear_names()
   std::vector<int> threads = {1};
   int64_t pp = 128, tg = 128;           // 0 skips the test
   int reps = 5;
@@ -47,9 +47,5 @@ int cmd_import(const ImportArgs& a);
 // `harness report FILE.jsonl...`: the table (and speedups over a baseline) of rows already in results files;
 // a file damaged at its end is read up to the damage, with a warning.
 int cmd_report(const std::vector<std::string>& files, const std::string& output, const std::string& baseline);
-
-// The default kernel list: the best variant of every format this CPU runs (not the int8_ref oracle),
-// then the fp16 baseline.
-std::vector<std::string> default_sweep_kernels();
 
 }  // namespace tb

@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "harness/machine.h"
 #include "harness/results.h"
 #include "harness/roofline.h"
 #include "harness/ternary_matrix.h"

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "base/strings.h"
+#include "harness/machine.h"
 #include "harness/results.h"
 #include "harness/tiles.h"
 #include "kernels/kernel.h"

@@ -33,7 +33,8 @@ void int8_pack(const int8_t* w, int64_t N, int64_t K, float, uint8_t* out) {
 }  // namespace
 
 const Format kFormatInt8Ref = {"int8_ref", "oracle: plain int8 weights, scalar triple loop, obviously correct",
-                               8.0, "any shape", &any_shape, &ref_bytes, &ref_pack, &ref_unpack};
+                               8.0, "any shape", &any_shape, &ref_bytes, &ref_pack, &ref_unpack,
+                               /*oracle=*/true};
 const Format kFormatInt8 = {"int8", "naive baseline: one int8 per weight (+ int32 row sums)", 8.0, "any shape",
                             &any_shape, &int8_bytes, &int8_pack, &ref_unpack};
 

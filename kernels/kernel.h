@@ -53,6 +53,7 @@ struct Format {
   void (*pack)(const int8_t* w, int64_t N, int64_t K, float scale, uint8_t* out);
   // Inverse of pack, for loaders and tests.
   void (*unpack)(const uint8_t* p, int64_t N, int64_t K, int8_t* w);
+  bool oracle = false;      // the reference every kernel is checked against: correct, not fast
 };
 
 // A kernel variant: one format on one ISA path.

@@ -24,9 +24,10 @@ HeadPrecision parse_head_precision(const std::string& s) {
   throw Error("unknown LM head precision '" + s + "': use fp32, fp16 or int8");
 }
 
-MemoryPlan plan_memory(const ModelConfig& c, const Format* f, const RunnerOptions& o, int64_t max_batch) {
+MemoryPlan plan_memory(const ModelConfig& c, const LinearPath& p, const RunnerOptions& o, int64_t max_batch) {
   MemoryPlan m;
-  const size_t fbytes = o.kernel == "fp32" ? 4 : 2;
+  const Format* f = p.packed_format();
+  const size_t fbytes = p.float_bytes();
   for (const auto& mm : c.layer_matmuls())
     m.linear_weights += (f ? f->packed_bytes(mm.N, mm.K) : size_t(mm.N * mm.K) * fbytes) * size_t(c.layers);
   m.norms = size_t(c.norm_params()) * sizeof(float);
@@ -44,7 +45,8 @@ MemoryPlan plan_memory(const ModelConfig& c, const Format* f, const RunnerOption
 struct Runner::Impl {
   ModelConfig cfg;
   RunnerOptions opt;
-  const Kernel* k = nullptr;
+  LinearPath path;
+  const Kernel* k = nullptr;  // path.kernel
   MemoryPlan mem;
   double pack_s = 0;
   int64_t max_batch = 0, context = 0, pos = 0;
@@ -318,26 +320,17 @@ Runner::Runner(const WeightSource& src, const RunnerOptions& opt, int64_t max_ba
   Impl& m = *impl_;
   m.cfg = src.config();
   m.opt = opt;
-  m.fmode = opt.kernel == "fp16" || opt.kernel == "fp32";
-  m.f32 = opt.kernel == "fp32";
-  if (!m.fmode) {
-    m.k = opt.kernel.find("__") != std::string::npos ? &find_kernel(opt.kernel) : &select_kernel(opt.kernel);
-    if (!cpu_supports(m.k->isa))
-      throw Error(std::string("kernel ") + m.k->name + " needs the " + isa_name(m.k->isa) + " path, which this CPU lacks");
-  }
+  m.path = resolve_linear(opt.kernel);
+  m.fmode = m.path.is_float();
+  m.f32 = m.path.kind == LinearPath::Kind::fp32;
+  m.k = m.path.kernel;
   const ModelConfig& c = m.cfg;
-  for (const auto& mm : c.layer_matmuls()) {
-    if (m.fmode) break;
-    const std::string bad = m.k->format->check_shape(mm.N, mm.K);
-    if (!bad.empty())
-      throw Error(std::string("kernel ") + m.k->name + " cannot run " + c.name + "'s " + mm.name + " (" +
-                  std::to_string(mm.N) + "x" + std::to_string(mm.K) + "): " + bad);
-  }
+  if (const std::string bad = check_shapes(m.path, c); !bad.empty()) throw Error(bad);
   m.max_batch = std::max<int64_t>(1, max_batch);
   m.context = opt.context > 0 ? opt.context : c.context;
   m.threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
-  m.mem = plan_memory(c, m.fmode ? nullptr : m.k->format, opt, m.max_batch);
-  check_memory(m.mem.total(), "model " + c.name + " with kernel " + (m.fmode ? opt.kernel : std::string(m.k->name)));
+  m.mem = plan_memory(c, m.path, opt, m.max_batch);
+  check_memory(m.mem.total(), "model " + c.name + " with kernel " + m.path.name);
 
   const auto t0 = Impl::Clock::now();
   size_t arena_bytes = 0;
@@ -437,7 +430,8 @@ const Kernel& Runner::kernel() const {
   if (!impl_->k) throw Error("the " + impl_->opt.kernel + " baseline runs no ternary kernel");
   return *impl_->k;
 }
-std::string Runner::kernel_name() const { return impl_->k ? std::string(impl_->k->name) : impl_->opt.kernel; }
+std::string Runner::kernel_name() const { return impl_->path.name; }
+const LinearPath& Runner::linear_path() const { return impl_->path; }
 const MemoryPlan& Runner::memory() const { return impl_->mem; }
 double Runner::pack_seconds() const { return impl_->pack_s; }
 void Runner::reset() { impl_->pos = 0; }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernels/kernel.h"
+#include "model/linear_path.h"
 #include "model/memory.h"
 #include "model/probe.h"
 #include "model/weights.h"
@@ -20,7 +21,7 @@ HeadPrecision parse_head_precision(const std::string& s);  // "fp32", "fp16", "i
 
 struct RunnerOptions {
   // A format ("i2s": best path here), a variant ("i2s__avx2"), or a float baseline: "fp16" or "fp32"
-  // (weights dequantized to w * scale, activations not quantized, float matmuls).
+  // (weights dequantized to w * scale, activations not quantized, float matmuls): resolve_linear()'s names.
   std::string kernel = "i2s";
   HeadPrecision head = HeadPrecision::fp16;
   int threads = 0;                // <= 0: OpenMP's default
@@ -36,8 +37,8 @@ struct MemoryPlan {
   size_t activations = 0;     // scratch for the largest prefill batch planned
   size_t total() const { return linear_weights + norms + embedding + kv_cache + activations; }
 };
-// f == nullptr: a float baseline (o.kernel "fp16" or "fp32").
-MemoryPlan plan_memory(const ModelConfig& cfg, const Format* f, const RunnerOptions& o, int64_t max_batch);
+// p: resolve_linear(o.kernel), resolved once by the caller.
+MemoryPlan plan_memory(const ModelConfig& cfg, const LinearPath& p, const RunnerOptions& o, int64_t max_batch);
 
 
 class Runner {
@@ -49,6 +50,7 @@ class Runner {
   const ModelConfig& config() const;
   const Kernel& kernel() const;   // throws for the float baselines
   std::string kernel_name() const;  // a variant name, or "fp16" / "fp32"
+  const LinearPath& linear_path() const;
   const MemoryPlan& memory() const;
   double pack_seconds() const;
   void set_threads(int threads);  // <= 0: OpenMP's default

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "harness/llama_bench.h"
+#include "harness/machine.h"
 #include "base/error.h"
 
 namespace {
