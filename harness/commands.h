@@ -1,10 +1,34 @@
-// Subcommands of `harness` that live in their own files.
+// The `harness` command line. Each subcommand adds itself (its options, help and examples) in its own file and
+// returns what runs it once parsed; main.cpp builds the app, parses and dispatches, nothing else.
 #pragma once
+#include <CLI/CLI.hpp>
+
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
 namespace tb {
+
+struct Command {
+  CLI::App* app = nullptr;   // the subcommand; app->parsed() after parsing says it was chosen
+  std::function<int()> run;  // reads the parsed options; throws tb::Error on bad input
+};
+// In the order `harness --help` lists them. The sweep puts its options on the app itself (the default command)
+// and on its alias `run`, and returns the alias.
+Command add_sweep_command(CLI::App& app);    // cli_sweep.cpp
+Command add_kernels_command(CLI::App& app);  // kernels_cmd.cpp
+Command add_verify_command(CLI::App& app);   // verify.cpp
+Command add_lossless_command(CLI::App& app); // lossless.cpp
+Command add_roofline_command(CLI::App& app); // roofline_cmd.cpp
+Command add_import_command(CLI::App& app);   // cli_sweep.cpp
+Command add_report_command(CLI::App& app);   // cli_sweep.cpp
+Command add_compare_command(CLI::App& app);  // compare_cmd.cpp
+Command add_energy_command(CLI::App& app);   // energy_cmd.cpp
+Command add_models_command(CLI::App& app);   // models_cmd.cpp
+Command add_tune_command(CLI::App& app);     // tune.cpp
+Command add_export_command(CLI::App& app);   // export_cmd.cpp
+
 int cmd_models();
 
 // `harness verify`: every kernel variant this CPU runs against the int8_ref oracle, bit for bit, on

@@ -9,8 +9,10 @@
 // The share of prompts whose whole continuation matches is the exact-match rate. The LM head runs in fp32.
 #include <chrono>
 #include <cstdio>
+#include <memory>
 
 #include "base/rng.h"
+#include "base/strings.h"
 #include "harness/commands.h"
 #include "harness/results.h"
 #include "model/runner.h"
@@ -111,6 +113,28 @@ int cmd_lossless(const LosslessArgs& a) {
                   k["tokens_before_first_divergence_independent_mean"].get<double>(), (long long)a.tokens);
   }
   return 0;
+}
+
+Command add_lossless_command(CLI::App& app) {
+  struct Args {
+    LosslessArgs args;
+    std::string kernels = "i2s,tl1,tl2";
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* lossless = app.add_subcommand("lossless", "share of greedy continuations identical to the fp32 reference, per kernel "
+                                      "([A1] Table 7)");
+  lossless->add_option("--model,-m", a->args.model, "preset name or .json config")->capture_default_str();
+  lossless->add_option("--kernels,-k", a->kernels, "formats or variants")->capture_default_str();
+  lossless->add_option("--prompts", a->args.prompts, "synthetic prompts")->capture_default_str();
+  lossless->add_option("--tokens", a->args.tokens, "greedy tokens generated per prompt")->capture_default_str();
+  lossless->add_option("--prompt-len", a->args.prompt_len, "tokens per prompt")->capture_default_str();
+  lossless->add_option("--seed", a->args.seed, "seed of the weights and prompts")->capture_default_str();
+  lossless->add_option("--threads,-t", a->args.threads, "threads of the kernels (the reference runs on one)");
+  lossless->add_flag("--json", a->args.json, "JSON on stdout instead of a table");
+  return {lossless, [a] {
+            a->args.kernels = split_list(a->kernels);
+            return cmd_lossless(a->args);
+          }};
 }
 
 }  // namespace tb

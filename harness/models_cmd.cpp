@@ -54,4 +54,9 @@ int cmd_models() {
   return 0;
 }
 
+Command add_models_command(CLI::App& app) {
+  CLI::App* models = app.add_subcommand("models", "list model presets with parameter counts and weight memory per format");
+  return {models, [] { return cmd_models(); }};
+}
+
 }  // namespace tb

@@ -45,4 +45,12 @@ inline std::vector<int> parse_thread_spec(const std::string& spec) {
   return out;
 }
 
+// 1, 2, 4, ... up to the logical CPUs, and that count itself.
+inline std::string default_thread_ladder() {
+  const int n = omp_get_num_procs();
+  std::string s;
+  for (int t = 1; t < n; t *= 2) s += std::to_string(t) + ",";
+  return s + std::to_string(n);
+}
+
 }  // namespace tb

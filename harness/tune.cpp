@@ -3,9 +3,11 @@
 #include "harness/tune.h"
 
 #include <cstdio>
+#include <memory>
 #include <vector>
 
 #include "base/strings.h"
+#include "harness/commands.h"
 #include "harness/machine.h"
 #include "harness/results.h"
 #include "harness/tiles.h"
@@ -79,6 +81,13 @@ int cmd_tune(const TuneArgs& a) {
   write_tiles_file(path, out);
   std::printf("\nwrote %s\n", path.c_str());
   return 0;
+}
+
+Command add_tune_command(CLI::App& app) {
+  auto a = std::make_shared<TuneArgs>();
+  CLI::App* tune = app.add_subcommand("tune", "TL1/TL2 tile tuner: times tile candidates per matmul shape, writes this machine's tiles cache");
+  add_tune_options(*tune, *a);
+  return {tune, [a] { return cmd_tune(*a); }};
 }
 
 }  // namespace tb

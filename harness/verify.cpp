@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <memory>
 #include <cstdlib>
 #include <cstring>
 #include <set>
@@ -10,6 +11,7 @@
 #include "base/rng.h"
 #include "harness/commands.h"
 #include "harness/ternary_matrix.h"
+#include "harness/thread_spec.h"
 #include "model/runner.h"
 #include "reference/crosscheck.h"
 
@@ -267,6 +269,30 @@ int cmd_verify_reference(const VerifyArgs& a) {
   }
   std::printf("ok: every linear output identical given identical codes, every difference within its bound\n");
   return 0;
+}
+
+Command add_verify_command(CLI::App& app) {
+  struct Args {
+    VerifyArgs args;
+    std::string threads = "1,max";
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* verify = app.add_subcommand("verify", "check every kernel bit for bit against the oracle on the model's shapes, "
+                                    "and that logits are identical across kernels and thread counts");
+  verify->add_option("--model,-m", a->args.model, "preset name or .json config")->capture_default_str();
+  verify->add_option("--threads,-t", a->threads, "thread counts the logits must agree across")->capture_default_str();
+  verify->add_option("--layers", a->args.layers, "end-to-end check on the first N layers only (0: all)")->capture_default_str();
+  verify->add_option("--tokens", a->args.tokens, "GEMM tokens of the matmul check and prompt tokens of the end-to-end check")->capture_default_str();
+  verify->add_option("--seed", a->args.seed, "seed of the weights and activations")->capture_default_str();
+  verify->add_flag("--reference", a->args.reference,
+                   "instead: the runner beside the Eigen reference, layer by layer (flips, pre-quantization "
+                   "differences, identical linear outputs, quantization error per layer); -m may be a .gguf file");
+  verify->add_option("--kernel,-k", a->args.kernel, "with --reference: the runner's kernel (format or variant)")->capture_default_str();
+  verify->add_option("--steps", a->args.steps, "with --reference: greedy decode steps after the prompt")->capture_default_str();
+  return {verify, [a] {
+            a->args.threads = parse_thread_spec(a->threads);
+            return a->args.reference ? cmd_verify_reference(a->args) : cmd_verify(a->args);
+          }};
 }
 
 }  // namespace tb

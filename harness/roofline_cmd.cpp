@@ -1,0 +1,82 @@
+// `harness roofline`: read bandwidth and each path's int8 ceiling per thread count, cached per machine.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "harness/commands.h"
+#include "harness/machine.h"
+#include "harness/roofline.h"
+#include "harness/thread_spec.h"
+
+namespace tb {
+
+namespace {
+
+using json = nlohmann::json;
+
+// `harness roofline`: read bandwidth and each path's int8 ceiling per thread count, from the cache or measured.
+// Decode streams every weight once per token (bandwidth ceiling); prefill multiplies (a path's int8 ceiling). A
+// sweep row is held to the lower of the two for its own path (fields ceiling_ts and binding).
+int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json) {
+  RooflineCache cache;
+  std::fprintf(stderr, "%s\n", cache.note().c_str());
+  std::vector<RooflinePoint> pts;
+  for (int t : threads) {
+    const bool had = cache.find(t) != nullptr;
+    if (refresh || !had) {
+      std::fprintf(stderr, "measuring %d thread%s (read bandwidth, then the int8 ceiling of every path)...\n", t, t == 1 ? "" : "s");
+      cache.put(measure_roofline(t));
+      cache.save();
+    }
+    pts.push_back(*cache.find(t));
+    if (!(refresh || !had)) pts.back().measured_at += " (cached)";
+  }
+  std::vector<std::string> paths;
+  for (const auto& [k, v] : pts.front().path_gmacs) paths.push_back(k);
+  if (as_json) {
+    json out = {{"cache", cache.path()}, {"cpu", machine_fingerprint()["cpu"]}, {"points", json::array()}};
+    for (const RooflinePoint& p : pts)
+      out["points"].push_back({{"threads", p.threads}, {"read_gbs", p.read_gbs}, {"best_path", p.isa},
+                               {"int8_gmacs", p.int8_gmacs}, {"path_gmacs", p.path_gmacs},
+                               {"path_instructions", p.path_instructions}, {"measured_at", p.measured_at}});
+    std::printf("%s\n", out.dump(2).c_str());
+    return 0;
+  }
+  std::printf("| threads | read GB/s |");
+  for (const std::string& k : paths) std::printf(" %s GMAC/s |", k.c_str());
+  std::printf(" measured |\n|---:|---:|");
+  for (size_t i = 0; i < paths.size(); ++i) std::printf("---:|");
+  std::printf("---|\n");
+  for (const RooflinePoint& p : pts) {
+    std::printf("| %d | %.1f |", p.threads, p.read_gbs);
+    for (const std::string& k : paths) std::printf(" %.0f%s |", p.gmacs_of(k), k == p.isa ? " (best)" : "");
+    std::printf(" %s |\n", p.measured_at.c_str());
+  }
+  std::printf("\nint8 ceilings, one per path (the instruction sequence of its best kernels):\n");
+  for (const std::string& k : paths) std::printf("- %s: %s\n", k.c_str(), pts.front().path_instructions.at(k).c_str());
+  std::printf("A sweep row's ceiling is the lower of bandwidth / bytes per token and its own path's int8 ceiling / MACs per token.\n");
+  std::fflush(stdout);
+  std::fprintf(stderr, "saved in %s (--refresh measures again; sweeps re-probe bandwidth beside each decode test)\n",
+               cache.path().c_str());
+  return 0;
+}
+
+}  // namespace
+
+Command add_roofline_command(CLI::App& app) {
+  struct Args {
+    std::string threads = default_thread_ladder();
+    bool refresh = false, json = false;
+  };
+  auto a = std::make_shared<Args>();
+  CLI::App* roofline = app.add_subcommand("roofline", "measure read bandwidth and int8 dot-product peak per thread count (cached per machine)");
+  roofline->add_option("--threads,-t", a->threads, "thread counts")->capture_default_str();
+  roofline->add_flag("--refresh", a->refresh, "measure again even when cached");
+  roofline->add_flag("--json", a->json, "the figures as JSON on stdout (for scripts)");
+  return {roofline, [a] { return cmd_roofline(parse_thread_spec(a->threads), a->refresh, a->json); }};
+}
+
+}  // namespace tb
