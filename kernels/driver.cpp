@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "kernels/kernel.h"
 
@@ -103,46 +104,61 @@ Tiling plan(int64_t N, int64_t T, int rm, int nt) {
   return p;
 }
 
+// One parallel region over every target (weights sharing the prepared activations: q, k, v; gate, up): each
+// target's tiles are shared among the threads with no barrier between targets (omp for nowait: a thread goes on
+// to the next matrix while the others finish theirs), one barrier at the end. A tile's result depends only on
+// its rows and tokens, so results are identical for every thread count and grouping.
 template <bool kFloat>
-void run_impl(const Kernel& k, const PackedWeights& w, const PreparedActs& x, int32_t* C, float* Y, int threads) {
-  check_call(k, w, x);
-  const int64_t T = x.src->T, N = w.N;
-  if (T == 0) return;
+void run_impl(const Kernel& k, const RunTarget* targets, int count, const PreparedActs& x, int threads) {
+  for (int i = 0; i < count; ++i) check_call(k, *targets[i].w, x);
+  const int64_t T = x.src->T;
+  if (T == 0 || count == 0) return;
   const int nt = threads > 0 ? threads : omp_get_max_threads();
-  const Tiling p = plan(N, T, std::max(1, k.row_multiple), nt);
-  const int64_t tiles = p.nrb * p.ntb;
-  const float s = w.scale;
+  std::vector<Tiling> plans(static_cast<size_t>(count));
+  int64_t scratch_ints = 0;
+  for (int i = 0; i < count; ++i) {
+    plans[size_t(i)] = plan(targets[i].w->N, T, std::max(1, k.row_multiple), nt);
+    scratch_ints = std::max(scratch_ints, plans[size_t(i)].rb * plans[size_t(i)].tb);
+  }
   const float* a = x.src->a.data();
 #pragma omp parallel num_threads(nt)
   {
     static thread_local AlignedBuffer scratch;
-    if (kFloat) scratch.reserve_scratch(size_t(p.rb * p.tb) * sizeof(int32_t));
-#pragma omp for schedule(static)
-    for (int64_t i = 0; i < tiles; ++i) {
-      GemmArgs g;
-      g.w = w.data.data();
-      g.N = N;
-      g.K = w.K;
-      g.x = x.x;
-      g.ldx = x.ldx;
-      g.xsum = x.src->sum.data();
-      g.n0 = (i / p.ntb) * p.rb;
-      g.n1 = std::min(N, g.n0 + p.rb);
-      g.t0 = (i % p.ntb) * p.tb;
-      g.t1 = std::min(T, g.t0 + p.tb);
-      if (kFloat) {
-        g.c = reinterpret_cast<int32_t*>(scratch.data());
-        g.ldc = size_t(g.n1 - g.n0);
-      } else {
-        g.c = C + g.t0 * N + g.n0;
-        g.ldc = size_t(N);
-      }
-      k.gemm(g);
-      if (kFloat) {
-        for (int64_t t = g.t0; t < g.t1; ++t) {
-          const int32_t* c = g.c + (t - g.t0) * int64_t(g.ldc);
-          float* y = Y + t * N;
-          for (int64_t n = g.n0; n < g.n1; ++n) y[n] = epilogue(c[n - g.n0], a[t], s);
+    if (kFloat) scratch.reserve_scratch(size_t(scratch_ints) * sizeof(int32_t));
+    for (int ti = 0; ti < count; ++ti) {
+      const PackedWeights& w = *targets[ti].w;
+      const Tiling& p = plans[size_t(ti)];
+      const int64_t N = w.N, tiles = p.nrb * p.ntb;
+      const float s = w.scale;
+      float* Y = targets[ti].y;
+      int32_t* C = targets[ti].c;
+#pragma omp for schedule(static) nowait
+      for (int64_t i = 0; i < tiles; ++i) {
+        GemmArgs g;
+        g.w = w.data.data();
+        g.N = N;
+        g.K = w.K;
+        g.x = x.x;
+        g.ldx = x.ldx;
+        g.xsum = x.src->sum.data();
+        g.n0 = (i / p.ntb) * p.rb;
+        g.n1 = std::min(N, g.n0 + p.rb);
+        g.t0 = (i % p.ntb) * p.tb;
+        g.t1 = std::min(T, g.t0 + p.tb);
+        if (kFloat) {
+          g.c = reinterpret_cast<int32_t*>(scratch.data());
+          g.ldc = size_t(g.n1 - g.n0);
+        } else {
+          g.c = C + g.t0 * N + g.n0;
+          g.ldc = size_t(N);
+        }
+        k.gemm(g);
+        if (kFloat) {
+          for (int64_t t = g.t0; t < g.t1; ++t) {
+            const int32_t* c = g.c + (t - g.t0) * int64_t(g.ldc);
+            float* y = Y + t * N;
+            for (int64_t n = g.n0; n < g.n1; ++n) y[n] = epilogue(c[n - g.n0], a[t], s);
+          }
         }
       }
     }
@@ -152,11 +168,19 @@ void run_impl(const Kernel& k, const PackedWeights& w, const PreparedActs& x, in
 }  // namespace
 
 void run_i32(const Kernel& k, const PackedWeights& w, const PreparedActs& x, int32_t* C, int threads) {
-  run_impl<false>(k, w, x, C, nullptr, threads);
+  const RunTarget t{&w, nullptr, C};
+  run_impl<false>(k, &t, 1, x, threads);
 }
 
 void run_f32(const Kernel& k, const PackedWeights& w, const PreparedActs& x, float* Y, int threads) {
-  run_impl<true>(k, w, x, nullptr, Y, threads);
+  const RunTarget t{&w, Y, nullptr};
+  run_impl<true>(k, &t, 1, x, threads);
+}
+
+void run_f32(const Kernel& k, const std::vector<RunTarget>& targets, const PreparedActs& x, int threads) {
+  for (const RunTarget& t : targets)
+    if (!t.y) throw Error(std::string("run_f32 of kernel ") + k.name + ": a target without an output");
+  run_impl<true>(k, targets.data(), int(targets.size()), x, threads);
 }
 
 void matmul(const Kernel& k, const PackedWeights& w, const QuantizedActs& acts, float* Y, int threads) {

@@ -111,6 +111,17 @@ void prepare_activations(const Kernel& k, const QuantizedActs& acts, PreparedAct
 void run_i32(const Kernel& k, const PackedWeights& w, const PreparedActs& x, int32_t* C, int threads);
 void run_f32(const Kernel& k, const PackedWeights& w, const PreparedActs& x, float* Y, int threads);
 
+// Several weights on the same activations (q, k and v; gate and up) in one parallel region: the threads go from
+// one matrix to the next without a barrier between them, one at the end (a fork-join and two barriers fewer
+// per layer and matrix group in decode, where each costs microseconds beside ~0.1 ms of streaming). Every
+// target's Y is exactly what run_f32 alone would give.
+struct RunTarget {
+  const PackedWeights* w = nullptr;
+  float* y = nullptr;     // run_f32: T x w->N
+  int32_t* c = nullptr;   // (run_i32's accumulators; internal)
+};
+void run_f32(const Kernel& k, const std::vector<RunTarget>& targets, const PreparedActs& x, int threads);
+
 // Convenience: prepare + run_f32.
 void matmul(const Kernel& k, const PackedWeights& w, const QuantizedActs& acts, float* Y, int threads);
 

@@ -47,6 +47,7 @@ struct Runner::Impl {
   RunnerOptions opt;
   LinearPath path;
   const Kernel* k = nullptr;  // path.kernel
+  std::vector<RunTarget> targets;  // linear(): the matmuls of one group
   MemoryPlan mem;
   double pack_s = 0;
   int64_t max_batch = 0, context = 0, pos = 0;
@@ -126,7 +127,9 @@ struct Runner::Impl {
   void linear(int part, const float* x, int64_t T, int64_t K,
               std::initializer_list<std::pair<const PackedWeights*, float*>> ws) {
     auto t0 = Clock::now();
-    tm.parallel_regions += int64_t(ws.size());
+    // One fork-join per matmul for the float baselines; the ternary kernels run the group in one (run_f32 with
+    // several targets).
+    tm.parallel_regions += fmode ? int64_t(ws.size()) : 1;
     auto report = [&](int i, int64_t N, const float* y) {
       if (probe) probe->linear_out(cur_layer, Matmul(kFirstMatmul[part] + i), T, N, y);
     };
@@ -153,11 +156,11 @@ struct Runner::Impl {
     prepare_activations(*k, qa, prep, threads);
     tm.norms_and_quant += since(t0);
     t0 = Clock::now();
+    targets.clear();
+    for (const auto& [w, y] : ws) targets.push_back({w, y, nullptr});
+    run_f32(*k, targets, prep, threads);
     int i = 0;
-    for (const auto& [w, y] : ws) {
-      run_f32(*k, *w, prep, y, threads);
-      report(i++, w->N, y);
-    }
+    for (const auto& [w, y] : ws) report(i++, w->N, y);
     const double dt = since(t0);
     tm.linear += dt;
     tm.linear_by_shape[part] += dt;

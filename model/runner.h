@@ -64,7 +64,8 @@ class Runner {
 
   // Time spent in each part since construction or the last reset of the timers (seconds).
   // linear_by_shape splits linear by the block's matmuls: q+k+v (one quantized input), o, gate+up, down.
-  // parallel_regions counts the OpenMP fork-joins (one per matmul, per layer's attention, per head, and with
+  // parallel_regions counts the OpenMP fork-joins (one per group of matmuls sharing an input: qkv, o, gate+up,
+  // down; one per matmul for the float baselines; one per layer's attention, per head, and with
   // several tokens and threads per norm, residual add, RoPE, FFN activation, activation quantization and
   // preparation): times the cost of one empty fork-join it estimates what threading costs
   // (harness: time_split.threading_est).
