@@ -25,22 +25,26 @@ inline float finish(__m512 a, __m512 b, const uint16_t* w, const float* x, int64
 
 void dot_rows_f16_avx512(const uint16_t* W, int64_t K, const float* x, int64_t n0, int64_t n1, float* y) {
   const int64_t K32 = K / 32 * 32;
-  int64_t n = n0;
-  for (; n + 4 <= n1; n += 4) {
-    const uint16_t* w0 = W + n * K;
+  // Four rows at a time, one from each quarter of the range: four long sequential streams, as the read probe
+  // reads (four adjacent rows made one stream that restarted every 4 rows). Each row's sum is computed alone
+  // in the same order wherever it sits, so the grouping changes no result.
+  const int64_t q = (n1 - n0) / 4;
+  for (int64_t j = 0; j < q; ++j) {
+    const uint16_t* w[4];
+    for (int r = 0; r < 4; ++r) w[r] = W + (n0 + r * q + j) * K;
     __m512 a[4], b[4];
     for (int r = 0; r < 4; ++r) a[r] = b[r] = _mm512_setzero_ps();
     for (int64_t k = 0; k < K32; k += 32) {
       const __m512 x0 = _mm512_loadu_ps(x + k), x1 = _mm512_loadu_ps(x + k + 16);
       for (int r = 0; r < 4; ++r) {
-        _mm_prefetch(reinterpret_cast<const char*>(w0 + r * K + k) + 2048, _MM_HINT_T0);
-        a[r] = _mm512_fmadd_ps(load16(w0 + r * K + k), x0, a[r]);
-        b[r] = _mm512_fmadd_ps(load16(w0 + r * K + k + 16), x1, b[r]);
+        _mm_prefetch(reinterpret_cast<const char*>(w[r] + k) + 2048, _MM_HINT_T0);
+        a[r] = _mm512_fmadd_ps(load16(w[r] + k), x0, a[r]);
+        b[r] = _mm512_fmadd_ps(load16(w[r] + k + 16), x1, b[r]);
       }
     }
-    for (int r = 0; r < 4; ++r) y[n + r] = finish(a[r], b[r], w0 + r * K, x, K32, K);
+    for (int r = 0; r < 4; ++r) y[n0 + r * q + j] = finish(a[r], b[r], w[r], x, K32, K);
   }
-  for (; n < n1; ++n) {
+  for (int64_t n = n0 + 4 * q; n < n1; ++n) {
     const uint16_t* wr = W + n * K;
     __m512 a = _mm512_setzero_ps(), b = a;
     for (int64_t k = 0; k < K32; k += 32) {
