@@ -74,24 +74,26 @@ void dot_rows_i8_avx2(const int8_t* W, int64_t K, const int8_t* q, int64_t n0, i
     for (int64_t k = K32; k < K; ++k) s += int32_t(w[k]) * q[k];
     return s;
   };
-  int64_t n = n0;
-  // Four rows at a time, each a separate stream fetched ahead (as the fp16 head): one row at a time left the
-  // int8 head at 0.6 of the read bandwidth. Integer sums: any grouping gives the same result.
-  for (; n + 4 <= n1; n += 4) {
-    const int8_t* w0 = W + n * K;
+  // Four rows at a time, one from each quarter of the range, each fetched ahead: four long streams (as the fp16
+  // head; one row at a time left the int8 head at 0.6 of the read bandwidth). Integer sums: any grouping gives
+  // the same result.
+  const int64_t qr = (n1 - n0) / 4;
+  for (int64_t j = 0; j < qr; ++j) {
+    const int8_t* w[4];
+    for (int r = 0; r < 4; ++r) w[r] = W + (n0 + r * qr + j) * K;
     __m256i a[4];
     for (int r = 0; r < 4; ++r) a[r] = _mm256_setzero_si256();
     for (int64_t k = 0; k < K32; k += 32) {
       const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q + k)), ax = _mm256_abs_epi8(x);
       for (int r = 0; r < 4; ++r) {
-        _mm_prefetch(reinterpret_cast<const char*>(w0 + r * K + k) + 1024, _MM_HINT_T0);
-        const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w0 + r * K + k));
+        _mm_prefetch(reinterpret_cast<const char*>(w[r] + k) + 1024, _MM_HINT_T0);
+        const __m256i wv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w[r] + k));
         a[r] = _mm256_add_epi32(a[r], _mm256_madd_epi16(_mm256_maddubs_epi16(ax, _mm256_sign_epi8(wv, x)), ones));
       }
     }
-    for (int r = 0; r < 4; ++r) acc[n + r - n0] = tail(w0 + r * K, hsum(a[r]));
+    for (int r = 0; r < 4; ++r) acc[r * qr + j] = tail(w[r], hsum(a[r]));
   }
-  for (; n < n1; ++n) {
+  for (int64_t n = n0 + 4 * qr; n < n1; ++n) {
     const int8_t* w = W + n * K;
     __m256i a = _mm256_setzero_si256();
     for (int64_t k = 0; k < K32; k += 32) {

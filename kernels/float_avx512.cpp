@@ -69,21 +69,23 @@ void dot_rows_i8_avx512vnni(const int8_t* W, int64_t K, const int8_t* q, int64_t
     for (int64_t k = K64; k < K; ++k) s += int32_t(w[k]) * q[k];
     return s;
   };
-  int64_t n = n0;
-  for (; n + 4 <= n1; n += 4) {
-    const int8_t* w0 = W + n * K;
+  // Four rows at a time, one from each quarter of the range: four long streams (as the fp16 rows).
+  const int64_t qr = (n1 - n0) / 4;
+  for (int64_t j = 0; j < qr; ++j) {
+    const int8_t* w[4];
+    for (int r = 0; r < 4; ++r) w[r] = W + (n0 + r * qr + j) * K;
     __m512i a[4] = {zero, zero, zero, zero};
     for (int64_t k = 0; k < K64; k += 64) {
       const __m512i x = _mm512_loadu_si512(q + k), ax = _mm512_abs_epi8(x);
       const __mmask64 neg = _mm512_movepi8_mask(x);
       for (int r = 0; r < 4; ++r) {
-        _mm_prefetch(reinterpret_cast<const char*>(w0 + r * K + k) + 2048, _MM_HINT_T0);
-        a[r] = step(a[r], w0 + r * K, k, ax, neg);
+        _mm_prefetch(reinterpret_cast<const char*>(w[r] + k) + 2048, _MM_HINT_T0);
+        a[r] = step(a[r], w[r], k, ax, neg);
       }
     }
-    for (int r = 0; r < 4; ++r) acc[n + r - n0] = tail(w0 + r * K, _mm512_reduce_add_epi32(a[r]));
+    for (int r = 0; r < 4; ++r) acc[r * qr + j] = tail(w[r], _mm512_reduce_add_epi32(a[r]));
   }
-  for (; n < n1; ++n) {
+  for (int64_t n = n0 + 4 * qr; n < n1; ++n) {
     const int8_t* w = W + n * K;
     __m512i a = zero;
     for (int64_t k = 0; k < K64; k += 64) {

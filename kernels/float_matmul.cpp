@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "kernels/cpu_features.h"
 
@@ -91,12 +92,12 @@ void matmul_i8rows(const int8_t* W, const float* row_scale, int64_t N, int64_t K
   {
     const int id = omp_get_thread_num(), n = omp_get_num_threads();
     const int64_t per = (N + n - 1) / n, r0 = std::min<int64_t>(N, per * id), r1 = std::min<int64_t>(N, r0 + per);
-    int32_t acc[256];
-    for (int64_t b = r0; b < r1; b += 256) {
-      const int64_t e = std::min(r1, b + 256);
-      fn(W, K, q, b, e, acc);
-      for (int64_t i = b; i < e; ++i) y[i] = float(acc[i - b]) / a * row_scale[i];
-    }
+    // The thread's whole range in one call, so the row kernels stream it as four long runs (blocks of 256 rows
+    // restarted the streams every 64 rows).
+    static thread_local std::vector<int32_t> acc;
+    acc.resize(size_t(std::max<int64_t>(r1 - r0, 0)));
+    if (r1 > r0) fn(W, K, q, r0, r1, acc.data());
+    for (int64_t i = r0; i < r1; ++i) y[i] = float(acc[size_t(i - r0)]) / a * row_scale[i];
   }
 }
 }  // namespace tb
