@@ -1,5 +1,8 @@
 // `harness kernels`: the kernels, their formats and the ISA path each uses on this CPU.
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "harness/commands.h"
@@ -38,9 +41,32 @@ int cmd_kernels() {
 
 }  // namespace
 
+// For scripts: the CPU, the paths it runs, and per format its bits per weight, shape rule, variants and the one
+// used here.
+int cmd_kernels_json() {
+  using json = nlohmann::json;
+  const CpuInfo& cpu = cpu_info();
+  json out = {{"cpu", cpu.model}, {"features", cpu.flags}, {"paths", json::array()}, {"forced", forced_isa()},
+              {"formats", json::array()}};
+  for (Isa i : {Isa::scalar, Isa::neon, Isa::avx2, Isa::avx512vnni})
+    if (cpu_supports(i)) out["paths"].push_back(isa_name(i));
+  for (const Format* f : all_formats()) {
+    json variants = json::array();
+    for (const Kernel& k : all_kernels())
+      if (k.format == f) variants.push_back(k.name);
+    out["formats"].push_back({{"name", f->name}, {"bits_per_weight", f->bits_per_weight}, {"shapes", f->constraint},
+                              {"summary", f->summary}, {"oracle", f->oracle}, {"variants", variants},
+                              {"used_here", select_kernel(*f, allowed_isas()).name}});
+  }
+  std::printf("%s\n", out.dump(2).c_str());
+  return 0;
+}
+
 Command add_kernels_command(CLI::App& app) {
+  auto as_json = std::make_shared<bool>(false);
   CLI::App* sub = app.add_subcommand("kernels", "list kernels, their formats and the ISA path each uses on this CPU");
-  return {sub, [] { return cmd_kernels(); }};
+  sub->add_flag("--json", *as_json, "the same as JSON for scripts");
+  return {sub, [as_json] { return *as_json ? cmd_kernels_json() : cmd_kernels(); }};
 }
 
 }  // namespace tb

@@ -1,5 +1,8 @@
 // `harness models`: the presets, their parameter counts and weight memory per format.
+#include <nlohmann/json.hpp>
+
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "harness/commands.h"
@@ -22,7 +25,7 @@ int cmd_models() {
   std::string fmt_cols;
   std::vector<const Format*> formats;
   for (const Format* f : all_formats())
-    if (std::string(f->name) != "int8_ref") formats.push_back(f);
+    if (!f->oracle) formats.push_back(f);
   std::printf("Weight memory in GB (1e9 bytes) of the linear layers (non-embedding), per storage format; the\n"
               "embedding (and LM head) is listed apart, at fp16. Shapes a format cannot take show '-'.\n\n");
   std::printf("| model | family | layers | hidden | ffn | heads/kv | vocab | non-emb params | emb params | fp32 | fp16 |");
@@ -54,9 +57,53 @@ int cmd_models() {
   return 0;
 }
 
+// The same facts for scripts (scripts/reproduce.py, plot.py): every preset's shape and parameter counts, and per
+// storage format its bits per weight and the exact packed bytes of the linear layers (null where the format
+// cannot take a shape), so no script re-derives them.
+int cmd_models_json() {
+  using json = nlohmann::json;
+  json out = {{"formats", json::array()}, {"models", json::array()}};
+  std::vector<const Format*> formats;
+  for (const Format* f : all_formats())
+    if (!f->oracle) formats.push_back(f);
+  out["formats"].push_back({{"name", "fp32"}, {"bits_per_weight", 32.0}});
+  out["formats"].push_back({{"name", "fp16"}, {"bits_per_weight", 16.0}});
+  for (const Format* f : formats) out["formats"].push_back({{"name", f->name}, {"bits_per_weight", f->bits_per_weight}});
+  for (const auto& n : list_model_configs()) {
+    const ModelConfig c = load_model_config(n);
+    json m = {{"name", c.name}, {"family", c.family}, {"ternary", c.ternary}, {"layers", c.layers},
+              {"hidden", c.hidden}, {"ffn", c.ffn}, {"heads", c.heads}, {"kv_heads", c.kv_heads},
+              {"head_dim", c.head_dim}, {"kv_dim", c.kv_dim()}, {"vocab", c.vocab}, {"context", c.context},
+              {"tied_embedding", c.tied_embedding}, {"linear_params", c.linear_params()},
+              {"layer_linear_params", c.linear_params() / c.layers}, {"norm_params", c.norm_params()},
+              {"non_embedding_params", c.non_embedding_params()}, {"embedding_params", c.embedding_params()},
+              {"matmuls", json::array()}, {"linear_bytes", json::object()}};
+    for (const auto& mm : c.layer_matmuls()) m["matmuls"].push_back({{"name", mm.name}, {"N", mm.N}, {"K", mm.K}});
+    m["linear_bytes"]["fp32"] = c.linear_params() * 4;
+    m["linear_bytes"]["fp16"] = c.linear_params() * 2;
+    for (const Format* f : formats) {
+      json bytes = 0;
+      for (const auto& mm : c.layer_matmuls()) {
+        if (!f->check_shape(mm.N, mm.K).empty()) {
+          bytes = nullptr;
+          break;
+        }
+        bytes = bytes.get<int64_t>() + int64_t(f->packed_bytes(mm.N, mm.K)) * c.layers;
+      }
+      m["linear_bytes"][f->name] = bytes;
+    }
+    out["models"].push_back(m);
+  }
+  std::printf("%s\n", out.dump(2).c_str());
+  return 0;
+}
+
 Command add_models_command(CLI::App& app) {
+  auto as_json = std::make_shared<bool>(false);
   CLI::App* models = app.add_subcommand("models", "list model presets with parameter counts and weight memory per format");
-  return {models, [] { return cmd_models(); }};
+  models->add_flag("--json", *as_json, "the same as JSON for scripts: shapes, parameter counts, and per format its bits "
+                   "per weight and the packed bytes of the linear layers (null where it cannot take a shape)");
+  return {models, [as_json] { return *as_json ? cmd_models_json() : cmd_models(); }};
 }
 
 }  // namespace tb

@@ -631,5 +631,44 @@ class Roofline(unittest.TestCase):
             self.assertIn("older int8 peak loops", c.stdout + c.stderr)
 
 
+class ForScripts(unittest.TestCase):
+    """models --json and kernels --json: the facts scripts would otherwise re-derive."""
+
+    def test_models_json(self):
+        p = run("models", "--json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        j = json.loads(p.stdout)
+        bits = {f["name"]: f["bits_per_weight"] for f in j["formats"]}
+        self.assertEqual((bits["fp32"], bits["fp16"], bits["i2s"]), (32.0, 16.0, 2.0))
+        self.assertNotIn("int8_ref", bits)  # the oracle is not a storage format anyone deploys
+        models = {m["name"]: m for m in j["models"]}
+        # 2B4T's linear layers: 30 x (2 x 2560^2 + 2 x 2560 x 640 + 3 x 2560 x 6912) weights, the count the peers'
+        # make-models prints for its dummy 2B4T (2,084,044,800), an independent figure
+        b = models["2B4T"]
+        self.assertEqual(b["linear_params"], 2084044800)
+        self.assertEqual(b["layer_linear_params"] * b["layers"], b["linear_params"])
+        self.assertEqual(sum(m["N"] * m["K"] for m in b["matmuls"]) * b["layers"], b["linear_params"])
+        self.assertEqual(b["linear_bytes"]["fp16"], 2 * b["linear_params"])
+        # i2s stores 2 bits per weight plus a few bytes per matrix (its scale), never less
+        self.assertGreaterEqual(b["linear_bytes"]["i2s"], b["linear_params"] // 4)
+        self.assertLess(b["linear_bytes"]["i2s"], b["linear_params"] // 4 + 7 * b["layers"] * 64)
+        # the table and the JSON agree (GB with three decimals)
+        table = run("models").stdout
+        line = next(l for l in table.splitlines() if l.startswith("| 2B4T |"))
+        self.assertIn("| %.3f B |" % (b["non_embedding_params"] / 1e9), line)
+
+    def test_kernels_json(self):
+        j = json.loads(run("kernels", "--json").stdout)
+        self.assertIn("scalar", j["paths"])
+        fmts = {f["name"]: f for f in j["formats"]}
+        self.assertEqual([n for n, f in fmts.items() if f["oracle"]], ["int8_ref"])
+        for f in fmts.values():
+            self.assertIn(f["used_here"], f["variants"])
+        self.assertIn("i2s__scalar", fmts["i2s"]["variants"])
+        forced = json.loads(run("--isa", "scalar", "kernels", "--json").stdout)
+        self.assertEqual(forced["forced"], "scalar")
+        self.assertTrue(all(f["used_here"].endswith("__scalar") for f in forced["formats"]), forced["formats"])
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
