@@ -212,64 +212,64 @@ double parse_percent(const std::string& s) {
   return v;
 }
 
-std::string render_comparison(const Comparison& c, const std::string& mode, const CompareLabels& labels) {
+namespace {
+
+std::string render_json(const Comparison& c, const CompareLabels& labels) {
   const CompareOptions& o = c.options;
+  json j = {{"before", labels.before}, {"after", labels.after}, {"alpha", o.alpha},
+            {"pairing", o.any_machine ? "any machine" : "machine (host, cpu, isa)"},
+            {"fail_above_pct", o.fail_above_pct >= 0 ? json(o.fail_above_pct) : json(nullptr)},
+            {"pairs", json::array()}, {"unmatched", json::array()}};
+  std::map<std::string, int> counts;
+  for (Verdict v : {Verdict::faster, Verdict::slower, Verdict::no_change, Verdict::too_few}) counts[verdict_name(v)] = 0;
+  for (const ComparePair& p : c.pairs) {
+    ++counts[verdict_name(p.verdict)];
+    j["pairs"].push_back({{"key", key_json(p.before.key)}, {"before", group_json(p.before)}, {"after", group_json(p.after)},
+                          {"ratio", std::isfinite(p.ratio) ? json(p.ratio) : json(nullptr)}, {"u", p.mw.u},
+                          {"u_after", p.mw.u2}, {"z", p.mw.z}, {"p", p.mw.p}, {"min_p", p.mw.min_p},
+                          {"ties", p.mw.ties}, {"method", method_name(p.mw.method)}, {"verdict", verdict_name(p.verdict)},
+                          {"fails", p.fails}});
+  }
+  for (const Unmatched& u : c.unmatched)
+    j["unmatched"].push_back({{"side", u.before ? "before" : "after"}, {"key", key_json(u.group.key)},
+                              {"rows", group_json(u.group)}, {"on_another_machine", u.on_another_machine}});
+  j["summary"] = counts;
+  j["summary"]["failed"] = c.failed();
+  return j.dump(2) + "\n";
+}
+
+std::string render_csv(const Comparison& c) {
   std::string out;
+  out = "status,machine,engine,model,n_layers,kernel,head,threads,pin,test,runs_before,runs_after,n_before,n_after,"
+        "median_before,median_after,ratio,u,u_after,p,min_p,method,verdict,fails\n";
+  auto key_cells = [&](const json& k, const std::string& machine) {
+    return csv_field(machine) + "," + csv_field(text(k["engine"])) + "," + csv_field(text(k["model"])) + "," +
+           (k["n_layers"].is_null() ? "" : text(k["n_layers"])) + "," + csv_field(text(k["kernel"])) + "," +
+           csv_field(text(k["head"])) + "," + text(k["threads"]) + "," + csv_field(text(k["pin"])) + "," +
+           csv_field(test_label(k));
+  };
+  for (const ComparePair& p : c.pairs)
+    out += "paired," + key_cells(p.before.key, machine_label(p.before, &p.after)) + "," + std::to_string(p.before.rows) +
+           "," + std::to_string(p.after.rows) + "," + std::to_string(p.before.samples.size()) + "," +
+           std::to_string(p.after.samples.size()) + "," + num(p.before.median_ts) + "," + num(p.after.median_ts) + "," +
+           num(p.ratio) + "," + num(p.mw.u) + "," + num(p.mw.u2) + "," + num(p.mw.p) + "," + num(p.mw.min_p) + "," +
+           method_name(p.mw.method) + "," + verdict_name(p.verdict) + "," + (p.fails ? "true" : "false") + "\n";
+  for (const Unmatched& u : c.unmatched) {
+    const Group& g = u.group;
+    const std::string rows = std::to_string(g.rows), n = std::to_string(g.samples.size()), m = num(g.median_ts);
+    out += std::string(u.before ? "only_before," : "only_after,") + key_cells(g.key, machine_label(g, nullptr)) + "," +
+           (u.before ? rows + ",," + n + ",," + m + "," : "," + rows + ",," + n + ",," + m) + ",,,,,,,,\n";
+  }
+  return out;
+}
+
+// The md table of pairs, and the count of each verdict.
+std::string render_md_pairs(const Comparison& c, std::map<Verdict, int>& counts) {
+  const CompareOptions& o = c.options;
   auto too_few_text = [&](const MannWhitney& mw) {
     return "too few samples: min p = " + fmt("%.3g", mw.min_p) + " > alpha";
   };
-  if (mode == "json") {
-    json j = {{"before", labels.before}, {"after", labels.after}, {"alpha", o.alpha},
-              {"pairing", o.any_machine ? "any machine" : "machine (host, cpu, isa)"},
-              {"fail_above_pct", o.fail_above_pct >= 0 ? json(o.fail_above_pct) : json(nullptr)},
-              {"pairs", json::array()}, {"unmatched", json::array()}};
-    std::map<std::string, int> counts;
-    for (Verdict v : {Verdict::faster, Verdict::slower, Verdict::no_change, Verdict::too_few}) counts[verdict_name(v)] = 0;
-    for (const ComparePair& p : c.pairs) {
-      ++counts[verdict_name(p.verdict)];
-      j["pairs"].push_back({{"key", key_json(p.before.key)}, {"before", group_json(p.before)}, {"after", group_json(p.after)},
-                            {"ratio", std::isfinite(p.ratio) ? json(p.ratio) : json(nullptr)}, {"u", p.mw.u},
-                            {"u_after", p.mw.u2}, {"z", p.mw.z}, {"p", p.mw.p}, {"min_p", p.mw.min_p},
-                            {"ties", p.mw.ties}, {"method", method_name(p.mw.method)}, {"verdict", verdict_name(p.verdict)},
-                            {"fails", p.fails}});
-    }
-    for (const Unmatched& u : c.unmatched)
-      j["unmatched"].push_back({{"side", u.before ? "before" : "after"}, {"key", key_json(u.group.key)},
-                                {"rows", group_json(u.group)}, {"on_another_machine", u.on_another_machine}});
-    j["summary"] = counts;
-    j["summary"]["failed"] = c.failed();
-    return j.dump(2) + "\n";
-  }
-  if (mode == "csv") {
-    out = "status,machine,engine,model,n_layers,kernel,head,threads,pin,test,runs_before,runs_after,n_before,n_after,"
-          "median_before,median_after,ratio,u,u_after,p,min_p,method,verdict,fails\n";
-    auto key_cells = [&](const json& k, const std::string& machine) {
-      return csv_field(machine) + "," + csv_field(text(k["engine"])) + "," + csv_field(text(k["model"])) + "," +
-             (k["n_layers"].is_null() ? "" : text(k["n_layers"])) + "," + csv_field(text(k["kernel"])) + "," +
-             csv_field(text(k["head"])) + "," + text(k["threads"]) + "," + csv_field(text(k["pin"])) + "," +
-             csv_field(test_label(k));
-    };
-    for (const ComparePair& p : c.pairs)
-      out += "paired," + key_cells(p.before.key, machine_label(p.before, &p.after)) + "," + std::to_string(p.before.rows) +
-             "," + std::to_string(p.after.rows) + "," + std::to_string(p.before.samples.size()) + "," +
-             std::to_string(p.after.samples.size()) + "," + num(p.before.median_ts) + "," + num(p.after.median_ts) + "," +
-             num(p.ratio) + "," + num(p.mw.u) + "," + num(p.mw.u2) + "," + num(p.mw.p) + "," + num(p.mw.min_p) + "," +
-             method_name(p.mw.method) + "," + verdict_name(p.verdict) + "," + (p.fails ? "true" : "false") + "\n";
-    for (const Unmatched& u : c.unmatched) {
-      const Group& g = u.group;
-      const std::string rows = std::to_string(g.rows), n = std::to_string(g.samples.size()), m = num(g.median_ts);
-      out += std::string(u.before ? "only_before," : "only_after,") + key_cells(g.key, machine_label(g, nullptr)) + "," +
-             (u.before ? rows + ",," + n + ",," + m + "," : "," + rows + ",," + n + ",," + m) + ",,,,,,,,\n";
-    }
-    return out;
-  }
-  if (mode != "md") throw Error("--output '" + mode + "' is not one of md, csv, json");
-  out += "Before: " + labels.before + ". After: " + labels.after + ".\n";
-  out += std::string("Pairs: the same ") + (o.any_machine ? "" : "machine (host, cpu, isa), ") +
-         "engine, model, layers, kernel, head, threads, pin and test" + (o.any_machine ? " on any machine (--any-machine)" : "") +
-         "; runs: rows pooled per side, n: their repetitions (samples_ts). Two-sided Mann-Whitney U test, alpha " +
-         fmt("%g", o.alpha) + "; U is the smaller of U(before), U(after).\n\n";
-  std::map<Verdict, int> counts;
+  std::string out;
   if (c.pairs.empty()) {
     out += "(no pairs)\n";
   } else {
@@ -292,6 +292,18 @@ std::string render_comparison(const Comparison& c, const std::string& mode, cons
              method_name(p.mw.method) + " | " + verdict + " |\n";
     }
   }
+  return out;
+}
+
+std::string render_md(const Comparison& c, const CompareLabels& labels) {
+  const CompareOptions& o = c.options;
+  std::string out = "Before: " + labels.before + ". After: " + labels.after + ".\n";
+  out += std::string("Pairs: the same ") + (o.any_machine ? "" : "machine (host, cpu, isa), ") +
+         "engine, model, layers, kernel, head, threads, pin and test" + (o.any_machine ? " on any machine (--any-machine)" : "") +
+         "; runs: rows pooled per side, n: their repetitions (samples_ts). Two-sided Mann-Whitney U test, alpha " +
+         fmt("%g", o.alpha) + "; U is the smaller of U(before), U(after).\n\n";
+  std::map<Verdict, int> counts;
+  out += render_md_pairs(c, counts);
   int only[2] = {0, 0};
   bool elsewhere = false;
   for (int side = 0; side < 2; ++side) {
@@ -322,6 +334,15 @@ std::string render_comparison(const Comparison& c, const std::string& mode, cons
   if (o.fail_above_pct >= 0)
     out += " " + std::to_string(c.failed()) + " significantly slower by more than " + fmt("%g", o.fail_above_pct) + "%.";
   return out + "\n";
+}
+
+}  // namespace
+
+std::string render_comparison(const Comparison& c, const std::string& mode, const CompareLabels& labels) {
+  if (mode == "json") return render_json(c, labels);
+  if (mode == "csv") return render_csv(c);
+  if (mode != "md") throw Error("--output '" + mode + "' is not one of md, csv, json");
+  return render_md(c, labels);
 }
 
 namespace {

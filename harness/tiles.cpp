@@ -191,6 +191,44 @@ TileEntry tune_shape(const std::string& f, int64_t N, int64_t K, const TuneOptio
   return best;
 }
 
+namespace {
+
+// Step 4 of install_tiles: tunes each shape here and writes it to this machine's cache after each one (an
+// interrupted tuning keeps what it found).
+void tune_and_cache(const std::vector<TileNeed>& todo, const TuneOptions& o, TileFile cached, const std::string& cache,
+                    const std::function<void(const std::string&)>& say) {
+  say("TL tiles: " + std::to_string(todo.size()) + " shape" + (todo.size() == 1 ? "" : "s") +
+      " without tuned tiles on this CPU and path; tuning them now (" + std::to_string(tile_candidates("tl1", o.quick).size()) +
+      " candidates each, cold decode GEMV at " + std::to_string(o.threads) + " thread" + (o.threads == 1 ? "" : "s") +
+      "), once: the result is cached in " + cache);
+  if (cached.cpu.empty()) {
+    cached.cpu = cpu_info().model;
+    cached.host = machine_fingerprint()["host"].get<std::string>();
+    cached.threads = o.threads;
+    cached.note = "tuned automatically by the sweep (harness/tiles.cpp): fastest cold-weight GEMV of the short "
+                  "candidate list; `harness tune` tries the full list";
+  }
+  for (const TileNeed& n : todo) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const TileEntry best = tune_shape(n.format, n.N, n.K, o);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    tl_tiles_set(n.format, n.N, n.K, best.t);
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "TL tiles: %s %lldx%lld tuned in %.1f s: BM=%d BK=%d bm=%d (%.1f us per GEMV)",
+                  n.format.c_str(), (long long)n.N, (long long)n.K, s, best.t.BM, best.t.BK, best.t.bm, best.us);
+    say(buf);
+    cached.tiles.erase(std::remove_if(cached.tiles.begin(), cached.tiles.end(),
+                                      [&](const TileEntry& e) {
+                                        return e.format == n.format && e.N == n.N && e.K == n.K && e.isa == best.isa;
+                                      }),
+                       cached.tiles.end());
+    cached.tiles.push_back(best);
+    write_tiles_file(cache, cached);  // after each shape: an interrupted tuning keeps what it found
+  }
+}
+
+}  // namespace
+
 void install_tiles(const std::vector<TileNeed>& needs, bool tune_missing, const TuneOptions& o,
                    const std::function<void(const std::string&)>& say) {
   using Key = std::tuple<std::string, int64_t, int64_t>;
@@ -261,34 +299,7 @@ void install_tiles(const std::vector<TileNeed>& needs, bool tune_missing, const 
     }
     return;
   }
-  say("TL tiles: " + std::to_string(todo.size()) + " shape" + (todo.size() == 1 ? "" : "s") +
-      " without tuned tiles on this CPU and path; tuning them now (" + std::to_string(tile_candidates("tl1", o.quick).size()) +
-      " candidates each, cold decode GEMV at " + std::to_string(o.threads) + " thread" + (o.threads == 1 ? "" : "s") +
-      "), once: the result is cached in " + cache);
-  if (cached.cpu.empty()) {
-    cached.cpu = cpu_info().model;
-    cached.host = machine_fingerprint()["host"].get<std::string>();
-    cached.threads = o.threads;
-    cached.note = "tuned automatically by the sweep (harness/tiles.cpp): fastest cold-weight GEMV of the short "
-                  "candidate list; `harness tune` tries the full list";
-  }
-  for (const TileNeed& n : todo) {
-    const auto t0 = std::chrono::steady_clock::now();
-    const TileEntry best = tune_shape(n.format, n.N, n.K, o);
-    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    tl_tiles_set(n.format, n.N, n.K, best.t);
-    char buf[200];
-    std::snprintf(buf, sizeof buf, "TL tiles: %s %lldx%lld tuned in %.1f s: BM=%d BK=%d bm=%d (%.1f us per GEMV)",
-                  n.format.c_str(), (long long)n.N, (long long)n.K, s, best.t.BM, best.t.BK, best.t.bm, best.us);
-    say(buf);
-    cached.tiles.erase(std::remove_if(cached.tiles.begin(), cached.tiles.end(),
-                                      [&](const TileEntry& e) {
-                                        return e.format == n.format && e.N == n.N && e.K == n.K && e.isa == best.isa;
-                                      }),
-                       cached.tiles.end());
-    cached.tiles.push_back(best);
-    write_tiles_file(cache, cached);  // after each shape: an interrupted tuning keeps what it found
-  }
+  tune_and_cache(todo, o, cached, cache, say);
 }
 
 }  // namespace tb

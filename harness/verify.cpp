@@ -72,23 +72,11 @@ std::string first_difference_f32(const std::vector<float>& got, const std::vecto
 
 }  // namespace
 
-int cmd_verify(const VerifyArgs& a) {
-  ModelConfig c = load_model_config(a.model);
-  if (a.tokens < 1) throw Error("--tokens must be at least 1");
-  if (a.layers < 0 || a.layers > c.layers)
-    throw Error("--layers " + std::to_string(a.layers) + ": " + c.name + " has " + std::to_string(c.layers) + " layers");
-  const Kernel& oracle = find_kernel("int8_ref__scalar");
-  std::vector<const Kernel*> variants;
-  for (const Kernel& k : all_kernels())
-    if (&k != &oracle && cpu_supports(k.isa)) variants.push_back(&k);
-  int max_threads = 1;
-  for (int t : a.threads) max_threads = std::max(max_threads, t);
-  Tally tally;
-  const double t0 = now();
-  const char* fault_env = std::getenv("TERNBENCH_VERIFY_FAULT");
-  const std::string fault = fault_env ? fault_env : "";
+namespace {
 
-  // ---- 1. every variant against the oracle on every matmul shape ----
+// 1. Every variant against the oracle on every matmul shape of c, bit for bit (int32 and float outputs).
+void verify_matmuls(const ModelConfig& c, const VerifyArgs& a, const Kernel& oracle,
+                    const std::vector<const Kernel*>& variants, int max_threads, const std::string& fault, Tally& tally) {
   std::set<std::pair<int64_t, int64_t>> shapes;
   for (const auto& mm : c.layer_matmuls()) shapes.insert({mm.N, mm.K});
   std::fprintf(stderr, "verify %s: %zu variants x %zu shapes against %s, then logits end to end\n", c.name.c_str(),
@@ -131,16 +119,17 @@ int cmd_verify(const VerifyArgs& a) {
       }
     }
   }
+}
 
-  // ---- 2. logits end to end: every variant and thread count against the oracle at the first thread count ----
+// 2. Logits end to end: every kernel (the oracle first) and thread count against the oracle at the first thread
+// count, bit for bit, over a prefill and a few decode steps.
+void verify_logits(ModelConfig c, const VerifyArgs& a, const std::vector<const Kernel*>& all, double t0, Tally& tally) {
   if (a.layers > 0) c.layers = a.layers;
   const auto src = synthetic_weights(c, a.seed);
   const int64_t decode_steps = 3;
   std::vector<int32_t> prompt(static_cast<size_t>(a.tokens));
   for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = int32_t((i * 2654435761u + a.seed) % uint64_t(c.vocab));
   std::vector<float> reference;
-  std::vector<const Kernel*> all = {&oracle};
-  all.insert(all.end(), variants.begin(), variants.end());
   const std::string where_model = c.name + (a.layers > 0 ? " (" + std::to_string(c.layers) + " layers)" : "") + ", pp" +
                                   std::to_string(a.tokens) + " + " + std::to_string(decode_steps) + " decode";
   for (size_t i = 0; i < all.size(); ++i) {
@@ -168,6 +157,28 @@ int cmd_verify(const VerifyArgs& a) {
       report(tally, "logits", k->name, where, first_difference_f32(logits, reference, "step", c.vocab));
     }
   }
+}
+
+}  // namespace
+
+int cmd_verify(const VerifyArgs& a) {
+  const ModelConfig c = load_model_config(a.model);
+  if (a.tokens < 1) throw Error("--tokens must be at least 1");
+  if (a.layers < 0 || a.layers > c.layers)
+    throw Error("--layers " + std::to_string(a.layers) + ": " + c.name + " has " + std::to_string(c.layers) + " layers");
+  const Kernel& oracle = find_kernel("int8_ref__scalar");
+  std::vector<const Kernel*> variants;
+  for (const Kernel& k : all_kernels())
+    if (&k != &oracle && cpu_supports(k.isa)) variants.push_back(&k);
+  int max_threads = 1;
+  for (int t : a.threads) max_threads = std::max(max_threads, t);
+  Tally tally;
+  const double t0 = now();
+  const char* fault_env = std::getenv("TERNBENCH_VERIFY_FAULT");
+  verify_matmuls(c, a, oracle, variants, max_threads, fault_env ? fault_env : "", tally);
+  std::vector<const Kernel*> all = {&oracle};
+  all.insert(all.end(), variants.begin(), variants.end());
+  verify_logits(c, a, all, t0, tally);
   std::fprintf(stderr, "%d checks, %d failed, %.0f s\n", tally.checks, tally.failures, now() - t0);
   if (tally.failures)
     std::fprintf(stderr, "verify: %d of %d checks FAILED (rows marked MISMATCH above; step 0 is the prefill's last token)\n",
