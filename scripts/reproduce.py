@@ -163,13 +163,12 @@ def cached_roofline():
         return {}, str(path)
 
 
-def parse_roofline_md(text):
-    out = {}
-    for line in text.splitlines():
-        m = re.match(r"\|\s*(\d+)\s*\|\s*([\d.]+)\s*\|\s*([\d.]+)\s*\|", line)
-        if m:
-            out[int(m.group(1))] = (float(m.group(2)), float(m.group(3)))
-    return out
+def roofline_points(out):
+    """{threads: (read GB/s, int8 GMAC/s)} from `harness roofline --json` (its "points")."""
+    pts = {}
+    for p in (out or {}).get("points", []):
+        pts[int(p["threads"])] = (float(p["read_gbs"]), float(p["int8_gmacs"]))
+    return pts
 
 
 class Step:
@@ -556,7 +555,7 @@ class Runner:
                     log(f"  -> measuring on layer subsets instead ({len(s.fallback)} steps added)")
                     self.steps[i + 1:i + 1] = s.fallback
             if s.section == "roofline" and rec["status"] == "ok":
-                self.p.bw.update(parse_roofline_md(rec.get("text", "")))
+                self.p.bw.update(roofline_points(rec.get("output")))
                 for later in self.steps[i + 1:]:
                     self.p.estimate(later)
             self.actual += rec["elapsed_s"]
@@ -1547,7 +1546,7 @@ def main(argv=None):
         return 2
     if not args.dry_run:  # the bandwidth the estimates use: measured (or cached) first
         roof = Step("roofline", "read bandwidth per thread count (cached per machine, else measured)",
-                    [harness, "roofline", "-t", ",".join(map(str, sorted(set(pl.threads + [1]))))], "text")
+                    [harness, "roofline", "-t", ",".join(map(str, sorted(set(pl.threads + [1])))), "--json"], "json")
         roof.est = 0.5 if all(t in pl.bw for t in set(pl.threads + [1])) else 5.0 * len(set(pl.threads + [1]))
         steps.insert(0, roof)
     total = sum(s.est for s in steps)

@@ -116,9 +116,11 @@ if a[:1] == ["energy"]:
                       "prefill_j_per_token": j / 512, "decode_j_per_token": j / 512, "ternary_linear": "fp16" not in a}))
     sys.exit(0)
 if a[:1] == ["roofline"]:
-    print("| threads | read GB/s | int8 GMAC/s | path | measured |\n|---:|---:|---:|---|---|")
-    for t in opt("-t", "1").split(","):
-        print(f"| {t} | 50.0 | 800 | stub | now |")
+    if "--json" not in a:
+        sys.exit("stub: reproduce must ask for roofline --json")
+    print(json.dumps({"cache": "stub", "cpu": "Stub CPU", "points": [
+        {"threads": int(t), "read_gbs": 50.0, "best_path": "stub", "int8_gmacs": 800.0, "path_gmacs": {"stub": 800.0},
+         "path_instructions": {"stub": "stub"}, "measured_at": "now"} for t in opt("-t", "1").split(",")]}))
     sys.exit(0)
 if a[:1] == ["lossless"]:
     print("lossless ladder-125M: reference...", file=sys.stderr)
