@@ -226,14 +226,12 @@ void bm_read_bw(benchmark::State& st, int threads) {
 
 }  // namespace
 
-int run_main(int argc, char** argv) {
-  // Counters before anything starts a thread (inherited counters see only threads started after them).
-  const tb::HwCounters counters;
-  g_counters = &counters;
-  // Our flags first; the rest goes to Google Benchmark.
+// Our flags (--threads, --cold_mb, --oracle, --help) into g_opt; the rest is left in `rest` for Google Benchmark.
+// Returns -1 to go on, else the exit status (0 after --help, 2 on a bad flag).
+int parse_own_flags(int argc, char** argv, std::vector<char*>& rest) {
   std::string threads_arg = "1," + std::to_string(omp_get_num_procs());
   long cold_mb = 0;
-  std::vector<char*> rest = {argv[0]};
+  rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a.rfind("--threads=", 0) == 0) threads_arg = a.substr(10);
@@ -268,17 +266,12 @@ int run_main(int argc, char** argv) {
     if (std::find(g_opt.threads.begin(), g_opt.threads.end(), t) == g_opt.threads.end()) g_opt.threads.push_back(t);
   g_opt.bw_bytes = tb::bandwidth_probe_bytes();
   g_opt.cold_bytes = cold_mb > 0 ? size_t(cold_mb) << 20 : g_opt.bw_bytes;
-  int rargc = int(rest.size());
-  benchmark::Initialize(&rargc, rest.data());
-  if (benchmark::ReportUnrecognizedArguments(rargc, rest.data())) return 2;
+  return -1;
+}
 
-  // TL tiles of the benchmarked shapes: where they come from is said, defaults included.
-  std::vector<tb::TileNeed> needs;
-  const std::vector<Shape> shapes = tb::load_model_config("2B4T").distinct_matmul_shapes();
-  for (const char* f : {"tl1", "tl2"})
-    for (const Shape& s : shapes) needs.push_back({f, s.N, s.K});
-  tb::install_tiles(needs, false, {}, [](const std::string& line) { std::fprintf(stderr, "bench_kernels: %s\n", line.c_str()); });
-
+// What every result file carries: the CPU, compiler, commit, cold-copy size, counters, the path of every format,
+// and the read bandwidth per thread count (measured here).
+void add_context(const tb::HwCounters& counters) {
   const tb::CpuInfo& cpu = tb::cpu_info();
   benchmark::AddCustomContext("cpu_model", cpu.model);
   std::string flags;
@@ -307,6 +300,9 @@ int run_main(int argc, char** argv) {
     benchmark::AddCustomContext("read_bw_GBps.threads:" + std::to_string(t), buf);
   }
 
+}
+
+void register_benchmarks(const std::vector<Shape>& shapes) {
   for (int t : g_opt.threads)
     benchmark::RegisterBenchmark(("bw/read/threads:" + std::to_string(t)).c_str(), bm_read_bw, t)
         ->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
@@ -319,7 +315,7 @@ int run_main(int argc, char** argv) {
     for (const tb::Format* f : tb::all_formats())
       for (const tb::Kernel& k : tb::all_kernels()) {
         if (k.format != f || !tb::cpu_supports(k.isa)) continue;
-        if (!g_opt.oracle && std::string(f->name) == "int8_ref") continue;
+        if (!g_opt.oracle && f->oracle) continue;
         if (!f->check_shape(s.N, s.K).empty()) continue;
         const std::string shape = std::to_string(s.N) + "x" + std::to_string(s.K);
         for (int64_t T : {int64_t(1), int64_t(128)}) {
@@ -334,7 +330,7 @@ int run_main(int argc, char** argv) {
         }
       }
   for (const tb::Kernel& k : tb::all_kernels()) {
-    if (!tb::cpu_supports(k.isa) || std::string(k.format->name) == "int8_ref") continue;
+    if (!tb::cpu_supports(k.isa) || k.format->oracle) continue;
     for (int64_t K : {int64_t(2560), int64_t(6912)})
       for (int64_t T : {int64_t(1), int64_t(128)}) {
         benchmark::RegisterBenchmark(("act/" + std::string(k.name) + "/K" + std::to_string(K) + "/T" + std::to_string(T)).c_str(),
@@ -344,6 +340,27 @@ int run_main(int argc, char** argv) {
                                        bm_prep, &k, T, K)->Unit(benchmark::kMicrosecond);
       }
   }
+}
+
+int run_main(int argc, char** argv) {
+  // Counters before anything starts a thread (inherited counters see only threads started after them).
+  const tb::HwCounters counters;
+  g_counters = &counters;
+  std::vector<char*> rest;
+  if (const int rc = parse_own_flags(argc, argv, rest); rc >= 0) return rc;
+  int rargc = int(rest.size());
+  benchmark::Initialize(&rargc, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(rargc, rest.data())) return 2;
+
+  // TL tiles of the benchmarked shapes: where they come from is said, defaults included.
+  std::vector<tb::TileNeed> needs;
+  const std::vector<Shape> shapes = tb::load_model_config("2B4T").distinct_matmul_shapes();
+  for (const char* f : {"tl1", "tl2"})
+    for (const Shape& s : shapes) needs.push_back({f, s.N, s.K});
+  tb::install_tiles(needs, false, {}, [](const std::string& line) { std::fprintf(stderr, "bench_kernels: %s\n", line.c_str()); });
+
+  add_context(counters);
+  register_benchmarks(shapes);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;
