@@ -1,5 +1,6 @@
 // String helpers shared by the folders.
 #pragma once
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,13 @@ inline std::vector<std::string> split_list(const std::string& s, char sep = ',')
     b = e + 1;
   }
   return out;
+}
+
+// One number through a printf format: fmt("%.2f", 1.234) -> "1.23" (64 characters at most).
+inline std::string fmt(const char* printf_format, double v) {
+  char b[64];
+  std::snprintf(b, sizeof b, printf_format, v);
+  return b;
 }
 
 }  // namespace tb

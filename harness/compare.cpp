@@ -8,16 +8,12 @@
 #include <set>
 
 #include "base/error.h"
+#include "base/strings.h"
 
 namespace tb {
 
 namespace {
 
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
 // A row's field, or null; never throws on a row of unexpected shape (files can be damaged or hand-edited).
 json field(const json& r, const char* k) { return r.is_object() && r.contains(k) ? r[k] : json(nullptr); }
 std::string text(const json& v) { return v.is_null() ? "-" : v.is_string() ? v.get<std::string>() : v.dump(); }

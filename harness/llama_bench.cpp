@@ -152,6 +152,62 @@ double median(std::vector<double> v) {
   return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+// The machine a record ran on: this one's fingerprint (without ternbench's build facts) when the caller says so,
+// else only the CPU the file names.
+json machine_of(const json& cpu, const std::string& source, const ImportOptions& o) {
+  json m;
+  if (o.this_machine) {
+    m = machine_fingerprint();
+    for (const char* k : {"compiler", "cxx_flags", "isa", "commit"}) m.erase(k);  // ternbench's build, not the peer's
+    if (!cpu.is_null()) m["cpu_info_in_file"] = cpu;
+  } else {
+    m["host"] = "unknown";
+    if (!cpu.is_null()) m["cpu"] = cpu;
+  }
+  m["source"] = "imported: " + source;
+  return m;
+}
+
+// model, model_source, params, model_bytes, kernel/format (the weight type) and bits_per_weight, where the record
+// has them.
+void add_model_fields(json& row, const Record& r, const std::string& source, const json& model_type,
+                      const std::string& type, const std::string& file) {
+  if (!file.empty()) {
+    std::string name = base_name(file);
+    if (name.size() > 5 && name.compare(name.size() - 5, 5, ".gguf") == 0) name.resize(name.size() - 5);
+    row["model"] = name;
+    row["model_source"] = file;
+  }
+  if (const json p = field(r, source, "model_n_params", Kind::integer, false); !p.is_null()) row["params"] = p;
+  if (const json b = field(r, source, "model_size", Kind::integer, false); !b.is_null()) row["model_bytes"] = b;
+  if (!type.empty()) row["kernel"] = row["format"] = type;
+  static const std::regex bpw_re(R"((\d+(\.\d+)?) bpw)");
+  std::smatch bpw;
+  if (!model_type.is_null() && std::regex_search(model_type.get_ref<const std::string&>(), bpw, bpw_re)) {
+    const double b = std::strtod(bpw[1].str().c_str(), nullptr);  // never throws; a huge figure is not a bpw
+    if (std::isfinite(b) && b > 0 && b <= 64) row["bits_per_weight"] = b;
+  }
+}
+
+// The settings a reader needs to compare; JSON values as written, CSV cells parsed where they fit; and the whole
+// record.
+json peer_settings(const Record& r) {
+  static const std::pair<const char*, Kind> settings[] = {
+      {"flash_attn", Kind::boolean}, {"n_batch", Kind::integer},  {"n_ubatch", Kind::integer},
+      {"type_k", Kind::string},      {"type_v", Kind::string},    {"use_mmap", Kind::boolean},
+      {"n_depth", Kind::integer},    {"rtr", Kind::boolean},      {"repack", Kind::boolean},
+      {"mla_attn", Kind::integer},   {"fused_moe", Kind::boolean}};
+  json peer;
+  for (const auto& [key, kind] : settings) {
+    const auto it = r.j.find(key);
+    if (it == r.j.end() || it->is_null()) continue;
+    const json v = r.text ? from_text(it->get<std::string>(), kind) : *it;
+    peer[key] = v.is_null() ? *it : v;
+  }
+  peer["record"] = r.j;
+  return peer;
+}
+
 json to_row(const Record& r, const std::string& source, const ImportOptions& o) {
   const auto get = [&](const char* key, Kind kind, bool required = false) { return field(r, source, key, kind, required); };
   const double avg = get("avg_ts", Kind::number, true).get<double>();
@@ -176,34 +232,8 @@ json to_row(const Record& r, const std::string& source, const ImportOptions& o) 
   const json commit = get("build_commit", Kind::string);
   row["engine_commit"] = commit.is_null() ? json("unknown") : commit;
 
-  const json cpu = get("cpu_info", Kind::string);
-  json m;
-  if (o.this_machine) {
-    m = machine_fingerprint();
-    for (const char* k : {"compiler", "cxx_flags", "isa", "commit"}) m.erase(k);  // ternbench's build, not the peer's
-    if (!cpu.is_null()) m["cpu_info_in_file"] = cpu;
-  } else {
-    m["host"] = "unknown";
-    if (!cpu.is_null()) m["cpu"] = cpu;
-  }
-  m["source"] = "imported: " + source;
-  row["machine"] = m;
-
-  if (!file.empty()) {
-    std::string name = base_name(file);
-    if (name.size() > 5 && name.compare(name.size() - 5, 5, ".gguf") == 0) name.resize(name.size() - 5);
-    row["model"] = name;
-    row["model_source"] = file;
-  }
-  if (const json p = get("model_n_params", Kind::integer); !p.is_null()) row["params"] = p;
-  if (const json b = get("model_size", Kind::integer); !b.is_null()) row["model_bytes"] = b;
-  if (!type.empty()) row["kernel"] = row["format"] = type;
-  static const std::regex bpw_re(R"((\d+(\.\d+)?) bpw)");
-  std::smatch bpw;
-  if (!model_type.is_null() && std::regex_search(model_type.get_ref<const std::string&>(), bpw, bpw_re)) {
-    const double b = std::strtod(bpw[1].str().c_str(), nullptr);  // never throws; a huge figure is not a bpw
-    if (std::isfinite(b) && b > 0 && b <= 64) row["bits_per_weight"] = b;
-  }
+  row["machine"] = machine_of(get("cpu_info", Kind::string), source, o);
+  add_model_fields(row, r, source, model_type, type, file);
 
   row["threads"] = threads;
   row["test"] = np > 0 && ng > 0 ? "pg" : np > 0 ? "pp" : "tg";
@@ -220,21 +250,7 @@ json to_row(const Record& r, const std::string& source, const ImportOptions& o) 
     row["cv"] = sd.get<double>() / avg;
   }
 
-  // The settings a reader needs to compare; JSON values as written, CSV cells parsed where they fit.
-  static const std::pair<const char*, Kind> settings[] = {
-      {"flash_attn", Kind::boolean}, {"n_batch", Kind::integer},  {"n_ubatch", Kind::integer},
-      {"type_k", Kind::string},      {"type_v", Kind::string},    {"use_mmap", Kind::boolean},
-      {"n_depth", Kind::integer},    {"rtr", Kind::boolean},      {"repack", Kind::boolean},
-      {"mla_attn", Kind::integer},   {"fused_moe", Kind::boolean}};
-  json peer;
-  for (const auto& [key, kind] : settings) {
-    const auto it = r.j.find(key);
-    if (it == r.j.end() || it->is_null()) continue;
-    const json v = r.text ? from_text(it->get<std::string>(), kind) : *it;
-    peer[key] = v.is_null() ? *it : v;
-  }
-  peer["record"] = r.j;
-  row["peer"] = peer;
+  row["peer"] = peer_settings(r);
   return row;
 }
 

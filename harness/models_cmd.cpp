@@ -8,6 +8,8 @@
 #include "harness/commands.h"
 #include "kernels/kernel.h"
 #include "model/config.h"
+#include "model/linear_path.h"
+#include "model/runner.h"
 
 namespace tb {
 
@@ -57,9 +59,31 @@ int cmd_models() {
   return 0;
 }
 
+// What a sweep allocates besides the linear weights, per part, from plan_memory (the check a sweep makes before it
+// packs), so that a script adds up what the harness will ask for instead of re-deriving it: the embedding/head at
+// each head precision, norms, the KV cache per layer and context token, and activation scratch (a part per batch
+// token, a part fixed).
+nlohmann::json memory_parts(const ModelConfig& c) {
+  const LinearPath fp16 = resolve_linear("fp16");
+  RunnerOptions o;
+  o.context = 1;
+  nlohmann::json heads;
+  for (HeadPrecision h : {HeadPrecision::fp32, HeadPrecision::fp16, HeadPrecision::int8}) {
+    o.head = h;
+    heads[head_precision_name(h)] = plan_memory(c, fp16, o, 1).embedding;
+  }
+  const MemoryPlan one = plan_memory(c, fp16, o, 1), two = plan_memory(c, fp16, o, 2);
+  return {{"head_bytes", heads},
+          {"norm_bytes", one.norms},
+          {"kv_bytes_per_layer_per_token", one.kv_cache / size_t(c.layers)},
+          {"activation_bytes_per_batch_token", two.activations - one.activations},
+          {"activation_bytes_fixed", 2 * one.activations - two.activations}};
+}
+
 // The same facts for scripts (scripts/reproduce.py, plot.py): every preset's shape and parameter counts, and per
-// storage format its bits per weight and the exact packed bytes of the linear layers (null where the format
-// cannot take a shape), so no script re-derives them.
+// storage format its bits per weight and the exact packed bytes of the linear layers, all and per layer (null where
+// the format cannot take a shape), and the other parts of a sweep's memory (memory_parts), so no script re-derives
+// them.
 int cmd_models_json() {
   using json = nlohmann::json;
   json out = {{"formats", json::array()}, {"models", json::array()}};
@@ -77,20 +101,25 @@ int cmd_models_json() {
               {"tied_embedding", c.tied_embedding}, {"linear_params", c.linear_params()},
               {"layer_linear_params", c.linear_params() / c.layers}, {"norm_params", c.norm_params()},
               {"non_embedding_params", c.non_embedding_params()}, {"embedding_params", c.embedding_params()},
-              {"matmuls", json::array()}, {"linear_bytes", json::object()}};
+              {"matmuls", json::array()}, {"linear_bytes", json::object()}, {"layer_linear_bytes", json::object()},
+              {"memory", memory_parts(c)}};
     for (const auto& mm : c.layer_matmuls()) m["matmuls"].push_back({{"name", mm.name}, {"N", mm.N}, {"K", mm.K}});
-    m["linear_bytes"]["fp32"] = c.linear_params() * 4;
-    m["linear_bytes"]["fp16"] = c.linear_params() * 2;
+    const int64_t layer_params = c.linear_params() / c.layers;
+    for (const auto& [name, bytes] : {std::pair<const char*, int64_t>{"fp32", 4}, {"fp16", 2}}) {
+      m["linear_bytes"][name] = c.linear_params() * bytes;
+      m["layer_linear_bytes"][name] = layer_params * bytes;
+    }
     for (const Format* f : formats) {
-      json bytes = 0;
+      json layer = 0;
       for (const auto& mm : c.layer_matmuls()) {
         if (!f->check_shape(mm.N, mm.K).empty()) {
-          bytes = nullptr;
+          layer = nullptr;
           break;
         }
-        bytes = bytes.get<int64_t>() + int64_t(f->packed_bytes(mm.N, mm.K)) * c.layers;
+        layer = layer.get<int64_t>() + int64_t(f->packed_bytes(mm.N, mm.K));
       }
-      m["linear_bytes"][f->name] = bytes;
+      m["layer_linear_bytes"][f->name] = layer;
+      m["linear_bytes"][f->name] = layer.is_null() ? json(nullptr) : json(layer.get<int64_t>() * c.layers);
     }
     out["models"].push_back(m);
   }
@@ -102,7 +131,8 @@ Command add_models_command(CLI::App& app) {
   auto as_json = std::make_shared<bool>(false);
   CLI::App* models = app.add_subcommand("models", "list model presets with parameter counts and weight memory per format");
   models->add_flag("--json", *as_json, "the same as JSON for scripts: shapes, parameter counts, and per format its bits "
-                   "per weight and the packed bytes of the linear layers (null where it cannot take a shape)");
+                   "per weight and the packed bytes of the linear layers (null where it cannot take a shape), and the "
+                   "other parts of a sweep's memory (head at each precision, KV cache, scratch)");
   return {models, [as_json] { return *as_json ? cmd_models_json() : cmd_models(); }};
 }
 

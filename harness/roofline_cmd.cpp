@@ -20,12 +20,19 @@ using json = nlohmann::json;
 // `harness roofline`: read bandwidth and each path's int8 ceiling per thread count, from the cache or measured.
 // Decode streams every weight once per token (bandwidth ceiling); prefill multiplies (a path's int8 ceiling). A
 // sweep row is held to the lower of the two for its own path (fields ceiling_ts and binding).
-int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json) {
+// cached_only: measure nothing; thread counts the cache lacks are listed ("missing" in the JSON).
+int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json, bool cached_only) {
   RooflineCache cache;
   std::fprintf(stderr, "%s\n", cache.note().c_str());
   std::vector<RooflinePoint> pts;
+  std::vector<int> missing;
   for (int t : threads) {
     const bool had = cache.find(t) != nullptr;
+    if (cached_only) {
+      if (had) pts.push_back(*cache.find(t));
+      else missing.push_back(t);
+      continue;
+    }
     if (refresh || !had) {
       std::fprintf(stderr, "measuring %d thread%s (read bandwidth, then the int8 ceiling of every path)...\n", t, t == 1 ? "" : "s");
       cache.put(measure_roofline(t));
@@ -34,10 +41,9 @@ int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json) {
     pts.push_back(*cache.find(t));
     if (!(refresh || !had)) pts.back().measured_at += " (cached)";
   }
-  std::vector<std::string> paths;
-  for (const auto& [k, v] : pts.front().path_gmacs) paths.push_back(k);
   if (as_json) {
     json out = {{"cache", cache.path()}, {"cpu", machine_fingerprint()["cpu"]}, {"points", json::array()}};
+    if (cached_only) out["missing"] = missing;
     for (const RooflinePoint& p : pts)
       out["points"].push_back({{"threads", p.threads}, {"read_gbs", p.read_gbs}, {"best_path", p.isa},
                                {"int8_gmacs", p.int8_gmacs}, {"path_gmacs", p.path_gmacs},
@@ -45,6 +51,14 @@ int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json) {
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
+  if (!missing.empty()) {
+    std::string list;
+    for (int t : missing) list += (list.empty() ? "" : ", ") + std::to_string(t);
+    std::printf("not cached (--cached measures nothing): %s thread%s\n", list.c_str(), missing.size() > 1 ? "s" : "");
+  }
+  if (pts.empty()) return 0;
+  std::vector<std::string> paths;
+  for (const auto& [k, v] : pts.front().path_gmacs) paths.push_back(k);
   std::printf("| threads | read GB/s |");
   for (const std::string& k : paths) std::printf(" %s GMAC/s |", k.c_str());
   std::printf(" measured |\n|---:|---:|");
@@ -59,8 +73,8 @@ int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json) {
   for (const std::string& k : paths) std::printf("- %s: %s\n", k.c_str(), pts.front().path_instructions.at(k).c_str());
   std::printf("A sweep row's ceiling is the lower of bandwidth / bytes per token and its own path's int8 ceiling / MACs per token.\n");
   std::fflush(stdout);
-  std::fprintf(stderr, "saved in %s (--refresh measures again; sweeps re-probe bandwidth beside each decode test)\n",
-               cache.path().c_str());
+  std::fprintf(stderr, "%s %s (--refresh measures again; sweeps re-probe bandwidth beside each decode test)\n",
+               cached_only ? "cache:" : "saved in", cache.path().c_str());
   return 0;
 }
 
@@ -69,14 +83,16 @@ int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json) {
 Command add_roofline_command(CLI::App& app) {
   struct Args {
     std::string threads = default_thread_ladder();
-    bool refresh = false, json = false;
+    bool refresh = false, json = false, cached = false;
   };
   auto a = std::make_shared<Args>();
   CLI::App* roofline = app.add_subcommand("roofline", "measure read bandwidth and int8 dot-product peak per thread count (cached per machine)");
   roofline->add_option("--threads,-t", a->threads, "thread counts")->capture_default_str();
   roofline->add_flag("--refresh", a->refresh, "measure again even when cached");
   roofline->add_flag("--json", a->json, "the figures as JSON on stdout (for scripts)");
-  return {roofline, [a] { return cmd_roofline(parse_thread_spec(a->threads), a->refresh, a->json); }};
+  roofline->add_flag("--cached", a->cached, "only what the cache holds, measuring nothing (thread counts it lacks "
+                     "are listed; JSON: \"missing\")")->excludes("--refresh");
+  return {roofline, [a] { return cmd_roofline(parse_thread_spec(a->threads), a->refresh, a->json, a->cached); }};
 }
 
 }  // namespace tb

@@ -12,6 +12,7 @@
 #include <memory>
 #include <vector>
 
+#include "base/strings.h"
 #include "energy/estimate.h"
 #include "energy/recorder.h"
 #include "harness/counters.h"
@@ -44,11 +45,6 @@ void check_interrupt() {
 
 double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
 
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
 std::string gb(double bytes) { return fmt("%.2f GB", bytes / 1e9); }
 
 // ---- the plan: every option checked, every kernel resolved once and held to the model's shapes and this
@@ -67,7 +63,8 @@ struct Plan {
   std::vector<int32_t> prompt;
   RunnerOptions options(const LinearPath& p) const {
     RunnerOptions o;
-    o.kernel = p.name;  // a variant or a float baseline: the runner finds what was resolved here
+    o.kernel = p.name;
+    o.path = p;  // resolved once, here
     o.head = head;
     o.context = ctx;
     return o;
@@ -278,8 +275,6 @@ class Sweep {
     check_interrupt();
     const ModelConfig& c = plan_.cfg;
     const RunnerOptions o = plan_.options(p);
-    // Memory again, now (the runner checks too): what was free at the start may not be any more.
-    check_memory(plan_memory(c, p, o, plan_.batch).total(), "model " + c.name + " with kernel " + p.name);
     KernelContext k;
     if (p.tiled) k.tiles = install_model_tiles(p, c, a_.tune_tiles);
     // Read bandwidth now, beside this kernel's tests (machines are shared and it moves), and before the runner

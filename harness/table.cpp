@@ -4,15 +4,11 @@
 #include <map>
 
 #include "base/error.h"
+#include "base/strings.h"
 
 namespace tb {
 
 namespace {
-std::string fmt(const char* f, double v) {
-  char b[64];
-  std::snprintf(b, sizeof b, f, v);
-  return b;
-}
 // llama-bench's units: sizes in GiB (MiB when small), parameters in B (M when small).
 std::string size_str(const json& r, const char* key) {
   if (!r.contains(key) || !r[key].is_number()) return "-";

@@ -24,8 +24,8 @@ LinearPath resolve_linear(const std::string& name) {
   p.format = k.format->name;
   p.bits_per_weight = k.format->bits_per_weight;
   p.oracle = k.format->oracle;
-  p.tiled = p.format == "tl1" || p.format == "tl2";
-  p.multiplies = !p.tiled;
+  p.tiled = k.format->lookup_tiled;
+  p.multiplies = !k.format->lookup_tiled;
   return p;
 }
 

@@ -19,10 +19,10 @@ struct LinearPath {
   std::string format;              // "i2s", "fp16"
   double bits_per_weight = 0;      // storage per linear weight
   bool oracle = false;             // the int8_ref oracle: correct, not fast (left out of default sweeps)
-  // Whether the kernel's inner loop is int8 multiply-adds, so the path's int8 ceiling bounds it (not the TL
-  // kernels' table lookups, not the float baselines).
+  // Whether the kernel's inner loop is int8 multiply-adds, so the path's int8 ceiling bounds it (not the table
+  // lookups of a Format::lookup_tiled kernel, not the float baselines).
   bool multiplies = false;
-  bool tiled = false;              // TL1/TL2: runs on tiles tuned per CPU (harness/tiles.h)
+  bool tiled = false;              // Format::lookup_tiled (TL1/TL2): packs with tiles tuned per CPU (harness/tiles.h)
   bool is_float() const { return kind != Kind::ternary; }
   const Format* packed_format() const { return kernel ? kernel->format : nullptr; }  // nullptr: a float baseline
   size_t float_bytes() const { return kind == Kind::fp32 ? 4 : 2; }

@@ -46,15 +46,12 @@ struct Runner::Impl {
   ModelConfig cfg;
   RunnerOptions opt;
   LinearPath path;
-  const Kernel* k = nullptr;  // path.kernel
   std::vector<RunTarget> targets;  // linear(): the matmuls of one group
   MemoryPlan mem;
   double pack_s = 0;
   int64_t max_batch = 0, context = 0, pos = 0;
   int threads = 1;
 
-  bool fmode = false;   // float baseline
-  bool f32 = false;     // fp32 (else fp16) float weights
   struct FloatW {
     AlignedBuffer buf;
     int64_t N = 0, K = 0;
@@ -129,15 +126,15 @@ struct Runner::Impl {
     auto t0 = Clock::now();
     // One fork-join per matmul for the float baselines; the ternary kernels run the group in one (run_f32 with
     // several targets).
-    tm.parallel_regions += fmode ? int64_t(ws.size()) : 1;
+    tm.parallel_regions += path.is_float() ? int64_t(ws.size()) : 1;
     auto report = [&](int i, int64_t N, const float* y) {
       if (probe) probe->linear_out(cur_layer, Matmul(kFirstMatmul[part] + i), T, N, y);
     };
-    if (fmode) {  // float baseline: the FloatW sits at the same place in its layer as the PackedWeights
+    if (path.is_float()) {  // float baseline: the FloatW sits at the same place in its layer as the PackedWeights
       int i = 0;
       for (const auto& [w, y] : ws) {
         const FloatW& fw = float_of(w);
-        if (f32) matmul_f32w(reinterpret_cast<const float*>(fw.buf.data()), fw.N, K, x, T, y, threads);
+        if (path.kind == LinearPath::Kind::fp32) matmul_f32w(reinterpret_cast<const float*>(fw.buf.data()), fw.N, K, x, T, y, threads);
         else matmul_f16w(reinterpret_cast<const uint16_t*>(fw.buf.data()), fw.N, K, x, T, y, threads);
         report(i++, fw.N, y);
       }
@@ -146,19 +143,19 @@ struct Runner::Impl {
       tm.linear_by_shape[part] += dt;
       return;
     }
-    forks(T, k->prepare ? 2 : 1);  // quantize_activations and prepare_activations fork on the same condition
+    forks(T, path.kernel->prepare ? 2 : 1);  // quantize_activations and prepare_activations fork on the same condition
     quantize_activations(x, T, K, qa, threads);
     if (probe) {
       QuantPoint p(cur_layer, QuantSite(part), pos, T, K, x, qa.q.data(), qa.a.data());
       probe->quantized(p);
       qa = acts_from_int8(qa.q.data(), T, K, qa.a.data());  // the probe may have rewritten the codes: new sums
     }
-    prepare_activations(*k, qa, prep, threads);
+    prepare_activations(*path.kernel, qa, prep, threads);
     tm.norms_and_quant += since(t0);
     t0 = Clock::now();
     targets.clear();
     for (const auto& [w, y] : ws) targets.push_back({w, y, nullptr});
-    run_f32(*k, targets, prep, threads);
+    run_f32(*path.kernel, targets, prep, threads);
     int i = 0;
     for (const auto& [w, y] : ws) report(i++, w->N, y);
     const double dt = since(t0);
@@ -323,10 +320,8 @@ Runner::Runner(const WeightSource& src, const RunnerOptions& opt, int64_t max_ba
   Impl& m = *impl_;
   m.cfg = src.config();
   m.opt = opt;
-  m.path = resolve_linear(opt.kernel);
-  m.fmode = m.path.is_float();
-  m.f32 = m.path.kind == LinearPath::Kind::fp32;
-  m.k = m.path.kernel;
+  m.path = opt.path ? *opt.path : resolve_linear(opt.kernel);
+  const Format* fmt = m.path.packed_format();  // nullptr: a float baseline
   const ModelConfig& c = m.cfg;
   if (const std::string bad = check_shapes(m.path, c); !bad.empty()) throw Error(bad);
   m.max_batch = std::max<int64_t>(1, max_batch);
@@ -338,7 +333,7 @@ Runner::Runner(const WeightSource& src, const RunnerOptions& opt, int64_t max_ba
   const auto t0 = Impl::Clock::now();
   size_t arena_bytes = 0;
   for (const auto& mm : c.layer_matmuls()) {
-    const size_t b = m.fmode ? size_t(mm.N * mm.K) * (m.f32 ? 4 : 2) : m.k->format->packed_bytes(mm.N, mm.K);
+    const size_t b = m.path.is_float() ? size_t(mm.N * mm.K) * m.path.float_bytes() : fmt->packed_bytes(mm.N, mm.K);
     arena_bytes += (b + 63) / 64 * 64 * size_t(c.layers);
   }
   m.arena.resize(arena_bytes);
@@ -347,20 +342,20 @@ Runner::Runner(const WeightSource& src, const RunnerOptions& opt, int64_t max_ba
     Impl::Layer& L = m.layers[size_t(l)];
     auto pack = [&](const char* name, PackedWeights& out, Impl::FloatW& fout) {
       const TernaryTensor t = src.linear(l, name);
-      if (!m.fmode) {
-        out = pack_weights(*m.k->format, t.w.data(), t.N, t.K, t.scale, m.arena_slot(m.k->format->packed_bytes(t.N, t.K)));
+      if (fmt) {
+        out = pack_weights(*fmt, t.w.data(), t.N, t.K, t.scale, m.arena_slot(fmt->packed_bytes(t.N, t.K)));
         return;
       }
       fout.N = t.N;
       fout.K = t.K;
       const int64_t n = t.N * t.K;
-      fout.buf = AlignedBuffer::view(m.arena_slot(size_t(n) * (m.f32 ? 4 : 2)), size_t(n) * (m.f32 ? 4 : 2));
+      fout.buf = AlignedBuffer::view(m.arena_slot(size_t(n) * m.path.float_bytes()), size_t(n) * m.path.float_bytes());
       float* d32 = reinterpret_cast<float*>(fout.buf.data());
       uint16_t* d16 = reinterpret_cast<uint16_t*>(fout.buf.data());
 #pragma omp parallel for schedule(static)
       for (int64_t i = 0; i < n; ++i) {
         const float v = float(t.w[size_t(i)]) * t.scale;
-        if (m.f32) d32[i] = v;
+        if (m.path.kind == LinearPath::Kind::fp32) d32[i] = v;
         else d16[i] = fp32_to_fp16(v);
       }
     };
@@ -430,8 +425,8 @@ Runner::Runner(const WeightSource& src, const RunnerOptions& opt, int64_t max_ba
 Runner::~Runner() = default;
 const ModelConfig& Runner::config() const { return impl_->cfg; }
 const Kernel& Runner::kernel() const {
-  if (!impl_->k) throw Error("the " + impl_->opt.kernel + " baseline runs no ternary kernel");
-  return *impl_->k;
+  if (!impl_->path.kernel) throw Error("the " + impl_->path.name + " baseline runs no ternary kernel");
+  return *impl_->path.kernel;
 }
 std::string Runner::kernel_name() const { return impl_->path.name; }
 const LinearPath& Runner::linear_path() const { return impl_->path; }

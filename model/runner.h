@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,6 +24,9 @@ struct RunnerOptions {
   // A format ("i2s": best path here), a variant ("i2s__avx2"), or a float baseline: "fp16" or "fp32"
   // (weights dequantized to w * scale, activations not quantized, float matmuls): resolve_linear()'s names.
   std::string kernel = "i2s";
+  // resolve_linear(kernel) when the caller has resolved it already (the sweep's plan does, once per kernel);
+  // unset: the runner resolves kernel itself.
+  std::optional<LinearPath> path;
   HeadPrecision head = HeadPrecision::fp16;
   int threads = 0;                // <= 0: OpenMP's default
   int64_t context = 0;            // KV cache length; 0: the model's context

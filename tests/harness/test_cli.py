@@ -657,6 +657,45 @@ class ForScripts(unittest.TestCase):
         line = next(l for l in table.splitlines() if l.startswith("| 2B4T |"))
         self.assertIn("| %.3f B |" % (b["non_embedding_params"] / 1e9), line)
 
+    def test_models_json_memory_parts_add_up_to_what_a_sweep_allocates(self):
+        models = {m["name"]: m for m in json.loads(run("models", "--json").stdout)["models"]}
+        b = models["2B4T"]
+        mem = b["memory"]
+        # independent figures: a 128256 x 2560 embedding, 2 bytes a weight at fp16, 1 byte + a 4-byte scale per row
+        # at int8; K and V of 640 floats each per layer and token
+        self.assertEqual(mem["head_bytes"]["fp16"], 128256 * 2560 * 2)
+        self.assertEqual(mem["head_bytes"]["int8"], 128256 * 2560 + 128256 * 4)
+        self.assertEqual(mem["kv_bytes_per_layer_per_token"], 2 * 640 * 4)
+        for f, v in b["linear_bytes"].items():
+            self.assertEqual(v, None if b["layer_linear_bytes"][f] is None else b["layer_linear_bytes"][f] * b["layers"], f)
+        # a sweep's row reports the memory it planned: the parts say the same (pp 6 -> batch 6, context 6)
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.jsonl")
+            p = run("-m", "tiny", "-k", "i2s", "-p", "6", "-n", "2", "-r", "1", "--out", out, "-q", "-o", "jsonl",
+                    env={"TERNBENCH_CACHE_DIR": d})
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(out) as f:
+                row = json.loads(f.readline())
+        t = models["tiny"]
+        tm = t["memory"]
+        self.assertEqual(row["memory"]["linear_weights"], t["linear_bytes"]["i2s"])
+        self.assertEqual(row["memory"]["embedding"], tm["head_bytes"]["fp16"])
+        self.assertEqual(row["memory"]["norms"], tm["norm_bytes"])
+        self.assertEqual(row["memory"]["kv_cache"], t["layers"] * 6 * tm["kv_bytes_per_layer_per_token"])
+        self.assertEqual(row["memory"]["activations"],
+                         tm["activation_bytes_fixed"] + 6 * tm["activation_bytes_per_batch_token"])
+
+    def test_roofline_cached_measures_nothing(self):
+        with tempfile.TemporaryDirectory() as d:
+            p = run("roofline", "--cached", "-t", "1,2", "--json", env={"TERNBENCH_CACHE_DIR": d})
+            self.assertEqual(p.returncode, 0, p.stderr)
+            j = json.loads(p.stdout)
+            self.assertEqual((j["points"], j["missing"]), ([], [1, 2]))
+            self.assertNotIn("measuring", p.stderr)
+            self.assertEqual(os.listdir(d), [])  # nothing measured, nothing saved
+            self.assertIn("not cached", run("roofline", "--cached", "-t", "1", env={"TERNBENCH_CACHE_DIR": d}).stdout)
+            self.assertNotEqual(run("roofline", "--cached", "--refresh", env={"TERNBENCH_CACHE_DIR": d}).returncode, 0)
+
     def test_kernels_json(self):
         j = json.loads(run("kernels", "--json").stdout)
         self.assertIn("scalar", j["paths"])
