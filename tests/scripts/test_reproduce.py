@@ -2,7 +2,9 @@
 """scripts/reproduce.py without the real harness: --report-only on a hand-made data directory (published and
 measured figures, extrapolation marks, estimates), --dry-run (a plan and an estimate, nothing run), and a run on a
 stub harness (TERNBENCH_HARNESS) whose failing steps are reported in one line while the rest goes on.
-TB_SOURCE_DIR names the source tree (default: two levels up). Run with a Python that has matplotlib."""
+TB_SOURCE_DIR names the source tree (default: two levels up); HARNESS the built harness, which answers the stub's
+`models --json` (reproduce asks the harness for model facts instead of re-deriving them). Run with a Python that
+has matplotlib."""
 import json
 import os
 import subprocess
@@ -14,6 +16,9 @@ from pathlib import Path
 
 SRC = Path(os.environ.get("TB_SOURCE_DIR", Path(__file__).resolve().parents[2]))
 SCRIPT = SRC / "scripts" / "reproduce.py"
+HARNESS = os.environ.get("HARNESS") or str(SRC / "build" / "harness" / "harness")
+if not os.access(HARNESS, os.X_OK):
+    sys.exit(f"test_reproduce: no harness at {HARNESS}: build it, or set HARNESS to build/harness/harness")
 MACHINE = {"host": "testhost", "cpu": "Test CPU 9000", "logical_cpus": 2, "memory_bytes": 25_000_000_000,
            "os": "Linux 6.1 x86_64", "compiler": "gcc 12.2.0", "cxx_flags": "-O3", "isa": "avx2",
            "commit": "abc123def456", "energy_source": "estimate", "cpu_flags": ["avx2"]}
@@ -115,9 +120,14 @@ if a[:1] == ["energy"]:
     print(json.dumps({"model": m, "estimated": True, "method": "stub", "sequence_tokens": 512, "sequence_j": j,
                       "prefill_j_per_token": j / 512, "decode_j_per_token": j / 512, "ternary_linear": "fp16" not in a}))
     sys.exit(0)
+if a[:1] == ["models"]:  # the facts: the real harness's
+    os.execv(os.environ["REAL_HARNESS"], [os.environ["REAL_HARNESS"], *a])
 if a[:1] == ["roofline"]:
     if "--json" not in a:
         sys.exit("stub: reproduce must ask for roofline --json")
+    if "--cached" in a:  # nothing cached
+        print(json.dumps({"cache": "stub", "cpu": "Stub CPU", "points": [], "missing": opt("-t", "1").split(",")}))
+        sys.exit(0)
     print(json.dumps({"cache": "stub", "cpu": "Stub CPU", "points": [
         {"threads": int(t), "read_gbs": 50.0, "best_path": "stub", "int8_gmacs": 800.0, "path_gmacs": {"stub": 800.0},
          "path_instructions": {"stub": "stub"}, "measured_at": "now"} for t in opt("-t", "1").split(",")]}))
@@ -163,14 +173,14 @@ class Reproduce(unittest.TestCase):
         self.stub = self.tmp / "harness"
         self.stub.write_text(f"#!{sys.executable}\n" + textwrap.dedent(STUB))
         self.stub.chmod(0o755)
-        self.env = {"TERNBENCH_HARNESS": str(self.stub), "STUB_LOG": str(self.log)}
+        self.env = {"TERNBENCH_HARNESS": str(self.stub), "STUB_LOG": str(self.log), "REAL_HARNESS": HARNESS}
 
     def test_report_only(self):
         d = self.tmp / "run"
         d.mkdir()
         (d / "data.jsonl").write_text("".join(json.dumps(r) + "\n" for r in hand_made_rows()))
         (d / "steps.jsonl").write_text("".join(json.dumps(s) + "\n" for s in hand_made_steps()))
-        code, out, err = reproduce("--report-only", "--out", d)
+        code, out, err = reproduce("--report-only", "--out", d, env=self.env)
         self.assertEqual(code, 0, err)
         report = (d / "REPORT.md").read_text()
         self.assertEqual(out.strip(), str(d / "REPORT.md"))
@@ -217,7 +227,8 @@ class Reproduce(unittest.TestCase):
         for name in ("speed_vs_size_paper.png", "speed_vs_size_paper.svg", "memory_per_format.png"):
             self.assertTrue((d / "plots" / name).exists(), name)
         self.assertIn("speed_vs_size_paper.png", report)
-        self.assertFalse(self.log.exists())
+        # a directory without models.json: the speed plot asked the harness for the model sizes, and nothing else
+        self.assertEqual(self.log.read_text().splitlines(), ["models --json"])
 
     def test_peers_beside_ternbench(self):
         """Peer rows (as `harness import` writes them) and ternbench's 2B4T pp/tg rows: one table, speedups over
@@ -268,7 +279,10 @@ class Reproduce(unittest.TestCase):
         for s in ("quick mode", "estimated total:", "how:", "bandwidth", "speed", "lossless", "memory", "latency",
                   "energy", "kernels", "ladder-100B", "first 2 of 72 layers", "$ "):
             self.assertIn(s, out)
-        self.assertFalse(self.log.exists(), "the harness ran in a dry run")
+        # the harness was asked for facts (models, the cached roofline), never to measure
+        calls = self.log.read_text().splitlines()
+        self.assertEqual(sorted(c.split()[0] for c in calls), ["models", "roofline"], calls)
+        self.assertIn("--cached", calls[[c.split()[0] for c in calls].index("roofline")])
         self.assertFalse(d.exists(), "a dry run wrote its output directory")
 
     def test_failing_steps_reported_and_run_goes_on(self):
