@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "harness/bench_inputs.h"
 #include "harness/bandwidth.h"
 #include "harness/counters.h"
 #include "harness/ternary_matrix.h"
@@ -92,25 +93,12 @@ WeightSet& weights_for(const tb::Format* f, int64_t N, int64_t K, bool cold) {
     const auto w = tb::ternary_matrix(N, K, 42);
     ws.copies.push_back(tb::pack_weights(*f, w.data(), N, K, 0.01f));
   }
-  if (cold) {
-    const size_t per = ws.copies[0].data.size();
-    const size_t want = std::max<size_t>(2, (g_opt.cold_bytes + per - 1) / per);
-    while (ws.copies.size() < want) {
-      tb::PackedWeights c;
-      c.format = f;
-      c.N = N;
-      c.K = K;
-      c.scale = ws.copies[0].scale;
-      c.data = ws.copies[0].data.clone();
-      ws.copies.push_back(std::move(c));
-    }
-  }
+  if (cold) tb::add_cold_copies(ws.copies, g_opt.cold_bytes);
   return ws;
 }
 
 tb::QuantizedActs make_acts(int64_t T, int64_t K) {
-  std::vector<float> x(size_t(T * K));
-  for (size_t i = 0; i < x.size(); ++i) x[i] = float(int64_t(i * 2654435761u % 2001) - 1000) / 137.0f;
+  const std::vector<float> x = tb::bench_activations(T * K);
   tb::QuantizedActs a;
   tb::quantize_activations(x.data(), T, K, a);
   return a;
@@ -149,8 +137,7 @@ void bm_matmul(benchmark::State& st, const tb::Kernel* k, Shape s, int64_t T, bo
 }
 
 void bm_acts(benchmark::State& st, const tb::Kernel* k, int64_t T, int64_t K) {
-  std::vector<float> x(size_t(T * K));
-  for (size_t i = 0; i < x.size(); ++i) x[i] = float(int64_t(i * 2654435761u % 2001) - 1000) / 137.0f;
+  const std::vector<float> x = tb::bench_activations(T * K);
   tb::QuantizedActs a;
   tb::PreparedActs prep;
   const LoopCounters lc;
@@ -165,8 +152,7 @@ void bm_acts(benchmark::State& st, const tb::Kernel* k, int64_t T, int64_t K) {
 
 // The activation-side work of one kernel alone (TL: table construction), without quantization.
 void bm_prep(benchmark::State& st, const tb::Kernel* k, int64_t T, int64_t K) {
-  std::vector<float> x(size_t(T * K));
-  for (size_t i = 0; i < x.size(); ++i) x[i] = float(int64_t(i * 2654435761u % 2001) - 1000) / 137.0f;
+  const std::vector<float> x = tb::bench_activations(T * K);
   tb::QuantizedActs a;
   tb::quantize_activations(x.data(), T, K, a);
   tb::PreparedActs prep;
@@ -181,12 +167,11 @@ void bm_prep(benchmark::State& st, const tb::Kernel* k, int64_t T, int64_t K) {
   st.counters["prepared_bytes/token"] = double(k->prepared_bytes_per_token(K));
 }
 
-// The LM head of 2B4T (vocab 128256 x hidden 2560, tied): one token's GEMV at fp16 (0.66 GB) or int8 with a
-// scale per row (0.33 GB), the largest single read of a decode step. Always cold (the head is 20x the LLC).
-void bm_head(benchmark::State& st, bool int8, bool no_subnormals, int threads) {
-  const int64_t N = 128256, K = 2560;
-  std::vector<float> x(static_cast<size_t>(K)), y(static_cast<size_t>(N)), scale(static_cast<size_t>(N), 1.0f / 127);
-  for (int64_t i = 0; i < K; ++i) x[size_t(i)] = float(int64_t(i * 2654435761u % 2001) - 1000) / 1370.0f;
+// The LM head of 2B4T (N = vocab 128256 x K = hidden 2560, tied): one token's GEMV at fp16 (0.66 GB) or int8
+// with a scale per row (0.33 GB), the largest single read of a decode step. Always cold (the head is 20x the LLC).
+void bm_head(benchmark::State& st, bool int8, bool no_subnormals, int threads, int64_t N, int64_t K) {
+  const std::vector<float> x = tb::bench_activations(K, 1370.0f);
+  std::vector<float> y(static_cast<size_t>(N)), scale(static_cast<size_t>(N), 1.0f / 127);
   // Huge-page buffers as the runner's (tb::AlignedBuffer): 4 KiB pages would add a TLB walk per page.
   tb::AlignedBuffer wb(size_t(N * K) * (int8 ? 1 : 2));
   uint16_t* w16 = reinterpret_cast<uint16_t*>(wb.data());
@@ -302,14 +287,24 @@ void add_context(const tb::HwCounters& counters) {
 
 }
 
-void register_benchmarks(const std::vector<Shape>& shapes) {
+// The K of the model's matmuls, once each (2B4T: 2560, 6912): the activation benchmarks' lengths.
+std::vector<int64_t> distinct_ks(const std::vector<Shape>& shapes) {
+  std::vector<int64_t> ks;
+  for (const Shape& s : shapes)
+    if (std::find(ks.begin(), ks.end(), s.K) == ks.end()) ks.push_back(s.K);
+  return ks;
+}
+
+void register_benchmarks(const tb::ModelConfig& c) {
+  const std::vector<Shape> shapes = c.distinct_matmul_shapes();
   for (int t : g_opt.threads)
     benchmark::RegisterBenchmark(("bw/read/threads:" + std::to_string(t)).c_str(), bm_read_bw, t)
         ->UseManualTime()->Unit(benchmark::kMillisecond)->Iterations(3);
   for (const char* v : {"fp16", "fp16_flushed", "int8"})
     for (int t : g_opt.threads)
-      benchmark::RegisterBenchmark(("head/" + std::string(v) + "/128256x2560/threads:" + std::to_string(t)).c_str(), bm_head,
-                                   std::string(v) == "int8", std::string(v) == "fp16_flushed", t)
+      benchmark::RegisterBenchmark(("head/" + std::string(v) + "/" + std::to_string(c.vocab) + "x" + std::to_string(c.hidden) +
+                                    "/threads:" + std::to_string(t)).c_str(), bm_head,
+                                   std::string(v) == "int8", std::string(v) == "fp16_flushed", t, c.vocab, c.hidden)
           ->Unit(benchmark::kMillisecond)->UseRealTime();
   for (const Shape& s : shapes)
     for (const tb::Format* f : tb::all_formats())
@@ -331,7 +326,7 @@ void register_benchmarks(const std::vector<Shape>& shapes) {
       }
   for (const tb::Kernel& k : tb::all_kernels()) {
     if (!tb::cpu_supports(k.isa) || k.format->oracle) continue;
-    for (int64_t K : {int64_t(2560), int64_t(6912)})
+    for (int64_t K : distinct_ks(shapes))
       for (int64_t T : {int64_t(1), int64_t(128)}) {
         benchmark::RegisterBenchmark(("act/" + std::string(k.name) + "/K" + std::to_string(K) + "/T" + std::to_string(T)).c_str(),
                                      bm_acts, &k, T, K)->Unit(benchmark::kMicrosecond);
@@ -354,13 +349,15 @@ int run_main(int argc, char** argv) {
 
   // TL tiles of the benchmarked shapes: where they come from is said, defaults included.
   std::vector<tb::TileNeed> needs;
-  const std::vector<Shape> shapes = tb::load_model_config("2B4T").distinct_matmul_shapes();
-  for (const char* f : {"tl1", "tl2"})
-    for (const Shape& s : shapes) needs.push_back({f, s.N, s.K});
+  const tb::ModelConfig model = tb::load_model_config("2B4T");
+  const std::vector<Shape> shapes = model.distinct_matmul_shapes();
+  for (const tb::Format* f : tb::all_formats())
+    if (f->lookup_tiled)
+      for (const Shape& s : shapes) needs.push_back({f->name, s.N, s.K});
   tb::install_tiles(needs, false, {}, [](const std::string& line) { std::fprintf(stderr, "bench_kernels: %s\n", line.c_str()); });
 
   add_context(counters);
-  register_benchmarks(shapes);
+  register_benchmarks(model);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -41,7 +41,7 @@ struct VerifyArgs {
   int64_t tokens = 8;   // GEMM tokens; prompt length end to end
   uint64_t seed = 1;
   // --reference: instead, the runner beside the Eigen reference, layer by layer with teacher forcing
-  // (reference/crosscheck.h): flips, pre-quantization differences, identical linear outputs, quantization
+  // (harness/crosscheck.h): flips, pre-quantization differences, identical linear outputs, quantization
   // error per layer against full precision. model may be a .gguf file.
   bool reference = false;
   std::string kernel = "i2s";

@@ -54,7 +54,7 @@ int cmd_lossless(const LosslessArgs& a) {
                (long long)a.prompts, (long long)a.tokens);
   ref::Reference reference(*src, ref::Activations::fake_quant, ctx);
   RunnerOptions oo;
-  oo.kernel = "int8_ref__scalar";
+  oo.kernel = oracle_kernel().name;
   oo.head = HeadPrecision::fp32;
   oo.context = ctx;
   oo.threads = a.threads;

@@ -33,13 +33,6 @@ size_t physical_memory_bytes() {
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   return pages > 0 && page > 0 ? size_t(pages) * size_t(page) : 0;
 }
-std::string best_path() {
-  const uint32_t allowed = allowed_isas();
-  std::string best = "scalar";
-  for (Isa i : {Isa::scalar, Isa::neon, Isa::avx2, Isa::avx512vnni})
-    if (allowed & uint32_t(i)) best = isa_name(i);
-  return best;
-}
 }  // namespace
 
 json machine_fingerprint() {
@@ -63,7 +56,7 @@ json machine_fingerprint() {
   m["compiler"] = "unknown";
 #endif
   m["cxx_flags"] = TB_CXX_FLAGS;
-  m["isa"] = best_path();
+  m["isa"] = isa_name(best_allowed_isa());
   m["commit"] = TB_GIT_COMMIT;
   return m;
 }

@@ -16,12 +16,6 @@ namespace {
 // 2: the AVX2 and NEON loops run the multiplies they count (the compiler had merged them), AVX2 with int16 sums.
 // 3: every path the CPU runs is measured (path_gmacs), not only the best.
 constexpr int kPeakLoopsVersion = 3;
-Isa best_isa() {
-  Isa best = Isa::scalar;
-  for (Isa i : {Isa::scalar, Isa::neon, Isa::avx2, Isa::avx512vnni})
-    if (allowed_isas() & uint32_t(i)) best = i;
-  return best;
-}
 // The fields that must match for cached figures to apply to this machine.
 json identity() {
   const json m = machine_fingerprint();
@@ -46,7 +40,7 @@ RooflinePoint measure_roofline(int threads) {
     p.path_gmacs[isa_name(i)] = r.macs_per_s / 1e9;
     p.path_instructions[isa_name(i)] = r.instructions;
   }
-  const Isa isa = best_isa();
+  const Isa isa = best_allowed_isa();
   p.isa = isa_name(isa);
   p.int8_gmacs = p.path_gmacs[p.isa];
   p.instructions = p.path_instructions[p.isa];

@@ -126,8 +126,7 @@ Plan plan_sweep(const SweepArgs& a) {
     check_memory(plan_memory(c, lp, p.options(lp), p.batch).total(), "model " + c.name + " with kernel " + lp.name);
   }
   if (a.pin != "none") p.pin_order = pin_order(a.pin);
-  p.prompt.resize(size_t(p.batch));
-  for (size_t i = 0; i < p.prompt.size(); ++i) p.prompt[i] = int32_t((i * 2654435761u + a.seed) % uint64_t(c.vocab));
+  p.prompt = synthetic_prompt(p.batch, a.seed, c.vocab);
   return p;
 }
 
@@ -197,7 +196,7 @@ void print_test_summary(const json& row, const Runner::Timers& tm, const SweepAr
 // before anything is timed. Returns the row's "tiles" field: the tiles of each shape and where they came from.
 json install_model_tiles(const LinearPath& p, const ModelConfig& c, bool tune) {
   std::vector<TileNeed> needs;
-  for (const ModelConfig::Shape& s : c.distinct_matmul_shapes()) needs.push_back({p.format, s.N, s.K});
+  for (const ModelConfig::Shape& s : c.distinct_matmul_shapes()) needs.push_back({p.format, s.N, s.K, p.kernel});
   TuneOptions to;
   to.quick = true;
   to.reps = 3;

@@ -11,6 +11,7 @@
 #include <map>
 #include <sstream>
 
+#include "harness/bench_inputs.h"
 #include "harness/machine.h"
 #include "harness/results.h"
 #include "harness/roofline.h"
@@ -132,28 +133,26 @@ std::string shipped_tiles_path() {
 
 std::vector<TlTiles> tile_candidates(const std::string& f, bool quick) {
   std::vector<TlTiles> out;
-  // The short list keeps the choices the full tuner picked on the CPUs measured so far (BK at the int16
-  // bound or near it, bm as large as BM allows up to 128) and varies BM, the row tile.
+  // The short list keeps the choices the full tuner picked on the CPUs measured so far (bm as large as BM allows
+  // up to 128) and varies BM, the row tile; the format says which BK.
   if (quick) {
     for (int BM : {64, 128, 256})
-      for (int BK : f == "tl1" ? std::vector<int>{120, 252} : std::vector<int>{192, 252}) out.push_back({BM, BK, std::min(BM, 128)});
+      for (int BK : tl_bk_candidates(f, true)) out.push_back({BM, BK, std::min(BM, 128)});
     return out;
   }
-  const std::vector<int> bks = f == "tl1" ? std::vector<int>{120, 240, 252} : std::vector<int>{96, 192, 252};
   for (int BM : {64, 128, 256})
-    for (int BK : bks)
+    for (int BK : tl_bk_candidates(f, false))
       for (int bm : {32, 64, 128})
         if (bm <= BM) out.push_back({BM, BK, bm});
   return out;
 }
 
-TileEntry tune_shape(const std::string& f, int64_t N, int64_t K, const TuneOptions& o,
+TileEntry tune_shape(const Kernel& k, int64_t N, int64_t K, const TuneOptions& o,
                      const std::function<void(const TlTiles&, double, double)>& on_candidate) {
   using clk = std::chrono::steady_clock;
-  const Kernel& k = select_kernel(f);
+  const std::string f = k.format->name;
   const auto w = ternary_matrix(N, K, 42);
-  std::vector<float> x(static_cast<size_t>(K));
-  for (size_t i = 0; i < x.size(); ++i) x[i] = float(int64_t(i * 2654435761u % 2001) - 1000) / 137.0f;
+  const std::vector<float> x = bench_activations(K);
   QuantizedActs acts;
   quantize_activations(x.data(), 1, K, acts);
   PreparedActs prep;
@@ -165,16 +164,7 @@ TileEntry tune_shape(const std::string& f, int64_t N, int64_t K, const TuneOptio
     std::vector<PackedWeights> copies;
     copies.push_back(pack_weights(find_format(f), w.data(), N, K, 0.01f));
     const size_t per = copies[0].data.size();
-    const size_t want = std::max<size_t>(2, (size_t(o.cold_mb) << 20) / per);
-    while (copies.size() < want) {
-      PackedWeights c;
-      c.format = copies[0].format;
-      c.N = N;
-      c.K = K;
-      c.scale = copies[0].scale;
-      c.data = copies[0].data.clone();
-      copies.push_back(std::move(c));
-    }
+    add_cold_copies(copies, size_t(o.cold_mb) << 20);
     // Seconds per GEMV: the best of `reps` passes over the cold copies (each pass >= 16 calls).
     const size_t calls = std::max<size_t>(16, copies.size());
     for (size_t i = 0; i < copies.size(); ++i) run_f32(k, copies[i], prep, y.data(), o.threads);  // warm-up
@@ -210,7 +200,7 @@ void tune_and_cache(const std::vector<TileNeed>& todo, const TuneOptions& o, Til
   }
   for (const TileNeed& n : todo) {
     const auto t0 = std::chrono::steady_clock::now();
-    const TileEntry best = tune_shape(n.format, n.N, n.K, o);
+    const TileEntry best = tune_shape(n.variant(), n.N, n.K, o);
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     tl_tiles_set(n.format, n.N, n.K, best.t);
     char buf[200];
@@ -231,7 +221,7 @@ void tune_and_cache(const std::vector<TileNeed>& todo, const TuneOptions& o, Til
 
 void install_tiles(const std::vector<TileNeed>& needs, bool tune_missing, const TuneOptions& o,
                    const std::function<void(const std::string&)>& say) {
-  using Key = std::tuple<std::string, int64_t, int64_t>;
+  using Key = std::tuple<std::string, std::string, int64_t, int64_t>;  // path, format, N, K
   std::vector<TileNeed> todo;
   for (const TileNeed& n : needs) {
     bool dup = false;
@@ -240,13 +230,13 @@ void install_tiles(const std::vector<TileNeed>& needs, bool tune_missing, const 
   }
   if (todo.empty()) return;
   auto take = [&](const TileFile& f, const std::string& what) {
-    std::map<Key, TlTiles> have;
-    for (const TileEntry& e : f.tiles)  // tiles of this path (or of any path) only
-      if (e.isa.empty() || e.isa == isa_name(select_kernel(e.format).isa)) have[Key(e.format, e.N, e.K)] = e.t;
+    std::map<Key, TlTiles> have;  // an entry without a path holds for any path
+    for (const TileEntry& e : f.tiles) have[Key(e.isa, e.format, e.N, e.K)] = e.t;
     std::vector<TileNeed> left;
     int used = 0;
-    for (const TileNeed& n : todo) {
-      auto it = have.find(Key(n.format, n.N, n.K));
+    for (const TileNeed& n : todo) {  // tiles of the path that runs (or of any path) only
+      auto it = have.find(Key(isa_name(n.variant().isa), n.format, n.N, n.K));
+      if (it == have.end()) it = have.find(Key("", n.format, n.N, n.K));
       if (it == have.end()) {
         left.push_back(n);
         continue;

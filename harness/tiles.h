@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/kernel.h"
 #include "kernels/tl_tiles.h"
 
 namespace tb {
@@ -54,12 +55,14 @@ struct TuneOptions {
 std::vector<TlTiles> tile_candidates(const std::string& format, bool quick);
 // Times the cold-weight decode GEMV of every candidate for one shape; on_candidate sees each result. Leaves no
 // tiles set for the shape.
-TileEntry tune_shape(const std::string& format, int64_t N, int64_t K, const TuneOptions& o,
+TileEntry tune_shape(const Kernel& variant, int64_t N, int64_t K, const TuneOptions& o,
                      const std::function<void(const TlTiles&, double us, double gbs)>& on_candidate = {});
 
 struct TileNeed {
   std::string format;
   int64_t N = 0, K = 0;
+  const Kernel* kernel = nullptr;  // the variant that will run (its path's tiles); nullptr: the format's best here
+  const Kernel& variant() const { return kernel ? *kernel : select_kernel(format); }
 };
 // Hands the kernels tiles for every shape needed (tl_tiles_set), from the sources above. tune_missing: shapes
 // found nowhere are tuned now and cached; otherwise they run on defaults. say() gets one line per source used

@@ -33,7 +33,7 @@ int cmd_tune(const TuneArgs& a) {
   const ModelConfig c = load_model_config(a.model);
   std::vector<std::string> formats;
   for (const std::string& f : split_list(a.formats)) {
-    if (f != "tl1" && f != "tl2") throw Error("--formats: '" + f + "' is not a TL format (tl1, tl2)");
+    if (!find_format(f).lookup_tiled) throw Error("--formats: '" + f + "' is not a table-lookup format with tiles (tl1, tl2)");
     formats.push_back(f);
   }
   const std::vector<ModelConfig::Shape> shapes = c.distinct_matmul_shapes();
@@ -66,7 +66,7 @@ int cmd_tune(const TuneArgs& a) {
       std::printf("\n%s (%s) %lldx%lld (%s), GEMV, cold weights, %d thread(s):\n", f.c_str(), select_kernel(f).name,
                   (long long)s.N, (long long)s.K, s.names.c_str(), o.threads);
       std::printf("| BM | BK | bm | us | weight GB/s |\n|---|---|---|---|---|\n");
-      const TileEntry best = tune_shape(f, s.N, s.K, o, [](const TlTiles& t, double us, double gbs) {
+      const TileEntry best = tune_shape(select_kernel(f), s.N, s.K, o, [](const TlTiles& t, double us, double gbs) {
         std::printf("| %d | %d | %d | %.1f | %.2f |\n", t.BM, t.BK, t.bm, us, gbs);
         std::fflush(stdout);
       });

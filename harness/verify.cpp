@@ -13,7 +13,7 @@
 #include "harness/ternary_matrix.h"
 #include "harness/thread_spec.h"
 #include "model/runner.h"
-#include "reference/crosscheck.h"
+#include "harness/crosscheck.h"
 
 namespace tb {
 
@@ -127,8 +127,7 @@ void verify_logits(ModelConfig c, const VerifyArgs& a, const std::vector<const K
   if (a.layers > 0) c.layers = a.layers;
   const auto src = synthetic_weights(c, a.seed);
   const int64_t decode_steps = 3;
-  std::vector<int32_t> prompt(static_cast<size_t>(a.tokens));
-  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = int32_t((i * 2654435761u + a.seed) % uint64_t(c.vocab));
+  const std::vector<int32_t> prompt = synthetic_prompt(a.tokens, a.seed, c.vocab);
   std::vector<float> reference;
   const std::string where_model = c.name + (a.layers > 0 ? " (" + std::to_string(c.layers) + " layers)" : "") + ", pp" +
                                   std::to_string(a.tokens) + " + " + std::to_string(decode_steps) + " decode";
@@ -166,7 +165,7 @@ int cmd_verify(const VerifyArgs& a) {
   if (a.tokens < 1) throw Error("--tokens must be at least 1");
   if (a.layers < 0 || a.layers > c.layers)
     throw Error("--layers " + std::to_string(a.layers) + ": " + c.name + " has " + std::to_string(c.layers) + " layers");
-  const Kernel& oracle = find_kernel("int8_ref__scalar");
+  const Kernel& oracle = oracle_kernel();
   std::vector<const Kernel*> variants;
   for (const Kernel& k : all_kernels())
     if (&k != &oracle && cpu_supports(k.isa)) variants.push_back(&k);
@@ -236,8 +235,7 @@ int cmd_verify_reference(const VerifyArgs& a) {
                o.threads, o.threads == 1 ? "" : "s", (long long)a.tokens, (long long)a.steps);
   const double t0 = now();
   ref::CrossCheck cc(*src, o);
-  std::vector<int32_t> prompt(static_cast<size_t>(a.tokens));
-  for (size_t i = 0; i < prompt.size(); ++i) prompt[i] = int32_t((i * 2654435761u + a.seed) % uint64_t(c.vocab));
+  const std::vector<int32_t> prompt = synthetic_prompt(a.tokens, a.seed, c.vocab);
   int32_t t = cc.step(prompt.data(), a.tokens);
   for (int64_t s = 0; s < a.steps; ++s) {
     std::fprintf(stderr, "\r  step %lld/%lld (%.0f s)", (long long)(s + 1), (long long)a.steps, now() - t0);

@@ -143,4 +143,12 @@ uint32_t allowed_isas() {
   return uint32_t(Isa::scalar) | uint32_t(isa);
 }
 
+Isa best_allowed_isa() {
+  const uint32_t allowed = allowed_isas();
+  Isa best = Isa::scalar;
+  for (Isa i : {Isa::scalar, Isa::neon, Isa::avx2, Isa::avx512vnni})
+    if (allowed & uint32_t(i)) best = i;
+  return best;
+}
+
 }  // namespace tb

@@ -33,6 +33,8 @@ bool cpu_supports(Isa isa);
 // The paths allowed for kernel selection: every supported path, or {scalar, forced} when
 // TERNBENCH_ISA is set (or set_forced_isa was called). Forcing a path the CPU lacks throws tb::Error.
 uint32_t allowed_isas();
+// The widest of the allowed paths (avx512vnni > avx2 > neon > scalar): what a format's best variant uses.
+Isa best_allowed_isa();
 void set_forced_isa(const std::string& name);  // overrides the environment; "auto": best path; "": back to TERNBENCH_ISA
 std::string forced_isa();                        // "" when not forced
 

@@ -77,6 +77,7 @@ const std::vector<Kernel>& all_kernels();
 std::vector<const Format*> all_formats();
 const Format& find_format(const std::string& name);      // throws tb::Error listing the known names
 const Kernel& find_kernel(const std::string& variant);   // "i2s__avx2"; throws tb::Error
+const Kernel& oracle_kernel();                           // the variant of the Format::oracle format
 // The variant this CPU will use for a format: the best allowed path (see allowed_isas()).
 const Kernel& select_kernel(const std::string& format);
 const Kernel& select_kernel(const Format& format, uint32_t allowed_isa_mask);

@@ -88,6 +88,12 @@ const Kernel& find_kernel(const std::string& variant) {
   throw Error("unknown kernel variant '" + variant + "': this build has " + names);
 }
 
+const Kernel& oracle_kernel() {
+  for (const Kernel& k : all_kernels())
+    if (k.format->oracle) return k;
+  throw Error("this build registers no oracle kernel");
+}
+
 const Kernel& select_kernel(const Format& f, uint32_t allowed) {
   static const Isa order[] = {Isa::avx512vnni, Isa::avx2, Isa::neon, Isa::scalar};
   for (Isa isa : order) {

@@ -44,6 +44,11 @@ TlTiles tl_default_tiles(const std::string& format) {
   return t;
 }
 
+std::vector<int> tl_bk_candidates(const std::string& format, bool quick) {
+  if (format == "tl2") return quick ? std::vector<int>{192, 252} : std::vector<int>{96, 192, 252};
+  return quick ? std::vector<int>{120, 252} : std::vector<int>{120, 240, 252};
+}
+
 void tl_tiles_set(const std::string& format, int64_t N, int64_t K, const TlTiles& t) {
   const std::string bad = tl_tiles_check(format, t);
   if (!bad.empty()) throw Error(bad);

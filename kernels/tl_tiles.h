@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace tb {
 
@@ -18,6 +19,9 @@ struct TlTiles {
 // "" if the tiles are valid for the format ("tl1" or "tl2"), else the violated rule.
 std::string tl_tiles_check(const std::string& format, const TlTiles& t);
 TlTiles tl_default_tiles(const std::string& format);
+// The BK values a tuner tries for the format (each valid for it): the full list, or the short one of automatic
+// tuning (BK at the int16 bound or near it, the choices the full tuner made on the CPUs measured so far).
+std::vector<int> tl_bk_candidates(const std::string& format, bool quick);
 
 // The tiles of one shape, until reset (throws tb::Error naming the rule tiles break); unset returns the shape to
 // the defaults.

@@ -93,14 +93,10 @@ ModelConfig parse_model_config(const std::string& text, const std::string& what)
   get("name", c.name);
   get("family", c.family);
   get("ternary", c.ternary);
-  get("hidden", c.hidden);
-  get("layers", c.layers);
-  get("ffn", c.ffn);
-  get("heads", c.heads);
-  get("kv_heads", c.kv_heads);
-  get("head_dim", c.head_dim);
-  get("vocab", c.vocab);
-  get("context", c.context);
+  for (const auto& [key, field] : {std::pair<const char*, int64_t*>{"hidden", &c.hidden}, {"layers", &c.layers},
+                                   {"ffn", &c.ffn}, {"heads", &c.heads}, {"kv_heads", &c.kv_heads},
+                                   {"head_dim", &c.head_dim}, {"vocab", &c.vocab}, {"context", &c.context}})
+    get(key, *field);
   get("rope_theta", c.rope_theta);
   get("norm_eps", c.norm_eps);
   std::string act;

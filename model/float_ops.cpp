@@ -30,7 +30,7 @@ TB_INLINE float dot16(const float* __restrict a, const float* __restrict b, int6
 
 TB_INLINE void rmsnorm_body(const float* __restrict x, const float* __restrict w, int64_t n, float eps,
                             float* __restrict y) {
-  // Any fixed summation order will do: the comparison with the reference (reference/crosscheck.h) counts the flips
+  // Any fixed summation order will do: the comparison with the reference (harness/crosscheck.h) counts the flips
   // that rounding differences cause and holds everything else to bounds that do not depend on it.
   const float ss = dot16(x, x, n);
   const float r = 1.0f / std::sqrt(ss / float(n) + eps);

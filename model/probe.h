@@ -1,5 +1,5 @@
 // Observation points of one forward pass, offered by the quantized runner and by the Eigen reference alike,
-// so that a checker can run the two side by side (reference/crosscheck.h: tests and `harness verify
+// so that a checker can run the two side by side (harness/crosscheck.h: tests and `harness verify
 // --reference`). A forward pass with no probe pays one null-pointer test per linear layer.
 #pragma once
 #include <cstdint>

@@ -75,6 +75,12 @@ class Synthetic : public WeightSource {
 
 }  // namespace
 
+std::vector<int32_t> synthetic_prompt(int64_t n, uint64_t seed, int64_t vocab) {
+  std::vector<int32_t> p(static_cast<size_t>(n));
+  for (size_t i = 0; i < p.size(); ++i) p[i] = int32_t((i * 2654435761u + seed) % uint64_t(vocab));
+  return p;
+}
+
 std::unique_ptr<WeightSource> synthetic_weights(const ModelConfig& cfg, uint64_t seed) {
   return std::make_unique<Synthetic>(cfg, seed);
 }

@@ -39,6 +39,8 @@ class WeightSource {
 //   layer (2/3 of the K products are nonzero);
 // - norm weights 1 +- 0.05; embeddings uniform in +-0.05 (logits of order 1 through the tied head).
 std::unique_ptr<WeightSource> synthetic_weights(const ModelConfig& cfg, uint64_t seed);
+// The prompt a sweep or a check feeds the model: n token ids, a pure function of (seed, position), in [0, vocab).
+std::vector<int32_t> synthetic_prompt(int64_t n, uint64_t seed, int64_t vocab);
 
 // A GGUF checkpoint (bitnet.cpp's I2_S, llama.cpp's TQ1_0/TQ2_0, ...). The forward pass is chosen
 // from general.architecture: "bitnet-b1.58"/"bitnet-25" (2B4T: ReLU squared, sub-norms), "bitnet"

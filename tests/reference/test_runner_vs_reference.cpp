@@ -1,5 +1,5 @@
 // The quantized runner against the Eigen fp32 reference: fake-quant mode side by side with teacher forcing
-// (reference/crosscheck.h), and the float baselines against full precision.
+// (harness/crosscheck.h), and the float baselines against full precision.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -12,7 +12,7 @@
 
 #include "model/runner.h"
 #include "reference/bitnet_ref.h"
-#include "reference/crosscheck.h"
+#include "harness/crosscheck.h"
 
 namespace {
 
@@ -44,7 +44,7 @@ std::vector<int32_t> prompt_for(const tb::ModelConfig& cfg, size_t n) {
 }
 
 // Prompt, then greedy decode on the runner's tokens, runner and teacher-forced fake-quant reference side by side
-// (reference/crosscheck.h: the bounds each check asserts are derived in crosscheck.cpp).
+// (harness/crosscheck.h: the bounds each check asserts are derived in crosscheck.cpp).
 tb::ref::CrossCheckReport cross_check(const tb::WeightSource& w, const tb::ref::CrossCheckOptions& o, size_t prompt_len,
                                       int decode_steps, std::vector<float>* ref_logits = nullptr) {
   tb::ref::CrossCheck cc(w, o);

@@ -1,4 +1,4 @@
-#include "reference/crosscheck.h"
+#include "harness/crosscheck.h"
 
 #include <algorithm>
 #include <cmath>
