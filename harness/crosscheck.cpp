@@ -241,7 +241,7 @@ CrossCheck::CrossCheck(const WeightSource& src, const CrossCheckOptions& opt) : 
   Impl& m = *impl_;
   m.opt = opt;
   m.cfg = src.config();
-  if (opt.kernel == "fp16" || opt.kernel == "fp32")
+  if (resolve_linear(opt.kernel).is_float())
     throw Error("crosscheck: '" + opt.kernel + "' is a float baseline; the check is for the int8 (ternary) kernels");
   RunnerOptions ro;
   ro.kernel = opt.kernel;

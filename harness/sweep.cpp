@@ -298,7 +298,7 @@ class Sweep {
     k.cfg = &c;
     k.full_layers = plan_.full_layers;
     k.source = plan_.source;
-    k.head = a_.head;
+    k.head = plan_.head;
     k.pin = a_.pin;
     k.run_id = run_id_;
     k.machine = &machine_;

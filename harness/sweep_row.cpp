@@ -29,7 +29,7 @@ void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasur
   const ModelConfig& c = *k.cfg;
   const LinearPath& p = *k.path;
   const double path_gmacs = p.is_float() ? 0.0 : t.roof->gmacs_of(isa_name(p.kernel->isa));
-  const double int8_macs = double(c.linear_params()) + (k.head == "int8" ? double(c.vocab * c.hidden) : 0.0);
+  const double int8_macs = double(c.linear_params()) + (k.head == HeadPrecision::int8 ? double(c.vocab * c.hidden) : 0.0);
   const double compute_ts = p.multiplies && path_gmacs > 0 ? path_gmacs * 1e9 / int8_macs : 0.0;
   double bw_ts = 0.0;
   if (t.pp) {
@@ -110,7 +110,7 @@ json sweep_row(const KernelContext& k, const TestContext& t, const TestMeasureme
   row["format"] = k.path->format;
   row["bits_per_weight"] = k.path->bits_per_weight;
   if (!k.tiles.is_null()) row["tiles"] = k.tiles;
-  row["head"] = k.head;
+  row["head"] = head_precision_name(k.head);
   row["threads"] = t.threads;
   row["pin"] = k.pin;
   row["test"] = t.pp ? "pp" : "tg";

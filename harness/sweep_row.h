@@ -38,7 +38,8 @@ struct KernelContext {
   const ModelConfig* cfg = nullptr;
   int64_t full_layers = 0;     // the model's layers (cfg->layers may be a --layers subset)
   std::string source;          // "synthetic (seed 1)" or the GGUF path
-  std::string head, pin;       // as given on the command line
+  HeadPrecision head = HeadPrecision::fp16;  // the plan's, parsed once
+  std::string pin;             // as given on the command line
   std::string run_id;
   const json* machine = nullptr;
   const LinearPath* path = nullptr;
