@@ -137,4 +137,32 @@ TEST_F(Paths, AttendAgreesAcrossPathsAndOnePositionReturnsItsValue) {
   }
 }
 
+// attend's softmax against the math in double, on every path. Scores exact by construction: q = e_0, k_j[0] =
+// -5j/32 (a binary fraction), scale 1, so s_j = -5j/32 (0 down to -19.8: exponents across the exp's range), every
+// other product 0. And v_j = e_j, so o_i = p_i, the softmax weight itself, with nothing else added. The float errors,
+// bounded: each e^(s_j - max) within 2 ulp (2^-22 relative); their sum in 16 lanes, n/16 + 16 roundings of at most
+// 2^-24 of the sum, plus the terms' own 2^-22; the division 2^-24.
+TEST_F(Paths, AttendIsTheSoftmaxOfTheScores) {
+  const int64_t d = 128, stride = 128;
+  for (int64_t positions : {2, 33, 128}) {
+    std::vector<float> q(size_t(d), 0.0f), k(size_t(positions * stride), 0.0f), v(size_t(positions * stride), 0.0f);
+    q[0] = 1.0f;
+    for (int64_t j = 0; j < positions; ++j) {
+      k[size_t(j * stride)] = -5.0f * float(j) / 32.0f;
+      v[size_t(j * stride + j)] = 1.0f;
+    }
+    double den = 0;
+    for (int64_t j = 0; j < positions; ++j) den += std::exp(double(k[size_t(j * stride)]));
+    const double u = std::ldexp(1.0, -24), rel = 2 * 4 * u + (double(positions) / 16 + 16 + 1) * u;
+    for (int p = 0; p < n; ++p) {
+      std::vector<float> sc(static_cast<size_t>(positions)), o(static_cast<size_t>(d));
+      ops[p]->attend(q.data(), k.data(), v.data(), stride, positions, d, 1.0f, sc.data(), o.data());
+      for (int64_t i = 0; i < d; ++i) {
+        const double want = i < positions ? std::exp(double(k[size_t(i * stride)])) / den : 0.0;
+        EXPECT_NEAR(o[size_t(i)], want, want * rel) << ops[p]->path << " n=" << positions << " i=" << i;
+      }
+    }
+  }
+}
+
 }  // namespace
