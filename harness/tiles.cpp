@@ -229,6 +229,8 @@ void install_tiles(const std::vector<TileNeed>& needs, bool tune_missing, const 
     if (!dup) todo.push_back(n);
   }
   if (todo.empty()) return;
+  // Tiles installed for another variant of the same format and shape must not carry over to this one.
+  for (const TileNeed& n : todo) tl_tiles_unset(n.format, n.N, n.K);
   auto take = [&](const TileFile& f, const std::string& what) {
     std::map<Key, TlTiles> have;  // an entry without a path holds for any path
     for (const TileEntry& e : f.tiles) have[Key(e.isa, e.format, e.N, e.K)] = e.t;

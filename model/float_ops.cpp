@@ -89,7 +89,7 @@ TB_INLINE float exp_nonpositive(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const int32_t bits = (ni + 127) << 23;
+  const uint32_t bits = uint32_t(ni + 127) << 23;  // unsigned: a NaN input gives any ni, never UB
   float two_n;
   std::memcpy(&two_n, &bits, sizeof two_n);
   return x < -87.0f ? 0.0f : p * two_n;

@@ -35,6 +35,7 @@ class Model:
         self.layer_params = j["layer_linear_params"]
         self.emb_params = j["embedding_params"]
         self.mem = j["memory"]
+        self.untied = not j.get("tied_embedding", True)
 
     def params(self, layers=None):
         """Linear-layer weights of the first `layers` layers (all by default)."""
@@ -58,13 +59,17 @@ class Model:
         """Bytes one decode token reads, averaged over n generated tokens: every linear weight, the head, and the
         KV cache (half of it on average)."""
         L, m = layers or self.layers, self.mem
-        return self.linear_bytes(fmt, L) + m["head_bytes"][head] + L * m["kv_bytes_per_layer_per_token"] * (n + 1) / 2
+        head_read = m["head_bytes"][head] / (2 if self.untied else 1)  # an untied embedding is not read per token
+        return self.linear_bytes(fmt, L) + head_read + L * m["kv_bytes_per_layer_per_token"] * (n + 1) / 2
 
 
 class Facts:
     def __init__(self, models_json):
         self.raw = models_json
-        self.models = {m["name"]: Model(m) for m in models_json["models"]}
+        try:
+            self.models = {m["name"]: Model(m) for m in models_json["models"]}
+        except (KeyError, TypeError) as e:
+            raise HarnessError(f"harness models --json lacks {e}: the harness is older than this script; rebuild it") from None
 
     @classmethod
     def from_harness(cls, harness):

@@ -752,7 +752,7 @@ def model_facts(outdir):
     stderr) when neither is there."""
     try:
         return Facts(json.loads((outdir / "models.json").read_text()))
-    except (OSError, ValueError, KeyError):
+    except (OSError, ValueError, HarnessError):
         pass
     try:
         return Facts.from_harness(default_harness())
@@ -770,11 +770,11 @@ def speed_plot(plots, d):
     threads = d.speed_threads()
     if not threads:
         return []
-    plt.rcParams["svg.hashsalt"] = "ternbench"
-    fig, axes = plt.subplots(1, len(threads), figsize=(max(9.0, 7.0 * len(threads)), 5.6), squeeze=False)
     facts = model_facts(d.dir)
     if facts is None:
         return []
+    plt.rcParams["svg.hashsalt"] = "ternbench"
+    fig, axes = plt.subplots(1, len(threads), figsize=(max(9.0, 7.0 * len(threads)), 5.6), squeeze=False)
     params = {m: facts[m].params() for m in LADDER}
     for ax, t in zip(axes[0], threads):
         pubs = published_for(t, d.ncpu) or [("[A1] Table 4", A1_T4)]
