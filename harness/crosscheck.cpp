@@ -241,10 +241,11 @@ CrossCheck::CrossCheck(const WeightSource& src, const CrossCheckOptions& opt) : 
   Impl& m = *impl_;
   m.opt = opt;
   m.cfg = src.config();
-  if (resolve_linear(opt.kernel).is_float())
-    throw Error("crosscheck: '" + opt.kernel + "' is a float baseline; the check is for the int8 (ternary) kernels");
   RunnerOptions ro;
   ro.kernel = opt.kernel;
+  ro.path = resolve_linear(opt.kernel);  // once: the runner takes it as resolved
+  if (ro.path->is_float())
+    throw Error("crosscheck: '" + opt.kernel + "' is a float baseline; the check is for the int8 (ternary) kernels");
   ro.threads = opt.threads;
   ro.context = opt.context;
   ro.head = HeadPrecision::fp32;  // the reference's head is fp32

@@ -333,7 +333,7 @@ Runner::Runner(const WeightSource& src, const RunnerOptions& opt, int64_t max_ba
   const auto t0 = Impl::Clock::now();
   size_t arena_bytes = 0;
   for (const auto& mm : c.layer_matmuls()) {
-    const size_t b = m.path.is_float() ? size_t(mm.N * mm.K) * m.path.float_bytes() : fmt->packed_bytes(mm.N, mm.K);
+    const size_t b = fmt ? fmt->packed_bytes(mm.N, mm.K) : size_t(mm.N * mm.K) * m.path.float_bytes();
     arena_bytes += (b + 63) / 64 * 64 * size_t(c.layers);
   }
   m.arena.resize(arena_bytes);
