@@ -15,14 +15,14 @@ namespace {
 
 // The sweep's options, on the main command and on its alias `run`.
 void add_sweep_options(CLI::App* app, SweepArgs& a, std::string& threads, std::string& kernels) {
-  app->add_option("--model,-m", a.model, "preset name (harness models), .json config, or .gguf checkpoint")->capture_default_str();
+  add_model_option(app, a.model, "preset name (harness models), .json config, or .gguf checkpoint");
   app->add_option("--kernels,-k", kernels, "comma-separated formats, variants or float baselines, e.g. i2s,tl2,fp16 or i2s__avx2; "
                   "default: every format this CPU runs (best path each) and fp16");
   app->add_option("--threads,-t", threads, "thread counts: 1..16, 1,2,4,8, 1..16:2 or max")->capture_default_str();
   app->add_option("--pp,-p", a.pp, "prompt tokens per prefill test (0: no prefill test)")->capture_default_str();
   app->add_option("--tg,-n", a.tg, "tokens per generation test (0: no generation test)")->capture_default_str();
   app->add_option("--reps,-r", a.reps, "repetitions after one warm-up")->capture_default_str();
-  app->add_option("--seed", a.seed, "seed of the synthetic weights and prompt")->capture_default_str();
+  add_seed_option(app, a.seed, "seed of the synthetic weights and prompt");
   app->add_option("--head", a.head, "LM head precision: fp16, fp32 or int8 (per-row scales)")->capture_default_str();
   app->add_option("--layers", a.layers, "run only the first N layers (presets; rows say N of M)");
   app->add_option("--output,-o", a.output, "stdout format: md, csv, json, jsonl")->capture_default_str();
@@ -67,7 +67,7 @@ Command add_sweep_command(CLI::App& app) {
           }};
 }
 
-Command add_import_command(CLI::App& app) {
+static Command add_import_command(CLI::App& app) {
   auto ia = std::make_shared<ImportArgs>();
   CLI::App* imp = app.add_subcommand("import", "read llama-bench output (JSON, JSONL, CSV) of llama.cpp, bitnet.cpp or "
                                      "ik_llama.cpp as result rows: appended to the results file, shown beside ternbench's");
@@ -80,8 +80,9 @@ Command add_import_command(CLI::App& app) {
   imp->add_option("--baseline", ia->baseline, "speedup baseline ENGINE:KERNEL")->capture_default_str();
   return {imp, [ia] { return cmd_import(*ia); }};
 }
+[[maybe_unused]] const bool registered_import = register_command(50, add_import_command);
 
-Command add_report_command(CLI::App& app) {
+static Command add_report_command(CLI::App& app) {
   struct Args {
     std::vector<std::string> files;
     std::string output = "md", baseline = "ternbench:fp16";
@@ -94,5 +95,6 @@ Command add_report_command(CLI::App& app) {
   rep->add_option("--baseline", a->baseline, "speedup baseline ENGINE:KERNEL")->capture_default_str();
   return {rep, [a] { return cmd_report(a->files, a->output, a->baseline); }};
 }
+[[maybe_unused]] const bool registered_report = register_command(60, add_report_command);
 
 }  // namespace tb

@@ -14,20 +14,23 @@ struct Command {
   CLI::App* app = nullptr;   // the subcommand; app->parsed() after parsing says it was chosen
   std::function<int()> run;  // reads the parsed options; throws tb::Error on bad input
 };
-// In the order `harness --help` lists them. The sweep puts its options on the app itself (the default command)
-// and on its alias `run`, and returns the alias.
-Command add_sweep_command(CLI::App& app);    // cli_sweep.cpp
-Command add_kernels_command(CLI::App& app);  // kernels_cmd.cpp
-Command add_verify_command(CLI::App& app);   // verify.cpp
-Command add_lossless_command(CLI::App& app); // lossless.cpp
-Command add_roofline_command(CLI::App& app); // roofline_cmd.cpp
-Command add_import_command(CLI::App& app);   // cli_sweep.cpp
-Command add_report_command(CLI::App& app);   // cli_sweep.cpp
-Command add_compare_command(CLI::App& app);  // compare_cmd.cpp
-Command add_energy_command(CLI::App& app);   // energy_cmd.cpp
-Command add_models_command(CLI::App& app);   // models_cmd.cpp
-Command add_tune_command(CLI::App& app);     // tune.cpp
-Command add_export_command(CLI::App& app);   // export_cmd.cpp
+// The sweep puts its options on the app itself (the default command) and on its alias `run`, and returns the
+// alias; main.cpp runs it when no subcommand is given (cli_sweep.cpp).
+Command add_sweep_command(CLI::App& app);
+// Every other subcommand registers the function that adds it from its own file, at start-up:
+//   [[maybe_unused]] const bool registered = register_command(20, add_verify_command);
+// `order` is its place in `harness --help`; main.cpp adds the registered ones in that order.
+using AddCommand = Command (*)(CLI::App& app);
+bool register_command(int order, AddCommand add);
+std::vector<AddCommand> registered_commands();
+
+// The options several subcommands share, spelled once.
+inline CLI::Option* add_model_option(CLI::App* app, std::string& model, const std::string& help) {
+  return app->add_option("--model,-m", model, help)->capture_default_str();
+}
+inline CLI::Option* add_seed_option(CLI::App* app, uint64_t& seed, const std::string& help) {
+  return app->add_option("--seed", seed, help)->capture_default_str();
+}
 
 int cmd_models();
 

@@ -113,13 +113,8 @@ json key_json(const json& k) {
 }  // namespace
 
 const char* verdict_name(Verdict v) {
-  switch (v) {
-    case Verdict::faster: return "faster";
-    case Verdict::slower: return "slower";
-    case Verdict::no_change: return "no significant change";
-    case Verdict::too_few: return "too few samples";
-  }
-  return "?";
+  static const char* const names[] = {"faster", "slower", "no significant change", "too few samples"};  // enum order
+  return names[size_t(v)];
 }
 
 Verdict decide(const MannWhitney& mw, double alpha) {

@@ -6,7 +6,7 @@
 
 namespace tb {
 
-Command add_compare_command(CLI::App& app) {
+static Command add_compare_command(CLI::App& app) {
   auto ca = std::make_shared<CompareArgs>();
   CLI::App* cmp = app.add_subcommand("compare", "before/after: pair the rows of two results files (or of two commits in one) "
                                  "and test each pair's repetitions for a significant change (Mann-Whitney U)");
@@ -35,5 +35,6 @@ Command add_compare_command(CLI::App& app) {
       "  harness compare laptop.jsonl server.jsonl --any-machine -o csv   across machines, as CSV\n");
   return {cmp, [ca] { return cmd_compare(*ca); }};
 }
+[[maybe_unused]] const bool registered = register_command(70, add_compare_command);
 
 }  // namespace tb

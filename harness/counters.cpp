@@ -52,13 +52,8 @@ std::string first_line_of(const std::string& path) {
 }  // namespace
 
 const char* counter_event_name(CounterEvent e) {
-  switch (e) {
-    case CounterEvent::cycles: return "cycles";
-    case CounterEvent::instructions: return "instructions";
-    case CounterEvent::cache_misses: return "cache-misses";
-    case CounterEvent::llc_read_misses: return "LLC-load-misses";
-  }
-  return "?";
+  static const char* const names[] = {"cycles", "instructions", "cache-misses", "LLC-load-misses"};  // enum order
+  return names[size_t(e)];
 }
 
 PerfAttr perf_attr_of(CounterEvent e, bool group_read) {

@@ -67,7 +67,7 @@ struct EnergyArgs {
 
 }  // namespace
 
-Command add_energy_command(CLI::App& app) {
+static Command add_energy_command(CLI::App& app) {
   auto a = std::make_shared<EnergyArgs>();
   CLI::App* energy = app.add_subcommand("energy", "list the energy sources, whether each is usable here and why not");
   energy->add_flag("--estimate", a->estimate, "print the operation-count estimate ([A3] method) for --model");
@@ -80,5 +80,6 @@ Command add_energy_command(CLI::App& app) {
                    "a run would measure with");
   return {energy, [a] { return cmd_energy(a->estimate, a->model, a->node, a->causal, a->seq, a->linear, a->as_json); }};
 }
+[[maybe_unused]] const bool registered = register_command(80, add_energy_command);
 
 }  // namespace tb

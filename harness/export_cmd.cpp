@@ -10,16 +10,16 @@
 
 namespace tb {
 
-Command add_export_command(CLI::App& app) {
+static Command add_export_command(CLI::App& app) {
   struct Args {
     std::string model = "2B4T", format = "i2s", out;
     uint64_t seed = 1;
   };
   auto a = std::make_shared<Args>();
   CLI::App* exp = app.add_subcommand("export", "write a model (synthetic weights) as a GGUF file in a ternary format");
-  exp->add_option("--model", a->model, "preset name or .json config")->capture_default_str();
+  add_model_option(exp, a->model, "preset name or .json config");
   exp->add_option("--format", a->format, "tensor format: i2s (bitnet.cpp's I2_S, type 36)")->capture_default_str();
-  exp->add_option("--seed", a->seed, "seed of the synthetic weights")->capture_default_str();
+  add_seed_option(exp, a->seed, "seed of the synthetic weights");
   exp->add_option("--out", a->out, "output .gguf path")->required();
   return {exp, [a] {
             const ModelConfig c = load_model_config(a->model);
@@ -29,5 +29,6 @@ Command add_export_command(CLI::App& app) {
             return 0;
           }};
 }
+[[maybe_unused]] const bool registered = register_command(110, add_export_command);
 
 }  // namespace tb

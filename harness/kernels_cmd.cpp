@@ -62,11 +62,12 @@ int cmd_kernels_json() {
   return 0;
 }
 
-Command add_kernels_command(CLI::App& app) {
+static Command add_kernels_command(CLI::App& app) {
   auto as_json = std::make_shared<bool>(false);
   CLI::App* sub = app.add_subcommand("kernels", "list kernels, their formats and the ISA path each uses on this CPU");
   sub->add_flag("--json", *as_json, "the same as JSON for scripts");
   return {sub, [as_json] { return *as_json ? cmd_kernels_json() : cmd_kernels(); }};
 }
+[[maybe_unused]] const bool registered = register_command(10, add_kernels_command);
 
 }  // namespace tb

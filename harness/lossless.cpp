@@ -115,7 +115,7 @@ int cmd_lossless(const LosslessArgs& a) {
   return 0;
 }
 
-Command add_lossless_command(CLI::App& app) {
+static Command add_lossless_command(CLI::App& app) {
   struct Args {
     LosslessArgs args;
     std::string kernels = "i2s,tl1,tl2";
@@ -123,12 +123,12 @@ Command add_lossless_command(CLI::App& app) {
   auto a = std::make_shared<Args>();
   CLI::App* lossless = app.add_subcommand("lossless", "share of greedy continuations identical to the fp32 reference, per kernel "
                                       "([A1] Table 7)");
-  lossless->add_option("--model,-m", a->args.model, "preset name or .json config")->capture_default_str();
+  add_model_option(lossless, a->args.model, "preset name or .json config");
   lossless->add_option("--kernels,-k", a->kernels, "formats or variants")->capture_default_str();
   lossless->add_option("--prompts", a->args.prompts, "synthetic prompts")->capture_default_str();
   lossless->add_option("--tokens", a->args.tokens, "greedy tokens generated per prompt")->capture_default_str();
   lossless->add_option("--prompt-len", a->args.prompt_len, "tokens per prompt")->capture_default_str();
-  lossless->add_option("--seed", a->args.seed, "seed of the weights and prompts")->capture_default_str();
+  add_seed_option(lossless, a->args.seed, "seed of the weights and prompts");
   lossless->add_option("--threads,-t", a->args.threads, "threads of the kernels (the reference runs on one)");
   lossless->add_flag("--json", a->args.json, "JSON on stdout instead of a table");
   return {lossless, [a] {
@@ -136,5 +136,6 @@ Command add_lossless_command(CLI::App& app) {
             return cmd_lossless(a->args);
           }};
 }
+[[maybe_unused]] const bool registered = register_command(30, add_lossless_command);
 
 }  // namespace tb

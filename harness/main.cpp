@@ -62,11 +62,8 @@ int harness_main(int argc, char** argv) {
   app.add_option("--isa", isa, "force an ISA path: auto, scalar, neon, avx2, avx512vnni (env: TERNBENCH_ISA)");
   app.require_subcommand(0, 1);
   const tb::Command sweep = tb::add_sweep_command(app);
-  const std::vector<tb::Command> commands = {
-      sweep, tb::add_kernels_command(app), tb::add_verify_command(app), tb::add_lossless_command(app),
-      tb::add_roofline_command(app), tb::add_import_command(app), tb::add_report_command(app),
-      tb::add_compare_command(app), tb::add_energy_command(app), tb::add_models_command(app),
-      tb::add_tune_command(app), tb::add_export_command(app)};
+  std::vector<tb::Command> commands = {sweep};
+  for (tb::AddCommand add : tb::registered_commands()) commands.push_back(add(app));
   // A mistake on the command line ends as one line and exit status 2, as every other error does (CLI11's own
   // exit codes are 100 and up, its message two lines); --help and its kin print and exit 0.
   try {

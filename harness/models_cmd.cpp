@@ -127,7 +127,7 @@ int cmd_models_json() {
   return 0;
 }
 
-Command add_models_command(CLI::App& app) {
+static Command add_models_command(CLI::App& app) {
   auto as_json = std::make_shared<bool>(false);
   CLI::App* models = app.add_subcommand("models", "list model presets with parameter counts and weight memory per format");
   models->add_flag("--json", *as_json, "the same as JSON for scripts: shapes, parameter counts, and per format its bits "
@@ -135,5 +135,6 @@ Command add_models_command(CLI::App& app) {
                    "other parts of a sweep's memory (head at each precision, KV cache, scratch)");
   return {models, [as_json] { return *as_json ? cmd_models_json() : cmd_models(); }};
 }
+[[maybe_unused]] const bool registered = register_command(90, add_models_command);
 
 }  // namespace tb

@@ -80,7 +80,7 @@ int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json, bo
 
 }  // namespace
 
-Command add_roofline_command(CLI::App& app) {
+static Command add_roofline_command(CLI::App& app) {
   struct Args {
     std::string threads = default_thread_ladder();
     bool refresh = false, json = false, cached = false;
@@ -94,5 +94,6 @@ Command add_roofline_command(CLI::App& app) {
                      "are listed; JSON: \"missing\")")->excludes("--refresh");
   return {roofline, [a] { return cmd_roofline(parse_thread_spec(a->threads), a->refresh, a->json, a->cached); }};
 }
+[[maybe_unused]] const bool registered = register_command(40, add_roofline_command);
 
 }  // namespace tb

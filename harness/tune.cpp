@@ -17,7 +17,7 @@
 namespace tb {
 
 void add_tune_options(CLI::App& cmd, TuneArgs& a) {
-  cmd.add_option("--model,-m", a.model, "the model preset whose matmul shapes are tuned")->capture_default_str();
+  add_model_option(&cmd, a.model, "the model preset whose matmul shapes are tuned");
   cmd.add_option("--formats", a.formats, "TL formats to tune, comma-separated")->capture_default_str();
   cmd.add_option("--threads,-t", a.threads, "thread count of the timing (one number)")->capture_default_str()->check(CLI::PositiveNumber);
   cmd.add_option("--out", a.out, "tiles file to write (default: this machine's cache, " + tiles_cache_path() +
@@ -83,11 +83,12 @@ int cmd_tune(const TuneArgs& a) {
   return 0;
 }
 
-Command add_tune_command(CLI::App& app) {
+static Command add_tune_command(CLI::App& app) {
   auto a = std::make_shared<TuneArgs>();
   CLI::App* tune = app.add_subcommand("tune", "TL1/TL2 tile tuner: times tile candidates per matmul shape, writes this machine's tiles cache");
   add_tune_options(*tune, *a);
   return {tune, [a] { return cmd_tune(*a); }};
 }
+[[maybe_unused]] const bool registered = register_command(100, add_tune_command);
 
 }  // namespace tb

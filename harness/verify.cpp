@@ -280,7 +280,7 @@ int cmd_verify_reference(const VerifyArgs& a) {
   return 0;
 }
 
-Command add_verify_command(CLI::App& app) {
+static Command add_verify_command(CLI::App& app) {
   struct Args {
     VerifyArgs args;
     std::string threads = "1,max";
@@ -288,11 +288,11 @@ Command add_verify_command(CLI::App& app) {
   auto a = std::make_shared<Args>();
   CLI::App* verify = app.add_subcommand("verify", "check every kernel bit for bit against the oracle on the model's shapes, "
                                     "and that logits are identical across kernels and thread counts");
-  verify->add_option("--model,-m", a->args.model, "preset name or .json config")->capture_default_str();
+  add_model_option(verify, a->args.model, "preset name or .json config");
   verify->add_option("--threads,-t", a->threads, "thread counts the logits must agree across")->capture_default_str();
   verify->add_option("--layers", a->args.layers, "end-to-end check on the first N layers only (0: all)")->capture_default_str();
   verify->add_option("--tokens", a->args.tokens, "GEMM tokens of the matmul check and prompt tokens of the end-to-end check")->capture_default_str();
-  verify->add_option("--seed", a->args.seed, "seed of the weights and activations")->capture_default_str();
+  add_seed_option(verify, a->args.seed, "seed of the weights and activations");
   verify->add_flag("--reference", a->args.reference,
                    "instead: the runner beside the Eigen reference, layer by layer (flips, pre-quantization "
                    "differences, identical linear outputs, quantization error per layer); -m may be a .gguf file");
@@ -303,5 +303,6 @@ Command add_verify_command(CLI::App& app) {
             return a->args.reference ? cmd_verify_reference(a->args) : cmd_verify(a->args);
           }};
 }
+[[maybe_unused]] const bool registered = register_command(20, add_verify_command);
 
 }  // namespace tb

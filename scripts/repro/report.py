@@ -197,6 +197,21 @@ def failure_lines(d, section):
         [f"- `{s['cmd']}`: {s.get('error', s.get('status'))}" for s in f] + [""]
 
 
+NOTHING_RUN = "nothing run"  # a section's answer when it had nothing to run: its failures close it, no commands
+
+
+def section(name, title):
+    """A report section: its heading, what the method adds (it is handed the data), then the steps of the section
+    that failed and the commands that made its numbers."""
+    def wrap(fn):
+        def run(self):
+            self.add(f"## {title}", "")
+            ran = fn(self, self.d) != NOTHING_RUN
+            self.add(*failure_lines(self.d, name), *(commands_block(self.d, name) if ran else []))
+        return run
+    return wrap
+
+
 class Report:
     def __init__(self, d):
         self.d = d
@@ -206,10 +221,10 @@ class Report:
     def add(self, *lines):
         self.lines.extend(lines)
 
+
     # ---- 1. speed
-    def speed(self):
-        d = self.d
-        self.add("## 1. Speed against model size ([A1] Tables 4 and 5)", "")
+    @section("speed", "1. Speed against model size ([A1] Tables 4 and 5)")
+    def speed(self, d):
         self.add(f"Generation (tg) tokens/s, median of the repetitions after one warm-up, from an empty KV cache. "
                  f"The ternary column is the faster of i2s and tl2 per size (named); fp16 is ternbench's own fp16 kernel "
                  f"(the paper's baseline is llama.cpp fp16), run up to 13B as in the paper. Published: {PAPER_CPU}, "
@@ -272,8 +287,6 @@ class Report:
                  "(linear + attention + norms and quantization, per layer and token, `time_split`); the two runs' "
                  "estimates are averaged and their spread is given. (A two-point fit of the total times was tried first: "
                  "on this kind of machine run-to-run noise exceeds the per-layer difference at a few layers.)", "")
-        self.add(*failure_lines(d, "speed"))
-        self.add(*commands_block(d, "speed"))
 
     def extrapolation_check(self, threads):
         d = self.d
@@ -307,9 +320,8 @@ class Report:
                           f"{len(rows)} comparison{'s' * (len(rows) > 1)}"))
 
     # ---- 2. kernels
-    def kernels(self):
-        d = self.d
-        self.add("## 2. Speed per kernel ([A2] Table 7)", "")
+    @section("kernels", "2. Speed per kernel ([A2] Table 7)")
+    def kernels(self, d):
         t = d.ncpu or (max(d.speed_threads()) if d.speed_threads() else None)
         self.add(f"Generation tokens/s per kernel at {thread_label(t, d.ncpu) if t else 'all threads'}, beside [A2] "
                  f"Table 7 (i7-13700H). TQ1_0/TQ2_0 are llama.cpp's formats, which ternbench does not run; int8 and tl1 have "
@@ -332,13 +344,10 @@ class Report:
             self.head.append(("[A2] Table 7: 700M I2_S / F16 tokens/s", "125.37 / 30.73",
                               f"{ts_fmt(x.tps)}{x.mark()} / {ts_fmt(f.tps) + f.mark() if f else '—'}",
                               f"{thread_label(t, d.ncpu)}; {x.how}"))
-        self.add(*failure_lines(d, "kernels"))
-        self.add(*commands_block(d, "kernels"))
 
     # ---- 3. energy
-    def energy(self):
-        d = self.d
-        self.add("## 3. Energy ([A1] Table 6, [A3] Table 1)", "")
+    @section("energy", "3. Energy ([A1] Table 6, [A3] Table 1)")
+    def energy(self, d):
         est = {}
         for s in d.outputs("energy"):
             if s.get("kind") == "json" and isinstance(s.get("output"), dict):
@@ -406,13 +415,10 @@ class Report:
                 self.add("```", *text[:9], "```", "")
             else:
                 self.add("(`harness energy` was not run or failed.)", "")
-        self.add(*failure_lines(d, "energy"))
-        self.add(*commands_block(d, "energy"))
 
     # ---- 4. memory
-    def memory(self):
-        d = self.d
-        self.add("## 4. Memory ([A3] Table 1)", "")
+    @section("memory", "4. Memory ([A3] Table 1)")
+    def memory(self, d):
         self.add("Non-embedding weights as allocated (`memory.non_embedding`: linear layers + norms) and the process's peak "
                  "RSS while that kernel ran (`memory.peak_rss`), from short runs (pp1, tg1, one repetition), in GB (1e9 bytes). "
                  "[A3] quotes non-embedding weights at the models' own precision: bf16 for the five float models, 1.58 bits "
@@ -450,13 +456,10 @@ class Report:
                 self.add(f"| {A3_NAMES[m]} | {tf} | {fnum(f16 / x) + 'x' if f16 else '—'} | {fnum(f32 / x) + 'x' if f32 else '—'} |")
             self.add("", "Published for comparison: 2B4T 0.4 GB against 2 / 1.4 / 2.6 / 3.2 / 4.8 GB for the float models "
                      "at bf16 (docs/reference.md §6.3); fp16/1.58-bit = 10.1x.", "")
-        self.add(*failure_lines(d, "memory"))
-        self.add(*commands_block(d, "memory"))
 
     # ---- 5. latency
-    def latency(self):
-        d = self.d
-        self.add("## 5. Decode latency ([A3] Table 1)", "")
+    @section("latency", "5. Decode latency ([A3] Table 1)")
+    def latency(self, d):
         t = d.ncpu
         cpu = d.machine.get("cpu", "this CPU")
         self.add(f"2B4T decode milliseconds per token (TPOT) = 1000 / median tokens/s of the generation test, i2s, at "
@@ -479,18 +482,14 @@ class Report:
                 self.add(f"| {head} | 29 | — | — | — | — | — | |")
         self.add("", "The other five models' published latencies (48 / 41 / 65 / 67 / 124 ms) are float models under "
                  "llama.cpp; not measured here.", "")
-        self.add(*failure_lines(d, "latency"))
-        self.add(*commands_block(d, "latency"))
 
     # ---- 7. peers
-    def peers(self):
-        d = self.d
-        self.add("## 7. Peers: llama-bench beside ternbench on 2B4T", "")
+    @section("peers", "7. Peers: llama-bench beside ternbench on 2B4T")
+    def peers(self, d):
         if not d.peers:
             self.add("No peer files given (`scripts/reproduce --peers FILE...` takes llama-bench output of llama.cpp, "
                      "bitnet.cpp or ik_llama.cpp: JSON, JSONL or CSV).", "")
-            self.add(*failure_lines(d, "peers"))
-            return
+            return NOTHING_RUN
         cpus = sorted({str(r.get("machine", {}).get("cpu", "unknown")) for r in d.peers})
         here = d.machine.get("cpu", "this machine")
         same = cpus == [here]
@@ -562,13 +561,10 @@ class Report:
                                           "peers' figures from their files" + ("" if same else ", another machine")
                                           + d.disturbed([o[3]])))
         self.add("")
-        self.add(*failure_lines(d, "peers"))
-        self.add(*commands_block(d, "peers"))
 
     # ---- 6. lossless
-    def lossless(self):
-        d = self.d
-        self.add("## 6. Lossless inference ([A1] Table 7)", "")
+    @section("lossless", "6. Lossless inference ([A1] Table 7)")
+    def lossless(self, d):
         outs = [s for s in d.outputs("lossless") if isinstance(s.get("output"), dict)]
         o = outs[-1]["output"] if outs else None
         ind = bool(o) and any("exact_match_rate_independent" in k for k in o.get("kernels", []))
@@ -621,8 +617,6 @@ class Report:
                               + ("; against the independent Eigen reference: " + " / ".join(
                                   f"{k['exact_match_rate_independent']:.0%}" for k in o["kernels"]
                                   if k["kernel"].split("__")[0] in ("i2s", "tl1", "tl2")) if ind else "")))
-        self.add(*failure_lines(d, "lossless"))
-        self.add(*commands_block(d, "lossless"))
 
     # ---- the whole
     def render(self, plots):

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 
@@ -83,5 +84,23 @@ class TempTree {
  private:
   std::string root_;
 };
+
+// One Linux powercap zone as /sys/class/powercap/<id>/ holds it: name, counter in microjoules, wrap range.
+struct RaplZone {
+  std::string id, name;
+  uint64_t uj = 0;
+  std::string range = "262143328850";  // a real Intel max_energy_range_uj (2^32 x 61.035 uJ)
+};
+inline void rapl_zones(const TempTree& t, std::initializer_list<RaplZone> zones) {
+  for (const RaplZone& z : zones) {
+    t.write(z.id + "/name", z.name + "\n");
+    t.write(z.id + "/energy_uj", std::to_string(z.uj) + "\n");
+    t.write(z.id + "/max_energy_range_uj", z.range + "\n");
+  }
+}
+// A zone's counter moves (rewritten in place, as sysfs values change).
+inline void rapl_set(const TempTree& t, const std::string& id, uint64_t uj) {
+  t.put(id + "/energy_uj", std::to_string(uj) + "\n");
+}
 
 }  // namespace tbtest

@@ -6,6 +6,7 @@
 #include "energy/estimate.h"
 #include "base/error.h"
 #include "model/config.h"
+#include "tests/error_of.h"
 
 namespace {
 
@@ -83,13 +84,8 @@ TEST(Estimate, OtherTablesAndArithmetic) {
   const Estimate f(tb::load_model_config("2B4T"), fp16);
   EXPECT_FALSE(f.ternary());
   EXPECT_NEAR(f.sequence(512).linear_j, 512 * 2084044800.0 * 0.5e-12, 1e-15);
-  try {
-    op_energies("5nm");
-    FAIL();
-  } catch (const tb::Error& e) {
-    EXPECT_EQ(std::string(e.what()),
-              "unknown process node '5nm' for the energy estimate: use 7nm ([A3]) or 45nm (BitNet paper)");
-  }
+  EXPECT_EQ(tbtest::error_of([&] { op_energies("5nm"); }),
+            "unknown process node '5nm' for the energy estimate: use 7nm ([A3]) or 45nm (BitNet paper)");
   EXPECT_THROW(Estimate(llama).tokens(-1, 0), tb::Error);
 }
 

@@ -13,6 +13,7 @@
 #include "energy/perf_power.h"
 #include "fake_tree.h"
 #include "base/error.h"
+#include "tests/error_of.h"
 
 namespace {
 
@@ -43,12 +44,8 @@ TEST(PerfPower, CpuLists) {
   EXPECT_EQ(parse_cpu_list("0,36", "m"), (std::vector<int>{0, 36}));
   EXPECT_EQ(parse_cpu_list("0-3,8", "m"), (std::vector<int>{0, 1, 2, 3, 8}));
   for (const char* bad : {"", "a", "3-1", "0,", "-1", "0;1"}) {
-    try {
-      parse_cpu_list(bad, "/sys/x/cpumask");
-      FAIL() << "accepted \"" << bad << "\"";
-    } catch (const tb::Error& e) {
-      EXPECT_TRUE(contains(e.what(), "/sys/x/cpumask: expected a CPU list")) << e.what();
-    }
+    EXPECT_TRUE(tbtest::throws_error([&] { parse_cpu_list(bad, "/sys/x/cpumask"); },
+                                     {"/sys/x/cpumask: expected a CPU list"})) << "accepted \"" << bad << "\"";
   }
 }
 
@@ -84,35 +81,22 @@ TEST(PerfPower, MalformedDescriptionsNameTheFile) {
     tbtest::TempTree t;
     perf_tree(t);
     perf_event(t, "energy-pkg", "event=0x02", "2.3283064365386962890625e-10", "Watts");
-    try {
-      read_perf_power_pmu(t.path("power"));
-      FAIL();
-    } catch (const tb::Error& e) {
-      EXPECT_EQ(std::string(e.what()), t.path("power/events/energy-pkg.unit") + ": expected \"Joules\", got \"Watts\"");
-    }
+    EXPECT_EQ(tbtest::error_of([&] { read_perf_power_pmu(t.path("power")); }),
+              t.path("power/events/energy-pkg.unit") + ": expected \"Joules\", got \"Watts\"");
   }
   {
     tbtest::TempTree t;
     perf_tree(t);
     perf_event(t, "energy-ram", "event=0x03", "abc");
-    try {
-      read_perf_power_pmu(t.path("power"));
-      FAIL();
-    } catch (const tb::Error& e) {
-      EXPECT_TRUE(contains(e.what(), t.path("power/events/energy-ram.scale") + ": expected a positive number")) << e.what();
-    }
+    EXPECT_TRUE(tbtest::throws_error([&] { read_perf_power_pmu(t.path("power")); },
+                                     {t.path("power/events/energy-ram.scale") + ": expected a positive number"}));
   }
   {
     tbtest::TempTree t;
     perf_tree(t);
     std::filesystem::remove(t.path("power/events/energy-pkg.scale"));
-    try {
-      read_perf_power_pmu(t.path("power"));
-      FAIL();
-    } catch (const tb::Error& e) {
-      EXPECT_EQ(std::string(e.what()),
-                "cannot read " + t.path("power/events/energy-pkg.scale") + ": No such file or directory");
-    }
+    EXPECT_EQ(tbtest::error_of([&] { read_perf_power_pmu(t.path("power")); }),
+              "cannot read " + t.path("power/events/energy-pkg.scale") + ": No such file or directory");
   }
   {
     tbtest::TempTree t;
@@ -224,13 +208,9 @@ TEST(PerfPower, CountGoingBackwardsOrFailingToOpenIsNamed) {
     PerfPowerMeter m(t.path("power"), t.path("paranoid"), r.opener());
     ASSERT_TRUE(m.available()) << m.why_not();
     m.start();
-    try {
-      m.read();
-      FAIL() << "a count going backwards was accepted";
-    } catch (const tb::Error& e) {
-      EXPECT_TRUE(contains(e.what(), "perf_event_open(power/energy-pkg/, type 9999, config 2, cpu 36)")) << e.what();
-      EXPECT_TRUE(contains(e.what(), "went backwards")) << e.what();
-    }
+    EXPECT_TRUE(tbtest::throws_error([&] { m.read(); },
+                                     {"perf_event_open(power/energy-pkg/, type 9999, config 2, cpu 36)", "went backwards"}))
+        << "a count going backwards was accepted";
   }
   {
     tbtest::TempTree t;

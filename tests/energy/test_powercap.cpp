@@ -7,32 +7,23 @@
 #include "energy/powercap.h"
 #include "fake_tree.h"
 #include "base/error.h"
+#include "tests/error_of.h"
 
 namespace {
+
+using tbtest::rapl_set;
+using tbtest::rapl_zones;
 
 using tb::energy::PowercapMeter;
 using tb::energy::Reading;
 
-constexpr const char* kBigRange = "262143328850";  // a real Intel max_energy_range_uj (2^32 x 61.035 uJ)
-
-void zone(const tbtest::TempTree& t, const std::string& id, const std::string& name, uint64_t uj,
-          const std::string& range = kBigRange) {
-  t.write(id + "/name", name + "\n");
-  t.write(id + "/energy_uj", std::to_string(uj) + "\n");
-  t.write(id + "/max_energy_range_uj", range + "\n");
-}
-void set(const tbtest::TempTree& t, const std::string& id, uint64_t uj) {
-  t.put(id + "/energy_uj", std::to_string(uj) + "\n");
-}
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 TEST(Powercap, OnePackageWithSubzones) {
   tbtest::TempTree t;
   t.mkdir("intel-rapl");  // the control-type directory, not a zone
-  zone(t, "intel-rapl:0", "package-0", 1000000);
-  zone(t, "intel-rapl:0:0", "core", 500000);
-  zone(t, "intel-rapl:0:1", "uncore", 100000);
-  zone(t, "intel-rapl:0:2", "dram", 50000);
+  rapl_zones(t, {{"intel-rapl:0", "package-0", 1000000}, {"intel-rapl:0:0", "core", 500000},
+                  {"intel-rapl:0:1", "uncore", 100000}, {"intel-rapl:0:2", "dram", 50000}});
   PowercapMeter m(t.root());
   ASSERT_TRUE(m.available()) << m.why_not();
   EXPECT_EQ(m.domains(), (std::vector<std::string>{"package", "core", "uncore", "dram"}));
@@ -43,10 +34,10 @@ TEST(Powercap, OnePackageWithSubzones) {
   EXPECT_EQ(m.zones()[2].max_energy_range_uj, 262143328850u);
 
   m.start();
-  set(t, "intel-rapl:0", 1000000 + 3500000);  // +3.5 J
-  set(t, "intel-rapl:0:0", 500000 + 2000000);  // +2 J
-  set(t, "intel-rapl:0:1", 100000 + 250000);   // +0.25 J
-  set(t, "intel-rapl:0:2", 50000 + 500000);    // +0.5 J
+  rapl_set(t, "intel-rapl:0", 1000000 + 3500000);  // +3.5 J
+  rapl_set(t, "intel-rapl:0:0", 500000 + 2000000);  // +2 J
+  rapl_set(t, "intel-rapl:0:1", 100000 + 250000);   // +0.25 J
+  rapl_set(t, "intel-rapl:0:2", 50000 + 500000);    // +0.5 J
   const Reading r = m.read();
   EXPECT_DOUBLE_EQ(r.at("package"), 3.5);
   EXPECT_DOUBLE_EQ(r.at("core"), 2.0);
@@ -54,28 +45,20 @@ TEST(Powercap, OnePackageWithSubzones) {
   EXPECT_DOUBLE_EQ(r.at("dram"), 0.5);
   EXPECT_DOUBLE_EQ(r.per_package.at(0).at("core"), 2.0);
   EXPECT_EQ(r.per_package.size(), 1u);
-  try {
-    r.at("psys");
-    FAIL() << "no psys domain here";
-  } catch (const tb::Error& e) {
-    EXPECT_TRUE(contains(e.what(), "no domain 'psys'")) << e.what();
-    EXPECT_TRUE(contains(e.what(), "package")) << e.what();
-  }
+  EXPECT_TRUE(tbtest::throws_error([&] { r.at("psys"); }, {"no domain 'psys'", "package"})) << "no psys domain here";
 }
 
 TEST(Powercap, TwoPackagesSummedAndSplit) {
   tbtest::TempTree t;
-  zone(t, "intel-rapl:0", "package-0", 0);
-  zone(t, "intel-rapl:0:0", "dram", 0);
-  zone(t, "intel-rapl:1", "package-1", 7000000);
-  zone(t, "intel-rapl:1:0", "dram", 0);
+  rapl_zones(t, {{"intel-rapl:0", "package-0", 0}, {"intel-rapl:0:0", "dram", 0},
+                  {"intel-rapl:1", "package-1", 7000000}, {"intel-rapl:1:0", "dram", 0}});
   PowercapMeter m(t.root());
   ASSERT_TRUE(m.available()) << m.why_not();
   m.start();
-  set(t, "intel-rapl:0", 10000000);            // +10 J
-  set(t, "intel-rapl:1", 7000000 + 20000000);  // +20 J
-  set(t, "intel-rapl:0:0", 1000000);           // +1 J
-  set(t, "intel-rapl:1:0", 3000000);           // +3 J
+  rapl_set(t, "intel-rapl:0", 10000000);            // +10 J
+  rapl_set(t, "intel-rapl:1", 7000000 + 20000000);  // +20 J
+  rapl_set(t, "intel-rapl:0:0", 1000000);           // +1 J
+  rapl_set(t, "intel-rapl:1:0", 3000000);           // +3 J
   const Reading r = m.read();
   EXPECT_DOUBLE_EQ(r.at("package"), 30.0);
   EXPECT_DOUBLE_EQ(r.at("dram"), 4.0);
@@ -103,7 +86,7 @@ TEST(Powercap, ZoneIndicesAreHex) {
   for (int i = 0; i < 16; ++i) {
     char id[32];
     std::snprintf(id, sizeof id, "intel-rapl:%x", i);
-    zone(t, id, "package-" + std::to_string(i), 0);
+    rapl_zones(t, {{id, "package-" + std::to_string(i), 0}});
   }
   PowercapMeter m(t.root());
   ASSERT_TRUE(m.available()) << m.why_not();
@@ -113,8 +96,8 @@ TEST(Powercap, ZoneIndicesAreHex) {
   EXPECT_EQ(m.zones()[10].name, "package-10");
   EXPECT_TRUE(m.notes().empty()) << m.notes().front();
   m.start();
-  set(t, "intel-rapl:a", 4000000);
-  set(t, "intel-rapl:f", 1000000);
+  rapl_set(t, "intel-rapl:a", 4000000);
+  rapl_set(t, "intel-rapl:f", 1000000);
   const Reading r = m.read();
   EXPECT_DOUBLE_EQ(r.per_package.at(10).at("package"), 4.0);
   EXPECT_DOUBLE_EQ(r.per_package.at(15).at("package"), 1.0);
@@ -123,16 +106,14 @@ TEST(Powercap, ZoneIndicesAreHex) {
 
 TEST(Powercap, PsysIsNeverAddedToPackage) {
   tbtest::TempTree t;
-  zone(t, "intel-rapl:0", "package-0", 0);
-  zone(t, "intel-rapl:0:0", "core", 0);
-  zone(t, "intel-rapl:1", "psys", 0);
+  rapl_zones(t, {{"intel-rapl:0", "package-0", 0}, {"intel-rapl:0:0", "core", 0}, {"intel-rapl:1", "psys", 0}});
   PowercapMeter m(t.root());
   ASSERT_TRUE(m.available()) << m.why_not();
   EXPECT_EQ(m.domains(), (std::vector<std::string>{"package", "core", "psys"}));
   m.start();
-  set(t, "intel-rapl:0", 10000000);
-  set(t, "intel-rapl:0:0", 6000000);
-  set(t, "intel-rapl:1", 40000000);
+  rapl_set(t, "intel-rapl:0", 10000000);
+  rapl_set(t, "intel-rapl:0:0", 6000000);
+  rapl_set(t, "intel-rapl:1", 40000000);
   const Reading r = m.read();
   EXPECT_DOUBLE_EQ(r.at("package"), 10.0);
   EXPECT_DOUBLE_EQ(r.at("psys"), 40.0);
@@ -142,20 +123,19 @@ TEST(Powercap, PsysIsNeverAddedToPackage) {
 
 TEST(Powercap, MmioZonesAreNotedAndNotCounted) {
   tbtest::TempTree t;
-  zone(t, "intel-rapl:0", "package-0", 0);
-  zone(t, "intel-rapl-mmio:0", "package-0", 0);
+  rapl_zones(t, {{"intel-rapl:0", "package-0", 0}, {"intel-rapl-mmio:0", "package-0", 0}});
   PowercapMeter m(t.root());
   ASSERT_TRUE(m.available()) << m.why_not();
   ASSERT_EQ(m.notes().size(), 1u);
   EXPECT_EQ(m.notes()[0],
             "intel-rapl-mmio:0 (\"package-0\") is the MMIO interface to the same package counters; not read, not added");
   m.start();
-  set(t, "intel-rapl:0", 2000000);
-  set(t, "intel-rapl-mmio:0", 2000000);
+  rapl_set(t, "intel-rapl:0", 2000000);
+  rapl_set(t, "intel-rapl-mmio:0", 2000000);
   EXPECT_DOUBLE_EQ(m.read().at("package"), 2.0);
 
   tbtest::TempTree only;
-  zone(only, "intel-rapl-mmio:0", "package-0", 0);
+  rapl_zones(only, {{"intel-rapl-mmio:0", "package-0", 0}});
   PowercapMeter m2(only.root());
   EXPECT_FALSE(m2.available());
   EXPECT_TRUE(contains(m2.why_not(), "only the intel-rapl-mmio interface is present")) << m2.why_not();
@@ -163,24 +143,24 @@ TEST(Powercap, MmioZonesAreNotedAndNotCounted) {
 
 TEST(Powercap, WrapDuringTheRun) {
   tbtest::TempTree t;
-  zone(t, "intel-rapl:0", "package-0", 900000, "1000000");  // wraps after 1 J
+  rapl_zones(t, {{"intel-rapl:0", "package-0", 900000, "1000000"}});  // wraps after 1 J
   PowercapMeter m(t.root());
   ASSERT_TRUE(m.available()) << m.why_not();
   // Poll often enough: 1 J of range at 1000 W lasts 1 ms.
   EXPECT_NEAR(m.max_poll_interval_s(), 1000001e-6 / 1000.0, 1e-15);
   m.start();
-  set(t, "intel-rapl:0", 950000);
+  rapl_set(t, "intel-rapl:0", 950000);
   m.sample();                        // +0.05 J
-  set(t, "intel-rapl:0", 100000);    // wrapped: 950000 -> 1000000 (+1 uJ to 0) -> 100000
+  rapl_set(t, "intel-rapl:0", 100000);    // wrapped: 950000 -> 1000000 (+1 uJ to 0) -> 100000
   m.sample();
-  set(t, "intel-rapl:0", 300000);
+  rapl_set(t, "intel-rapl:0", 300000);
   const Reading r = m.read();
   // 50000 + (1000001 - 950000) + 100000 + 200000 uJ
   EXPECT_NEAR(r.at("package"), 0.400001, 1e-12);
   // Two wraps in a row, with a poll between each.
-  set(t, "intel-rapl:0", 200000);
+  rapl_set(t, "intel-rapl:0", 200000);
   m.sample();  // +900001
-  set(t, "intel-rapl:0", 100000);
+  rapl_set(t, "intel-rapl:0", 100000);
   EXPECT_NEAR(m.read().at("package"), 0.400001 + 0.900001 + 0.900001, 1e-12);
 }
 
@@ -190,18 +170,14 @@ TEST(Powercap, CounterDeltaRules) {
   EXPECT_EQ(counter_delta(90, 5, 100, "x"), 15u);  // wrapped
   EXPECT_EQ(counter_delta(7, 7, 100, "x"), 0u);
   EXPECT_EQ(counter_delta(5, 1u << 30, 0, "x"), (1u << 30) - 5u);
-  try {
-    counter_delta(10, 5, 0, "power/energy-pkg");
-    FAIL();
-  } catch (const tb::Error& e) {
-    EXPECT_TRUE(contains(e.what(), "power/energy-pkg: 64-bit energy counter went backwards (10 -> 5)")) << e.what();
-  }
+  EXPECT_TRUE(tbtest::throws_error([&] { counter_delta(10, 5, 0, "power/energy-pkg"); },
+                                   {"power/energy-pkg: 64-bit energy counter went backwards (10 -> 5)"}));
   EXPECT_THROW(counter_delta(10, 100, 100, "x"), tb::Error);
 }
 
 TEST(Powercap, UnreadableEnergyFileNamesTheFileAndTheFix) {
   tbtest::TempTree t;
-  zone(t, "intel-rapl:0", "package-0", 0);
+  rapl_zones(t, {{"intel-rapl:0", "package-0", 0}});
   t.chmod("intel-rapl:0/energy_uj", 0000);
   if (t.readable("intel-rapl:0/energy_uj"))
     GTEST_SKIP() << "running as root (or with CAP_DAC_OVERRIDE): chmod 000 does not stop reads, so the permission "
@@ -236,28 +212,28 @@ TEST(Powercap, MalformedTreesAreClearErrors) {
     return std::make_pair(m.why_not(), t.root());
   };
   {
-    auto [w, root] = why([](const tbtest::TempTree& t) { zone(t, "intel-rapl:0", "package-0", 0); t.write("intel-rapl:0/energy_uj", "12abc\n"); });
+    auto [w, root] = why([](const tbtest::TempTree& t) { rapl_zones(t, {{"intel-rapl:0", "package-0", 0}}); t.write("intel-rapl:0/energy_uj", "12abc\n"); });
     EXPECT_EQ(w, root + "/intel-rapl:0/energy_uj: expected an unsigned decimal integer, got \"12abc\" (not a digit)");
   }
   {
-    auto [w, root] = why([](const tbtest::TempTree& t) { zone(t, "intel-rapl:0", "package-0", 0); t.write("intel-rapl:0/energy_uj", ""); });
+    auto [w, root] = why([](const tbtest::TempTree& t) { rapl_zones(t, {{"intel-rapl:0", "package-0", 0}}); t.write("intel-rapl:0/energy_uj", ""); });
     EXPECT_EQ(w, root + "/intel-rapl:0/energy_uj: expected an unsigned decimal integer, got \"\" (empty)");
   }
   {
-    auto [w, root] = why([](const tbtest::TempTree& t) { zone(t, "intel-rapl:0", "package-0", 0, "0"); });
+    auto [w, root] = why([](const tbtest::TempTree& t) { rapl_zones(t, {{"intel-rapl:0", "package-0", 0, "0"}}); });
     EXPECT_EQ(w, root + "/intel-rapl:0/max_energy_range_uj is 0: a counter cannot wrap at 0; the powercap tree is malformed");
   }
   {
-    auto [w, root] = why([](const tbtest::TempTree& t) { zone(t, "intel-rapl:0", "package-0", 5000, "1000"); });
+    auto [w, root] = why([](const tbtest::TempTree& t) { rapl_zones(t, {{"intel-rapl:0", "package-0", 5000, "1000"}}); });
     EXPECT_EQ(w, root + "/intel-rapl:0/energy_uj reads 5000, above max_energy_range_uj 1000; the powercap tree is malformed");
   }
   {
-    auto [w, root] = why([](const tbtest::TempTree& t) { zone(t, "intel-rapl:0", "package-0", 0, "99999999999999999999999"); });
+    auto [w, root] = why([](const tbtest::TempTree& t) { rapl_zones(t, {{"intel-rapl:0", "package-0", 0, "99999999999999999999999"}}); });
     EXPECT_TRUE(contains(w, "max_energy_range_uj: expected an unsigned decimal integer")) << w;
     EXPECT_TRUE(contains(w, "does not fit in 64 bits")) << w;
   }
   {
-    auto [w, root] = why([](const tbtest::TempTree& t) { zone(t, "intel-rapl:0", "", 0); });
+    auto [w, root] = why([](const tbtest::TempTree& t) { rapl_zones(t, {{"intel-rapl:0", "", 0}}); });
     EXPECT_EQ(w, root + "/intel-rapl:0/name is empty; the powercap tree is malformed");
   }
   {
@@ -279,18 +255,14 @@ TEST(Powercap, MalformedTreesAreClearErrors) {
 
 TEST(Powercap, ValueTurningBadMidRunThrowsNamingTheFile) {
   tbtest::TempTree t;
-  zone(t, "intel-rapl:0", "package-0", 0);
+  rapl_zones(t, {{"intel-rapl:0", "package-0", 0}});
   PowercapMeter m(t.root());
   ASSERT_TRUE(m.available()) << m.why_not();
   m.start();
   t.write("intel-rapl:0/energy_uj", "garbage\n");
-  try {
-    m.read();
-    FAIL() << "a malformed value must not read as zero";
-  } catch (const tb::Error& e) {
-    EXPECT_EQ(std::string(e.what()), t.path("intel-rapl:0/energy_uj") +
-                                         ": expected an unsigned decimal integer, got \"garbage\" (not a digit)");
-  }
+  EXPECT_EQ(tbtest::error_of([&] { m.read(); }),
+            t.path("intel-rapl:0/energy_uj") + ": expected an unsigned decimal integer, got \"garbage\" (not a digit)")
+      << "a malformed value must not read as zero";
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include "energy/powermetrics.h"
 #include "base/error.h"
+#include "tests/error_of.h"
 
 #ifndef TB_ENERGY_TESTDATA
 #error "TB_ENERGY_TESTDATA must point at tests/energy/data"
@@ -79,12 +80,9 @@ TEST(Powermetrics, IntelMacPackage) {
 
 TEST(Powermetrics, TruncatedOutput) {
   const std::string bytes = data("powermetrics_truncated.plist");
-  try {
-    parse_powermetrics_output(bytes);
-    FAIL() << "a cut-off sample must not pass silently";
-  } catch (const tb::Error& e) {
-    EXPECT_TRUE(contains(e.what(), "powermetrics output truncated: sample 2 ends after")) << e.what();
-  }
+  EXPECT_TRUE(tbtest::throws_error([&] { parse_powermetrics_output(bytes); },
+                                   {"powermetrics output truncated: sample 2 ends after"}))
+      << "a cut-off sample must not pass silently";
   PowermetricsParser p;
   // Fed in small pieces, as a pipe delivers it.
   for (size_t i = 0; i < bytes.size(); i += 97) p.feed(bytes.data() + i, std::min<size_t>(97, bytes.size() - i));
@@ -167,12 +165,8 @@ TEST(Powermetrics, MeterReportsTheToolsOwnError) {
   o.check_platform = false;
   PowermetricsMeter m(o);
   m.start();
-  try {
-    m.stop();
-    FAIL();
-  } catch (const tb::Error& e) {
-    EXPECT_EQ(std::string(e.what()), "/bin/sh exited without a sample (status 1): powermetrics must be invoked as the superuser");
-  }
+  EXPECT_EQ(tbtest::error_of([&] { m.stop(); }),
+            "/bin/sh exited without a sample (status 1): powermetrics must be invoked as the superuser");
 }
 
 TEST(Powermetrics, MeterStopsOnMalformedOutput) {
@@ -181,12 +175,7 @@ TEST(Powermetrics, MeterStopsOnMalformedOutput) {
   o.check_platform = false;
   PowermetricsMeter m(o);
   m.start();
-  try {
-    m.stop();
-    FAIL();
-  } catch (const tb::Error& e) {
-    EXPECT_TRUE(contains(e.what(), "powermetrics sample 1: no elapsed_ns")) << e.what();
-  }
+  EXPECT_TRUE(tbtest::throws_error([&] { m.stop(); }, {"powermetrics sample 1: no elapsed_ns"}));
 }
 
 }  // namespace

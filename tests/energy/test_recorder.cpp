@@ -11,23 +11,17 @@
 #include "fake_tree.h"
 #include "base/error.h"
 #include "model/config.h"
+#include "tests/error_of.h"
 
 namespace {
+
+using tbtest::rapl_set;
+using tbtest::rapl_zones;
 
 using namespace tb::energy;
 using namespace std::chrono_literals;
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-void zone(const tbtest::TempTree& t, const std::string& id, const std::string& name, uint64_t uj,
-          const std::string& range = "262143328850") {
-  t.write(id + "/name", name + "\n");
-  t.write(id + "/energy_uj", std::to_string(uj) + "\n");
-  t.write(id + "/max_energy_range_uj", range + "\n");
-}
-void set(const tbtest::TempTree& t, const std::string& id, uint64_t uj) {
-  t.put(id + "/energy_uj", std::to_string(uj) + "\n");
-}
 
 // A meter whose counter grows at a steady 10 W of wall time, plus 0.05 J per token of work it is told about.
 class SteadyMeter : public Meter {
@@ -64,22 +58,21 @@ TEST(Recorder, DefaultIntervalCannotMissAWrap) {
 
 TEST(Recorder, PhasesFromAFakePowercapTree) {
   tbtest::TempTree t;
-  zone(t, "intel-rapl:0", "package-0", 0);
-  zone(t, "intel-rapl:0:0", "dram", 0);
+  rapl_zones(t, {{"intel-rapl:0", "package-0", 0}, {"intel-rapl:0:0", "dram", 0}});
   PowercapMeter m(t.root());
   ASSERT_TRUE(m.available()) << m.why_not();
   RecorderOptions o;
   o.interval = 5ms;
   EnergyRecorder rec(m, o);
   rec.start();
-  set(t, "intel-rapl:0", 1000000);  // 1 J before prefill: in the run, in no phase
+  rapl_set(t, "intel-rapl:0", 1000000);  // 1 J before prefill: in the run, in no phase
   rec.begin(Phase::prefill);
-  set(t, "intel-rapl:0", 1000000 + 12000000);  // prefill: 12 J package, 2 J dram
-  set(t, "intel-rapl:0:0", 2000000);
+  rapl_set(t, "intel-rapl:0", 1000000 + 12000000);  // prefill: 12 J package, 2 J dram
+  rapl_set(t, "intel-rapl:0:0", 2000000);
   std::this_thread::sleep_for(30ms);
   rec.end(Phase::prefill, 128, 0);
   rec.begin(Phase::decode);
-  set(t, "intel-rapl:0", 13000000 + 3200000);  // decode: 3.2 J over 16 tokens
+  rapl_set(t, "intel-rapl:0", 13000000 + 3200000);  // decode: 3.2 J over 16 tokens
   std::this_thread::sleep_for(30ms);
   rec.end(Phase::decode, 16, 128);
   const EnergyReport r = rec.stop();
@@ -106,18 +99,18 @@ TEST(Recorder, PhasesFromAFakePowercapTree) {
 
 TEST(Recorder, SamplerCatchesAWrapBetweenPhaseReads) {
   tbtest::TempTree t;
-  zone(t, "intel-rapl:0", "package-0", 0, "5000000000");  // 5 kJ: 5 s at 1000 W, so 2 ms polls are allowed
+  rapl_zones(t, {{"intel-rapl:0", "package-0", 0, "5000000000"}});  // 5 kJ: 5 s at 1000 W, so 2 ms polls are allowed
   PowercapMeter m(t.root());
   RecorderOptions o;
   o.interval = 2ms;
   EnergyRecorder rec(m, o);
   rec.start();
   rec.begin(Phase::decode);
-  set(t, "intel-rapl:0", 4000000000);  // +4000 J
+  rapl_set(t, "intel-rapl:0", 4000000000);  // +4000 J
   std::this_thread::sleep_for(50ms);   // the sampler sees it
-  set(t, "intel-rapl:0", 1000000000);  // wrapped: (5000000001 - 4000000000) + 1000000000 uJ
+  rapl_set(t, "intel-rapl:0", 1000000000);  // wrapped: (5000000001 - 4000000000) + 1000000000 uJ
   std::this_thread::sleep_for(50ms);
-  set(t, "intel-rapl:0", 3000000000);  // +2000 J, no wrap
+  rapl_set(t, "intel-rapl:0", 3000000000);  // +2000 J, no wrap
   rec.end(Phase::decode, 10, 0);
   const EnergyReport r = rec.stop();
   EXPECT_NEAR(r.decode.joules.at("package"), 4000.0 + 1000.000001 + 1000.0 + 2000.0, 1e-6);
@@ -125,21 +118,16 @@ TEST(Recorder, SamplerCatchesAWrapBetweenPhaseReads) {
 
 TEST(Recorder, IntervalTooLongForTheWrapRangeIsRefused) {
   tbtest::TempTree t;
-  zone(t, "intel-rapl:0", "package-0", 0, "1000000");  // 1 J: wraps in 1 ms at 1000 W
+  rapl_zones(t, {{"intel-rapl:0", "package-0", 0, "1000000"}});  // 1 J: wraps in 1 ms at 1000 W
   PowercapMeter m(t.root());
-  try {
-    Sampler s(m, 1000ms);
-    FAIL();
-  } catch (const tb::Error& e) {
-    EXPECT_TRUE(contains(e.what(), "energy sampling interval 1.000 s is longer than 0.001 s")) << e.what();
-    EXPECT_TRUE(contains(e.what(), "a wrap could be missed")) << e.what();
-  }
+  EXPECT_TRUE(tbtest::throws_error([&] { Sampler s(m, 1000ms); },
+                                   {"energy sampling interval 1.000 s is longer than 0.001 s", "a wrap could be missed"}));
   EXPECT_THROW(Sampler(m, 0ms), tb::Error);
 }
 
 TEST(Recorder, SamplerErrorsReachTheCaller) {
   tbtest::TempTree t;
-  zone(t, "intel-rapl:0", "package-0", 0);
+  rapl_zones(t, {{"intel-rapl:0", "package-0", 0}});
   PowercapMeter m(t.root());
   RecorderOptions o;
   o.interval = 1ms;
@@ -147,12 +135,9 @@ TEST(Recorder, SamplerErrorsReachTheCaller) {
   rec.start();
   t.put("intel-rapl:0/energy_uj", "oops\n");
   std::this_thread::sleep_for(50ms);
-  try {
-    rec.stop();
-    FAIL() << "a counter that failed mid-run must not give a report";
-  } catch (const tb::Error& e) {
-    EXPECT_TRUE(contains(e.what(), "energy_uj: expected an unsigned decimal integer, got \"oops\"")) << e.what();
-  }
+  EXPECT_TRUE(tbtest::throws_error([&] { rec.stop(); },
+                                   {"energy_uj: expected an unsigned decimal integer, got \"oops\""}))
+      << "a counter that failed mid-run must not give a report";
 }
 
 TEST(Recorder, IdleBaselineIsReportedAndSubtractedOnlyWhenAsked) {
@@ -215,9 +200,7 @@ TEST(Recorder, EstimateThroughTheRecorder) {
 TEST(Recorder, SamplerOwnCost) {
   // How much the sampling thread takes from the measured threads: its own CPU time, measured.
   tbtest::TempTree t;
-  zone(t, "intel-rapl:0", "package-0", 0);
-  zone(t, "intel-rapl:0:0", "core", 0);
-  zone(t, "intel-rapl:0:1", "dram", 0);
+  rapl_zones(t, {{"intel-rapl:0", "package-0", 0}, {"intel-rapl:0:0", "core", 0}, {"intel-rapl:0:1", "dram", 0}});
   PowercapMeter m(t.root());
   m.start();
   Sampler s(m, 1ms);

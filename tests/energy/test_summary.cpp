@@ -11,11 +11,8 @@ using namespace tb::energy;
 
 bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
-TEST(Summary, NoSourceListsEveryOneAndWhy) {
-  tbtest::TempTree t;
-  t.write("cpuinfo", "vendor_id : AuthenticAMD\ncpu family : 26\nmodel : 2\n");
-  t.write("dev/0/cpuid", "");
-  t.write("sys/cpu0/topology/physical_package_id", "0\n");
+// Every source's files inside the tree (none of the machine's own), under the names the tests write.
+SourcePaths paths_in(const tbtest::TempTree& t) {
   SourcePaths p;
   p.powercap_root = t.path("powercap");
   p.perf_pmu_dir = t.path("power");
@@ -23,6 +20,15 @@ TEST(Summary, NoSourceListsEveryOneAndWhy) {
   p.msr_dev_dir = t.path("dev");
   p.cpu_sysfs = t.path("sys");
   p.cpuinfo = t.path("cpuinfo");
+  return p;
+}
+
+TEST(Summary, NoSourceListsEveryOneAndWhy) {
+  tbtest::TempTree t;
+  t.write("cpuinfo", "vendor_id : AuthenticAMD\ncpu family : 26\nmodel : 2\n");
+  t.write("dev/0/cpuid", "");
+  t.write("sys/cpu0/topology/physical_package_id", "0\n");
+  const SourcePaths p = paths_in(t);
   const std::string s = sources_summary(p);
   EXPECT_TRUE(contains(s, "| powercap: Linux powercap RAPL (" + p.powercap_root + ") | no | " + p.powercap_root +
                               " does not exist")) << s;
@@ -38,14 +44,8 @@ TEST(Summary, NoSourceListsEveryOneAndWhy) {
 
 TEST(Summary, AvailableSourceIsNamed) {
   tbtest::TempTree t;
-  t.write("powercap/intel-rapl:0/name", "package-0\n");
-  t.write("powercap/intel-rapl:0/energy_uj", "5\n");
-  t.write("powercap/intel-rapl:0/max_energy_range_uj", "262143328850\n");
-  SourcePaths p;
-  p.powercap_root = t.path("powercap");
-  p.perf_pmu_dir = t.path("power");
-  p.msr_dev_dir = t.path("dev");
-  p.cpuinfo = t.path("cpuinfo");
+  tbtest::rapl_zones(t, {{"powercap/intel-rapl:0", "package-0", 5}});
+  const SourcePaths p = paths_in(t);
   const std::string s = sources_summary(p);
   EXPECT_TRUE(contains(s, "| powercap: Linux powercap RAPL (" + p.powercap_root + ") | yes | package |")) << s;
   EXPECT_TRUE(contains(s, "Runs measure with: powercap.")) << s;

@@ -16,6 +16,7 @@
 
 #include "harness/counters.h"
 #include "base/error.h"
+#include "tests/error_of.h"
 
 #include <unistd.h>
 #ifdef __linux__
@@ -330,24 +331,14 @@ TEST(Counters, BadReadsAreErrors) {
   RecordedPmu r;
   r.reads[10] = {{3, 10, 10, 1, 2}};  // one value short
   HwCounters hc(r.syscalls(), p.paranoid(), p.task());
-  try {
-    hc.read();
-    FAIL();
-  } catch (const tb::Error& e) {
-    EXPECT_EQ(std::string(e.what()), "counters: read of the counter group returned 40 bytes, not 48");
-  }
+  EXPECT_EQ(tbtest::error_of([&] { hc.read(); }), "counters: read of the counter group returned 40 bytes, not 48");
   RecordedPmu r2;
   r2.reads[10] = {{2, 10, 10, 1, 2, 3}};  // nr says 2 of 3
   HwCounters hc2(r2.syscalls(), p.paranoid(), p.task());
   EXPECT_THROW(hc2.read(), tb::Error);
   RecordedPmu r3;  // no reads recorded: EBADF
   HwCounters hc3(r3.syscalls(), p.paranoid(), p.task());
-  try {
-    hc3.read();
-    FAIL();
-  } catch (const tb::Error& e) {
-    EXPECT_EQ(std::string(e.what()), "counters: read of the counter group returned Bad file descriptor");
-  }
+  EXPECT_EQ(tbtest::error_of([&] { hc3.read(); }), "counters: read of the counter group returned Bad file descriptor");
 }
 
 TEST(Counters, ThreadsStartedBeforeTheOpenRefuseTheCounters) {

@@ -10,6 +10,7 @@
 #include "harness/llama_bench.h"
 #include "harness/machine.h"
 #include "base/error.h"
+#include "tests/error_of.h"
 
 namespace {
 
@@ -33,15 +34,7 @@ std::vector<json> load(const std::string& name, const tb::ImportOptions& o = {})
   return tb::import_llama_bench_file(kDir + "/" + name, o);
 }
 
-// The message of the tb::Error `f` throws ("" if it throws none).
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const tb::Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using tbtest::error_of;
 std::string import_error(const std::string& text, const std::string& source = "bench.out") {
   return error_of([&] { tb::import_llama_bench(text, source); });
 }

@@ -9,6 +9,29 @@
 
 namespace {
 
+// A row function's variant where the build has it, nullptr where it does not.
+#ifdef TB_HAVE_X86_KERNELS
+#define TB_X86(f) &f
+#else
+#define TB_X86(f) nullptr
+#endif
+#ifdef TB_HAVE_NEON_KERNELS
+#define TB_NEON(f) &f
+#else
+#define TB_NEON(f) nullptr
+#endif
+
+// The variants of a row function that this build has and this CPU runs, named by their path.
+template <class Fn>
+std::vector<std::pair<const char*, Fn>> runnable(Fn scalar, Fn avx2, Fn avx512vnni, Fn neon) {
+  const std::pair<tb::Isa, Fn> all[] = {
+      {tb::Isa::scalar, scalar}, {tb::Isa::avx2, avx2}, {tb::Isa::avx512vnni, avx512vnni}, {tb::Isa::neon, neon}};
+  std::vector<std::pair<const char*, Fn>> out;
+  for (const auto& [isa, f] : all)
+    if (f && tb::cpu_supports(isa)) out.push_back({tb::isa_name(isa), f});
+  return out;
+}
+
 TEST(Fp16, ConversionRoundTripsEveryHalf) {
   for (uint32_t h = 0; h < 65536; ++h) {
     const float f = tb::fp16_to_fp32(uint16_t(h));
@@ -23,14 +46,8 @@ TEST(Fp16, ConversionRoundTripsEveryHalf) {
 // K with and without tails of the 16-, 32- and 64-byte steps, and the extremes (-127 weights x -128 activations).
 TEST(Int8Rows, EveryPathSumsExactly) {
   using Fn = void (*)(const int8_t*, int64_t, const int8_t*, int64_t, int64_t, int32_t*);
-  std::vector<std::pair<const char*, Fn>> paths = {{"scalar", &tb::detail::dot_rows_i8_scalar}};
-#ifdef TB_HAVE_X86_KERNELS
-  if (tb::cpu_supports(tb::Isa::avx2)) paths.push_back({"avx2", &tb::detail::dot_rows_i8_avx2});
-  if (tb::cpu_supports(tb::Isa::avx512vnni)) paths.push_back({"avx512vnni", &tb::detail::dot_rows_i8_avx512vnni});
-#endif
-#ifdef TB_HAVE_NEON_KERNELS
-  if (tb::cpu_supports(tb::Isa::neon)) paths.push_back({"neon", &tb::detail::dot_rows_i8_neon});
-#endif
+  const auto paths = runnable<Fn>(&tb::detail::dot_rows_i8_scalar, TB_X86(tb::detail::dot_rows_i8_avx2),
+                                  TB_X86(tb::detail::dot_rows_i8_avx512vnni), TB_NEON(tb::detail::dot_rows_i8_neon));
   for (int64_t K : {1, 15, 16, 17, 31, 33, 63, 64, 65, 2560, 2593}) {
     const int64_t N = 23;
     tbtest::Rng r{static_cast<uint64_t>(K) + 3};
@@ -105,14 +122,8 @@ TEST(FloatWeights, Fp32AndFp16AgainstDouble) {
 // matmul gives bitwise the same logits for any thread count (rows never depend on a thread's range).
 TEST(FloatWeights, EveryFp16PathAndThreadCount) {
   using Fn = void (*)(const uint16_t*, int64_t, const float*, int64_t, int64_t, float*);
-  std::vector<std::pair<const char*, Fn>> paths = {{"scalar", &tb::detail::dot_rows_f16_scalar}};
-#ifdef TB_HAVE_X86_KERNELS
-  if (tb::cpu_supports(tb::Isa::avx2)) paths.push_back({"avx2", &tb::detail::dot_rows_f16_avx2});
-  if (tb::cpu_supports(tb::Isa::avx512vnni)) paths.push_back({"avx512", &tb::detail::dot_rows_f16_avx512});
-#endif
-#ifdef TB_HAVE_NEON_KERNELS
-  if (tb::cpu_supports(tb::Isa::neon)) paths.push_back({"neon", &tb::detail::dot_rows_f16_neon});
-#endif
+  const auto paths = runnable<Fn>(&tb::detail::dot_rows_f16_scalar, TB_X86(tb::detail::dot_rows_f16_avx2),
+                                  TB_X86(tb::detail::dot_rows_f16_avx512), TB_NEON(tb::detail::dot_rows_f16_neon));
   for (int64_t K : {15, 31, 33, 2560, 2593}) {
     const int64_t N = 23;
     tbtest::Rng r{static_cast<uint64_t>(K) + 11};
@@ -176,14 +187,8 @@ TEST(FloatWeights, Fp16Avx512ConvertsEveryHalfExactly) {
 // rows, bit for bit.
 TEST(FloatWeights, ForcedPathIsTheOneThatRuns) {
   using Fn = void (*)(const uint16_t*, int64_t, const float*, int64_t, int64_t, float*);
-  std::vector<std::pair<const char*, Fn>> paths = {{"scalar", &tb::detail::dot_rows_f16_scalar}};
-#ifdef TB_HAVE_X86_KERNELS
-  if (tb::cpu_supports(tb::Isa::avx2)) paths.push_back({"avx2", &tb::detail::dot_rows_f16_avx2});
-  if (tb::cpu_supports(tb::Isa::avx512vnni)) paths.push_back({"avx512vnni", &tb::detail::dot_rows_f16_avx512});
-#endif
-#ifdef TB_HAVE_NEON_KERNELS
-  if (tb::cpu_supports(tb::Isa::neon)) paths.push_back({"neon", &tb::detail::dot_rows_f16_neon});
-#endif
+  const auto paths = runnable<Fn>(&tb::detail::dot_rows_f16_scalar, TB_X86(tb::detail::dot_rows_f16_avx2),
+                                  TB_X86(tb::detail::dot_rows_f16_avx512), TB_NEON(tb::detail::dot_rows_f16_neon));
   const int64_t N = 13, K = 2593;
   tbtest::Rng r(3);
   std::vector<uint16_t> W(static_cast<size_t>(N * K));

@@ -7,7 +7,6 @@ TB_SOURCE_DIR names the source tree (default: two levels up). Run with a Python 
 import json
 import os
 import socket
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -20,7 +19,8 @@ matplotlib.use("Agg")
 import matplotlib.image  # noqa: E402
 import matplotlib.pyplot as plt  # noqa: E402
 
-SRC = Path(os.environ.get("TB_SOURCE_DIR", Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from script_test import SRC, TmpDirTest, run_script  # noqa: E402
 sys.path.insert(0, str(SRC / "scripts"))
 import plot as P  # noqa: E402
 SAMPLE = SRC / "results" / "sample" / "sample.jsonl"
@@ -30,15 +30,12 @@ KINDS = ("throughput_vs_threads", "roofline", "speedup_vs_size", "energy_per_tok
 
 def plot(*args):
     """scripts/plot.py run with this interpreter (it has matplotlib): (exit code, stdout, stderr)."""
-    p = subprocess.run([sys.executable, str(SRC / "scripts" / "plot.py"), *map(str, args)], capture_output=True, text=True)
-    return p.returncode, p.stdout, p.stderr
+    return run_script("plot.py", *args)
 
 
-class Plots(unittest.TestCase):
+class Plots(TmpDirTest):
     def setUp(self):
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        self.tmp = Path(tmp.name)
+        super().setUp()
         self.lines = SAMPLE.read_text().splitlines()
 
     def write(self, name, text):

@@ -2,7 +2,6 @@
 """The README's measured tables agree with the committed results files they are rendered from
 (scripts/readme_tables.py --check), and a README edited by hand is caught."""
 import os
-import shutil
 import subprocess
 import sys
 import tempfile

@@ -7,15 +7,14 @@ TB_SOURCE_DIR names the source tree (default: two levels up); HARNESS the built 
 has matplotlib."""
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import textwrap
 import unittest
 from pathlib import Path
 
-SRC = Path(os.environ.get("TB_SOURCE_DIR", Path(__file__).resolve().parents[2]))
-SCRIPT = SRC / "scripts" / "reproduce.py"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from script_test import SRC, TmpDirTest, run_script  # noqa: E402
+
 HARNESS = os.environ.get("HARNESS", "")
 if not os.access(HARNESS, os.X_OK):
     sys.exit(f"test_reproduce: no harness at {HARNESS!r}: set HARNESS to the built harness (ctest does)")
@@ -159,16 +158,12 @@ with open(opt("--out"), "a") as f:
 
 
 def reproduce(*args, env=None):
-    p = subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True,
-                       env={**os.environ, "TB_SOURCE_DIR": str(SRC), **(env or {})}, timeout=120)
-    return p.returncode, p.stdout, p.stderr
+    return run_script("reproduce.py", *args, env={"TB_SOURCE_DIR": str(SRC), **(env or {})}, timeout=120)
 
 
-class Reproduce(unittest.TestCase):
+class Reproduce(TmpDirTest):
     def setUp(self):
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        self.tmp = Path(tmp.name)
+        super().setUp()
         self.log = self.tmp / "stub.log"
         self.stub = self.tmp / "harness"
         self.stub.write_text(f"#!{sys.executable}\n" + textwrap.dedent(STUB))
