@@ -56,7 +56,7 @@ int cmd_verify_reference(const VerifyArgs& a);
 // `harness lossless`: exact-match rate of greedy continuations against the fp32 reference ([A1] Table 7).
 struct LosslessArgs {
   std::string model = "ladder-700M";
-  std::vector<std::string> kernels = {"i2s", "tl1", "tl2"};
+  std::string kernels = "i2s,tl1,tl2";  // comma-separated formats or variants
   int64_t prompts = 100, tokens = 100, prompt_len = 8;
   uint64_t seed = 1;
   int threads = 0;

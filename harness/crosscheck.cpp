@@ -242,14 +242,13 @@ CrossCheck::CrossCheck(const WeightSource& src, const CrossCheckOptions& opt) : 
   m.opt = opt;
   m.cfg = src.config();
   RunnerOptions ro;
-  ro.kernel = opt.kernel;
   ro.path = resolve_linear(opt.kernel);  // once: the runner takes it as resolved
-  if (ro.path->is_float())
+  if (ro.path.is_float())
     throw Error("crosscheck: '" + opt.kernel + "' is a float baseline; the check is for the int8 (ternary) kernels");
-  ro.threads = opt.threads;
   ro.context = opt.context;
   ro.head = HeadPrecision::fp32;  // the reference's head is fp32
   m.run = std::make_unique<Runner>(src, ro, opt.max_batch);
+  m.run->set_threads(opt.threads);
   const int64_t ctx = opt.context > 0 ? opt.context : m.cfg.context;
   m.fq = std::make_unique<Reference>(src, Activations::fake_quant, ctx);
   m.fq->inject_fault(opt.fault);

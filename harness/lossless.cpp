@@ -54,11 +54,11 @@ int cmd_lossless(const LosslessArgs& a) {
                (long long)a.prompts, (long long)a.tokens);
   ref::Reference reference(*src, ref::Activations::fake_quant, ctx);
   RunnerOptions oo;
-  oo.kernel = oracle_kernel().name;
+  oo.path = resolve_linear(oracle_kernel().name);
   oo.head = HeadPrecision::fp32;
   oo.context = ctx;
-  oo.threads = a.threads;
   Runner oracle(*src, oo, a.prompt_len);
+  oracle.set_threads(a.threads);
   std::vector<std::vector<int32_t>> prompts, want, want_oracle;
   uint64_t s = a.seed * kGolden64 + 11;
   const double t0 = now();
@@ -75,13 +75,13 @@ int cmd_lossless(const LosslessArgs& a) {
               {"reference_independent", "the Eigen fp32 reference, fake-quantized int8 activations"}, {"head", "fp32"},
               {"prompts", a.prompts}, {"tokens", a.tokens}, {"prompt_len", a.prompt_len}, {"seed", a.seed},
               {"kernels", json::array()}};
-  for (const std::string& k : a.kernels) {
+  for (const std::string& k : split_list(a.kernels)) {
     RunnerOptions o;
-    o.kernel = k;
+    o.path = resolve_linear(k);
     o.head = HeadPrecision::fp32;
     o.context = ctx;
-    o.threads = a.threads;
     Runner run(*src, o, a.prompt_len);
+    run.set_threads(a.threads);
     int64_t matched = 0, matched_ind = 0, agree = 0, agree_oracle = 0;
     for (size_t p = 0; p < prompts.size(); ++p) {
       const std::vector<int32_t> got = greedy(run, prompts[p], a.tokens, c.vocab);
@@ -116,25 +116,18 @@ int cmd_lossless(const LosslessArgs& a) {
 }
 
 static Command add_lossless_command(CLI::App& app) {
-  struct Args {
-    LosslessArgs args;
-    std::string kernels = "i2s,tl1,tl2";
-  };
-  auto a = std::make_shared<Args>();
+  auto a = std::make_shared<LosslessArgs>();
   CLI::App* lossless = app.add_subcommand("lossless", "share of greedy continuations identical to the fp32 reference, per kernel "
                                       "([A1] Table 7)");
-  add_model_option(lossless, a->args.model, "preset name or .json config");
+  add_model_option(lossless, a->model, "preset name or .json config");
   lossless->add_option("--kernels,-k", a->kernels, "formats or variants")->capture_default_str();
-  lossless->add_option("--prompts", a->args.prompts, "synthetic prompts")->capture_default_str();
-  lossless->add_option("--tokens", a->args.tokens, "greedy tokens generated per prompt")->capture_default_str();
-  lossless->add_option("--prompt-len", a->args.prompt_len, "tokens per prompt")->capture_default_str();
-  add_seed_option(lossless, a->args.seed, "seed of the weights and prompts");
-  lossless->add_option("--threads,-t", a->args.threads, "threads of the kernels (the reference runs on one)");
-  lossless->add_flag("--json", a->args.json, "JSON on stdout instead of a table");
-  return {lossless, [a] {
-            a->args.kernels = split_list(a->kernels);
-            return cmd_lossless(a->args);
-          }};
+  lossless->add_option("--prompts", a->prompts, "synthetic prompts")->capture_default_str();
+  lossless->add_option("--tokens", a->tokens, "greedy tokens generated per prompt")->capture_default_str();
+  lossless->add_option("--prompt-len", a->prompt_len, "tokens per prompt")->capture_default_str();
+  add_seed_option(lossless, a->seed, "seed of the weights and prompts");
+  lossless->add_option("--threads,-t", a->threads, "threads of the kernels (the reference runs on one)");
+  lossless->add_flag("--json", a->json, "JSON on stdout instead of a table");
+  return {lossless, [a] { return cmd_lossless(*a); }};
 }
 [[maybe_unused]] const bool registered = register_command(30, add_lossless_command);
 

@@ -64,15 +64,15 @@ int cmd_models() {
 // each head precision, norms, the KV cache per layer and context token, and activation scratch (a part per batch
 // token, a part fixed).
 nlohmann::json memory_parts(const ModelConfig& c) {
-  const LinearPath fp16 = resolve_linear("fp16");
   RunnerOptions o;
+  o.path = resolve_linear("fp16");
   o.context = 1;
   nlohmann::json heads;
   for (HeadPrecision h : {HeadPrecision::fp32, HeadPrecision::fp16, HeadPrecision::int8}) {
     o.head = h;
-    heads[head_precision_name(h)] = plan_memory(c, fp16, o, 1).embedding;
+    heads[head_precision_name(h)] = plan_memory(c, o, 1).embedding;
   }
-  const MemoryPlan one = plan_memory(c, fp16, o, 1), two = plan_memory(c, fp16, o, 2);
+  const MemoryPlan one = plan_memory(c, o, 1), two = plan_memory(c, o, 2);
   return {{"head_bytes", heads},
           {"norm_bytes", one.norms},
           {"kv_bytes_per_layer_per_token", one.kv_cache / size_t(c.layers)},

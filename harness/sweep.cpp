@@ -63,7 +63,6 @@ struct Plan {
   std::vector<int32_t> prompt;
   RunnerOptions options(const LinearPath& p) const {
     RunnerOptions o;
-    o.kernel = p.name;
     o.path = p;  // resolved once, here
     o.head = head;
     o.context = ctx;
@@ -123,7 +122,7 @@ Plan plan_sweep(const SweepArgs& a) {
                 std::to_string(c.context) + " tokens; use at most " + std::to_string(c.context));
   for (const LinearPath& lp : p.paths) {  // every kernel takes every shape and fits in memory, or none is measured
     if (const std::string bad = check_shapes(lp, c); !bad.empty()) throw Error(bad + "; leave it out of --kernels");
-    check_memory(plan_memory(c, lp, p.options(lp), p.batch).total(), "model " + c.name + " with kernel " + lp.name);
+    check_memory(plan_memory(c, p.options(lp), p.batch).total(), "model " + c.name + " with kernel " + lp.name);
   }
   if (a.pin != "none") p.pin_order = pin_order(a.pin);
   p.prompt = synthetic_prompt(p.batch, a.seed, c.vocab);
@@ -275,7 +274,7 @@ class Sweep {
     const ModelConfig& c = plan_.cfg;
     const RunnerOptions o = plan_.options(p);
     KernelContext k;
-    if (p.tiled) k.tiles = install_model_tiles(p, c, a_.tune_tiles);
+    if (p.tiled()) k.tiles = install_model_tiles(p, c, a_.tune_tiles);
     // Read bandwidth now, beside this kernel's tests (machines are shared and it moves), and before the runner
     // exists: the probe's buffer is freed again, out of this kernel's peak RSS.
     std::map<int, double> bw_now;

@@ -30,7 +30,7 @@ void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasur
   const LinearPath& p = *k.path;
   const double path_gmacs = p.is_float() ? 0.0 : t.roof->gmacs_of(isa_name(p.kernel->isa));
   const double int8_macs = double(c.linear_params()) + (k.head == HeadPrecision::int8 ? double(c.vocab * c.hidden) : 0.0);
-  const double compute_ts = p.multiplies && path_gmacs > 0 ? path_gmacs * 1e9 / int8_macs : 0.0;
+  const double compute_ts = p.multiplies() && path_gmacs > 0 ? path_gmacs * 1e9 / int8_macs : 0.0;
   double bw_ts = 0.0;
   if (t.pp) {
     const double lin_s = m.timers.linear / double(k.reps);

@@ -135,7 +135,7 @@ void verify_logits(ModelConfig c, const VerifyArgs& a, const std::vector<const K
     const Kernel* k = all[i];
     std::fprintf(stderr, "[%zu/%zu] end to end with %s (%.0f s so far)\n", i + 1, all.size(), k->name, now() - t0);
     RunnerOptions o;
-    o.kernel = k->name;
+    o.path = resolve_linear(k->name);
     o.context = a.tokens + decode_steps;
     Runner run(*src, o, a.tokens);
     for (int th : a.threads) {

@@ -23,9 +23,6 @@ LinearPath resolve_linear(const std::string& name) {
   p.name = k.name;
   p.format = k.format->name;
   p.bits_per_weight = k.format->bits_per_weight;
-  p.oracle = k.format->oracle;
-  p.tiled = k.format->lookup_tiled;
-  p.multiplies = !k.format->lookup_tiled;
   return p;
 }
 

@@ -1,7 +1,7 @@
 // What runs a model's linear layers, resolved once from the name a user gives: a ternary kernel (a format,
 // "i2s", on the best path allowed here, or a variant, "i2s__avx2") or a float baseline ("fp16", "fp32":
 // weights dequantized to w * scale, activations not quantized). The CLI, the sweep and the runner all ask
-// resolve_linear() and pass its answer on; nothing else parses these names.
+// resolve_linear() once and pass its answer on (RunnerOptions::path); nothing else parses these names.
 #pragma once
 #include <string>
 #include <vector>
@@ -18,13 +18,15 @@ struct LinearPath {
   std::string name;                // what rows and tables call it: "i2s__avx512vnni", "fp16"
   std::string format;              // "i2s", "fp16"
   double bits_per_weight = 0;      // storage per linear weight
-  bool oracle = false;             // the int8_ref oracle: correct, not fast (left out of default sweeps)
-  // Whether the kernel's inner loop is int8 multiply-adds, so the path's int8 ceiling bounds it (not the table
-  // lookups of a Format::lookup_tiled kernel, not the float baselines).
-  bool multiplies = false;
-  bool tiled = false;              // Format::lookup_tiled (TL1/TL2): packs with tiles tuned per CPU (harness/tiles.h)
   bool is_float() const { return kind != Kind::ternary; }
   const Format* packed_format() const { return kernel ? kernel->format : nullptr; }  // nullptr: a float baseline
+  // The int8_ref oracle: correct, not fast (left out of default sweeps).
+  bool oracle() const { return kernel && kernel->format->oracle; }
+  // Format::lookup_tiled (TL1/TL2): packs with tiles tuned per CPU (harness/tiles.h).
+  bool tiled() const { return kernel && kernel->format->lookup_tiled; }
+  // Whether the kernel's inner loop is int8 multiply-adds, so the path's int8 ceiling bounds it (not the table
+  // lookups of a tiled kernel, not the float baselines).
+  bool multiplies() const { return kernel && !kernel->format->lookup_tiled; }
   size_t float_bytes() const { return kind == Kind::fp32 ? 4 : 2; }
 };
 

@@ -24,8 +24,9 @@ HeadPrecision parse_head_precision(const std::string& s) {
   throw Error("unknown LM head precision '" + s + "': use fp32, fp16 or int8");
 }
 
-MemoryPlan plan_memory(const ModelConfig& c, const LinearPath& p, const RunnerOptions& o, int64_t max_batch) {
+MemoryPlan plan_memory(const ModelConfig& c, const RunnerOptions& o, int64_t max_batch) {
   MemoryPlan m;
+  const LinearPath& p = o.path;
   const Format* f = p.packed_format();
   const size_t fbytes = p.float_bytes();
   for (const auto& mm : c.layer_matmuls())
@@ -320,14 +321,16 @@ Runner::Runner(const WeightSource& src, const RunnerOptions& opt, int64_t max_ba
   Impl& m = *impl_;
   m.cfg = src.config();
   m.opt = opt;
-  m.path = opt.path ? *opt.path : resolve_linear(opt.kernel);
+  m.path = opt.path;
+  if (!m.path.kernel && !m.path.is_float())
+    throw Error("RunnerOptions::path names no kernel: set it to resolve_linear(name)");
   const Format* fmt = m.path.packed_format();  // nullptr: a float baseline
   const ModelConfig& c = m.cfg;
   if (const std::string bad = check_shapes(m.path, c); !bad.empty()) throw Error(bad);
   m.max_batch = std::max<int64_t>(1, max_batch);
   m.context = opt.context > 0 ? opt.context : c.context;
-  m.threads = opt.threads > 0 ? opt.threads : omp_get_max_threads();
-  m.mem = plan_memory(c, m.path, opt, m.max_batch);
+  m.threads = omp_get_max_threads();
+  m.mem = plan_memory(c, opt, m.max_batch);
   check_memory(m.mem.total(), "model " + c.name + " with kernel " + m.path.name);
 
   const auto t0 = Impl::Clock::now();

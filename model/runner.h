@@ -4,7 +4,6 @@
 #pragma once
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,14 +20,10 @@ const char* head_precision_name(HeadPrecision p);
 HeadPrecision parse_head_precision(const std::string& s);  // "fp32", "fp16", "int8"; throws tb::Error
 
 struct RunnerOptions {
-  // A format ("i2s": best path here), a variant ("i2s__avx2"), or a float baseline: "fp16" or "fp32"
-  // (weights dequantized to w * scale, activations not quantized, float matmuls): resolve_linear()'s names.
-  std::string kernel = "i2s";
-  // resolve_linear(kernel) when the caller has resolved it already (the sweep's plan does, once per kernel);
-  // unset: the runner resolves kernel itself.
-  std::optional<LinearPath> path;
+  // What runs the linear layers: resolve_linear("i2s" | "i2s__avx2" | "fp16" | "fp32"), resolved once by the
+  // caller (the sweep's plan does, once per kernel). Required: a default LinearPath names no kernel.
+  LinearPath path;
   HeadPrecision head = HeadPrecision::fp16;
-  int threads = 0;                // <= 0: OpenMP's default
   int64_t context = 0;            // KV cache length; 0: the model's context
 };
 
@@ -41,8 +36,7 @@ struct MemoryPlan {
   size_t activations = 0;     // scratch for the largest prefill batch planned
   size_t total() const { return linear_weights + norms + embedding + kv_cache + activations; }
 };
-// p: resolve_linear(o.kernel), resolved once by the caller.
-MemoryPlan plan_memory(const ModelConfig& cfg, const LinearPath& p, const RunnerOptions& o, int64_t max_batch);
+MemoryPlan plan_memory(const ModelConfig& cfg, const RunnerOptions& o, int64_t max_batch);
 
 
 class Runner {
@@ -57,7 +51,8 @@ class Runner {
   const LinearPath& linear_path() const;
   const MemoryPlan& memory() const;
   double pack_seconds() const;
-  void set_threads(int threads);  // <= 0: OpenMP's default
+  // The threads of forward() (packing uses OpenMP's default): the one place a thread count enters the runner.
+  void set_threads(int threads);  // <= 0: OpenMP's default (also the count before the first call)
   int threads() const;
 
   void reset();              // empty the KV cache

@@ -41,10 +41,10 @@ void check_file(const std::string& name, const std::string& want_arch_note) {
   const std::vector<float> want = read_logits(dir + "/" + name + ".logits.f32", tokens.size() * 512);
   for (const char* kernel : {"i2s", "int8"}) {
     tb::RunnerOptions o;
-    o.kernel = kernel;
+    o.path = tb::resolve_linear(kernel);
     o.head = tb::HeadPrecision::fp32;
-    o.threads = 2;
     tb::Runner run(*w, o);
+    run.set_threads(2);
     std::vector<float> l(512);
     double worst = 0;
     for (size_t p = 0; p < tokens.size(); ++p) {
@@ -87,6 +87,7 @@ TEST(Export, RoundTripGivesIdenticalLogits) {
   const std::vector<int32_t> tokens = {3, 99, 250, 7, 511};
   std::vector<float> a(size_t(cfg.vocab)), b(a.size());
   tb::RunnerOptions o;
+  o.path = tb::resolve_linear("i2s");
   o.head = tb::HeadPrecision::fp16;
   tb::Runner r1(*syn, o), r2(*back, o);
   for (int32_t t : tokens) {
@@ -119,6 +120,7 @@ TEST(Export, ShapeThatDoesNotMatchTheArchitectureIsRefused) {
   tb::gguf::write(bad, md, ts);
   auto w = tb::gguf_weights(bad);
   tb::RunnerOptions o;
+  o.path = tb::resolve_linear("i2s");
   EXPECT_TRUE(tbtest::throws_error([&] { tb::Runner r(*w, o); },
                                    {"ffn_gate"})) << "a file whose tensors do not match its metadata was accepted";
   std::remove(path.c_str());

@@ -16,10 +16,10 @@ namespace {
 std::vector<float> logits_on(const std::string& isa, const tb::WeightSource& w) {
   tb::set_forced_isa(isa);
   tb::RunnerOptions o;
-  o.kernel = "int8_ref";
+  o.path = tb::resolve_linear("int8_ref");
   o.head = tb::HeadPrecision::int8;
-  o.threads = 2;
   tb::Runner r(w, o);
+  r.set_threads(2);
   const std::vector<int32_t> prompt = {3, 99, 250, 7, 511, 42, 8, 300, 17};  // prefill: attention over 9 positions
   std::vector<float> out, l(size_t(w.config().vocab));
   r.forward(prompt.data(), int64_t(prompt.size()), l.data());

@@ -214,9 +214,9 @@ TEST(Runner, LogitsIdenticalAcrossKernelsAndThreads) {
     if (!tb::cpu_supports(k.isa)) continue;
     for (int threads : {1, 2, 3}) {
       tb::RunnerOptions o;
-      o.kernel = k.name;
-      o.threads = threads;
+      o.path = tb::resolve_linear(k.name);
       tb::Runner run(*w, o, 4);  // batches of 4: prefill in 3 chunks
+      run.set_threads(threads);
       std::vector<float> l(size_t(cfg.vocab));
       run.forward(prompt.data(), int64_t(prompt.size()), l.data());
       const int32_t next = 5;
@@ -231,6 +231,7 @@ TEST(Runner, BadInputIsRefused) {
   const tb::ModelConfig cfg = tb::load_model_config("tiny");
   auto w = tb::synthetic_weights(cfg, 3);
   tb::RunnerOptions o;
+  o.path = tb::resolve_linear("i2s");
   o.context = 8;
   tb::Runner run(*w, o);
   std::vector<float> l(size_t(cfg.vocab));
@@ -261,7 +262,7 @@ TEST(FloatBaselines, MatchFullPrecisionReference) {
   const std::vector<int32_t> prompt = {1, 40, 77, 114, 151, 188, 225};
   for (const auto& [name, tol] : std::vector<std::pair<std::string, double>>{{"fp32", 1e-4}, {"fp16", 2e-3}}) {
     tb::RunnerOptions o;
-    o.kernel = name;
+    o.path = tb::resolve_linear(name);
     o.head = tb::HeadPrecision::fp32;
     tb::Runner run(*w, o, 8);
     tb::ref::Reference ref(*w, tb::ref::Activations::full, 64);
@@ -299,6 +300,7 @@ TEST(Runner, HeadPrecisions) {
   for (const auto& [head, tol] : std::vector<std::pair<tb::HeadPrecision, double>>{
            {tb::HeadPrecision::fp32, 0.0}, {tb::HeadPrecision::fp16, 0.1}, {tb::HeadPrecision::int8, 0.1}}) {
     tb::RunnerOptions o;
+    o.path = tb::resolve_linear("i2s");
     o.head = head;
     tb::Runner run(*w, o);
     std::vector<float> l(size_t(cfg.vocab));
