@@ -39,6 +39,7 @@ void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasur
       row["gmacs"] = gmacs;
       if (path_gmacs > 0) {
         row["int8_peak_gmacs"] = path_gmacs;
+        row["int8_peak_isa"] = isa_name(p.kernel->isa);  // the path whose ceiling that is
         row["compute_share"] = gmacs / path_gmacs;
       }
     }

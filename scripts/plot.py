@@ -252,14 +252,16 @@ Ceiling = namedtuple("Ceiling", "read_gbs read_range paths")
 def ceilings_from_rows(rows):
     """threads -> Ceiling from the rows themselves: tg rows' roofline_gbs (the read bandwidth probed beside each
     decode test; the median of them, and their range) and pp rows' int8_peak_gmacs (the int8 peak of the kernel's
-    own path, named by the kernel's ISA suffix, e.g. i2s__avx512vnni)."""
+    own path, named by int8_peak_isa, or in older rows by the variant's ISA suffix, e.g. i2s__avx512vnni)."""
     out = {}
     for t in sorted({r["threads"] for r in having(rows, "threads")}):
         bw = sorted(r["roofline_gbs"] for r in rows if r["threads"] == t and r.get("roofline_gbs"))
         paths = {}
         for r in rows:
             if r["threads"] == t and r.get("int8_peak_gmacs"):
-                isa = r["kernel"].partition("__")[2] or get(r, "machine.isa") or "int8"
+                # int8_peak_isa: the path the harness says the peak is of; rows written before it carry the path in
+                # the variant's name only
+                isa = r.get("int8_peak_isa") or r["kernel"].partition("__")[2] or get(r, "machine.isa") or "int8"
                 paths.setdefault(isa, []).append(r["int8_peak_gmacs"])
         out[t] = Ceiling(float(np.median(bw)) if bw else None, (bw[0], bw[-1]) if bw else None,
                          {k: float(np.median(v)) for k, v in paths.items()})

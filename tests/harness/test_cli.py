@@ -80,6 +80,8 @@ class Sweep(unittest.TestCase):
             else:
                 self.assertEqual((r["n_prompt"], r["n_gen"]), (8, 0))
                 self.assertEqual("compute_share" in r, r["kernel"] != "fp16")
+                if "int8_peak_gmacs" in r:  # the path the peak is of: the variant's own
+                    self.assertEqual(r["kernel"], r["format"] + "__" + r["int8_peak_isa"])
                 self.assertNotIn("bandwidth_ceiling_ts", r)
             # the binding ceiling: the lower of bandwidth (decode) and the kernel's own path's int8 ceiling (over
             # the linear layers' multiply-adds per token; not for the float baseline)

@@ -170,6 +170,9 @@ class Roofline(unittest.TestCase):
         rows = roof_rows()
         ceil = P.ceilings_from_rows(rows)[2]
         self.assertEqual((ceil.read_gbs, ceil.read_range, ceil.paths), (25.0, (20.0, 30.0), {"avx2": 400.0}))
+        # the path a row names (int8_peak_isa) is the one its peak is drawn for, whatever the variant's name says
+        named = [dict(r, int8_peak_isa="neon") if r.get("int8_peak_gmacs") else r for r in rows]
+        self.assertEqual(P.ceilings_from_rows(named)[2].paths, {"neon": 400.0})
         fig, ax = plt.subplots()
         self.addCleanup(plt.close, fig)
         P.Figures(rows, Path("unused"), []).draw_roofline(ax, P.roofline_points(rows), ceil)
