@@ -765,6 +765,13 @@ TEST(GgufCorrupt, I2sZeroOrNonFiniteScaleOrCode11) {
   EXPECT_TRUE(tbtest::throws_error([&] { gg::read_ternary(g, "t"); }, {"64 columns", "multiple of 128"}));
 }
 
+// Blocks one after the other, as a tensor's data.
+std::vector<uint8_t> concat(const std::vector<std::vector<uint8_t>>& blocks) {
+  std::vector<uint8_t> bytes;
+  for (const auto& b : blocks) bytes.insert(bytes.end(), b.begin(), b.end());
+  return bytes;
+}
+
 // TQ2_0 block: 64 bytes of codes (every code `c`), then fp16 d.
 std::vector<uint8_t> tq2_block(int c, float d) {
   std::vector<uint8_t> b(66, uint8_t(c | c << 2 | c << 4 | c << 6));
@@ -774,10 +781,8 @@ std::vector<uint8_t> tq2_block(int c, float d) {
 }
 
 TEST(GgufCorrupt, Tq2PerBlockScales) {
-  auto file_of = [](std::vector<std::vector<uint8_t>> blocks) {
-    std::vector<uint8_t> bytes;
-    for (auto& b : blocks) bytes.insert(bytes.end(), b.begin(), b.end());
-    return one_tensor("t", {256, uint64_t(blocks.size())}, gg::kTQ2_0, bytes);
+  auto file_of = [](const std::vector<std::vector<uint8_t>>& blocks) {
+    return one_tensor("t", {256, uint64_t(blocks.size())}, gg::kTQ2_0, concat(blocks));
   };
   {  // equal scales; a block of zeros (code 1) may have any d
     const auto file = file_of({tq2_block(2, 0.5f), tq2_block(1, 7.0f), tq2_block(0, 0.5f)});
@@ -812,10 +817,8 @@ std::vector<uint8_t> tq1_block(int w, float d) {
 }
 
 TEST(GgufCorrupt, Tq1PerBlockScales) {
-  auto file_of = [](std::vector<std::vector<uint8_t>> blocks) {
-    std::vector<uint8_t> bytes;
-    for (auto& b : blocks) bytes.insert(bytes.end(), b.begin(), b.end());
-    return one_tensor("t", {256 * uint64_t(blocks.size())}, gg::kTQ1_0, bytes);
+  auto file_of = [](const std::vector<std::vector<uint8_t>>& blocks) {
+    return one_tensor("t", {256 * uint64_t(blocks.size())}, gg::kTQ1_0, concat(blocks));
   };
   const gg::Ternary t = gg::read_ternary(parse(file_of({tq1_block(-1, 2.0f), tq1_block(0, 9.0f), tq1_block(1, 2.0f)})), "t");
   EXPECT_EQ(t.rows, 1);
