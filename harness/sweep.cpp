@@ -189,6 +189,10 @@ void print_test_summary(const json& row, const Runner::Timers& tm, const SweepAr
   if (s.cv > a.cv_warn)
     std::fprintf(stderr, "  warning: the %d repetitions vary by %.0f%% (coefficient of variation): other load on "
                  "this machine? the row is marked noisy; more --reps or a quieter machine help\n", a.reps, 100 * s.cv);
+  if (row.contains("roofline_share") && row["roofline_share"].get<double>() > 1.05)
+    std::fprintf(stderr, "  warning: the test streamed %.1f GB/s, more than the read bandwidth the probes found (%s GB/s): "
+                 "the machine's bandwidth moved (other load?); this row's share of the roofline is no bound\n",
+                 row["bandwidth_gbs"].get<double>(), row["roofline_probes_gbs"].dump().c_str());
 }
 
 // TL tiles for every shape of the model: found (a file, this machine's cache, configs/tiles) or tuned now,
@@ -334,10 +338,18 @@ class Sweep {
     t.threads = th;
     t.pp = pp;
     t.n = n;
-    t.read_gbs_now = pp ? 0.0 : bw_now;
     t.roof = &roof_.get(th);
     t.fork_join_s = fork_join_seconds(th);
     t.peak_rss = peak_rss_bytes();
+    if (!pp) {
+      t.read_gbs_probes = {bw_now};
+      // Again after the test, once its peak RSS is read; then the peak is reset, so the probe's buffer (freed
+      // again) is in no later test's figure. Where it cannot be reset, the one probe before packing stands.
+      if (k.peak_reset) {
+        t.read_gbs_probes.push_back(measure_read_gbs(th));
+        reset_peak_rss();
+      }
+    }
     const json row = sweep_row(k, t, m, counters_);
     emit(row);
     ++done_;

@@ -50,10 +50,11 @@ void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasur
     const double bytes = double(k.mem.linear_weights + k.mem.norms + head_bytes) + kv;
     row["bytes_per_token"] = bytes;
     row["bandwidth_gbs"] = bytes * median / 1e9;
-    row["roofline_gbs"] = t.read_gbs_now;
+    row["roofline_gbs"] = t.read_gbs_now();
+    row["roofline_probes_gbs"] = t.read_gbs_probes;
     row["roofline_cached_gbs"] = t.roof->read_gbs;
-    row["roofline_share"] = bytes * median / 1e9 / t.read_gbs_now;
-    bw_ts = t.read_gbs_now * 1e9 / bytes;
+    row["roofline_share"] = bytes * median / 1e9 / t.read_gbs_now();
+    bw_ts = t.read_gbs_now() * 1e9 / bytes;
     row["bandwidth_ceiling_ts"] = bw_ts;
   }
   if (compute_ts > 0) row["compute_ceiling_ts"] = compute_ts;

@@ -3,6 +3,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -58,7 +59,13 @@ struct TestContext {
   int threads = 0;
   bool pp = true;              // prefill (pp) or generation (tg)
   int64_t n = 0;               // prompt or generated tokens
-  double read_gbs_now = 0;     // tg: read bandwidth probed beside this kernel's tests
+  // tg: read bandwidth probed beside this test at its thread count: before the kernel was packed, and again right
+  // after the test where peak RSS can be reset (the probe's buffer stays out of the next test's peak). The higher
+  // one is the ceiling: on a shared machine bandwidth moves, and a probe in a busy moment understates it.
+  std::vector<double> read_gbs_probes;
+  double read_gbs_now() const {
+    return read_gbs_probes.empty() ? 0.0 : *std::max_element(read_gbs_probes.begin(), read_gbs_probes.end());
+  }
   const RooflinePoint* roof = nullptr;
   double fork_join_s = 0;      // one empty fork-join at this thread count
   size_t peak_rss = 0;
