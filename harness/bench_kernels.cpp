@@ -11,6 +11,7 @@
 // Hardware counters (harness/counters.h), where perf_event_open counts them: cycles/iter, instr/iter, IPC and
 // LLC_miss/iter over the timed loop, all threads, user space; pmu_share when the PMU multiplexed them (the
 // counts are scaled up from that share). Where it does not, one line on stderr and the context say why.
+#include <CLI/CLI.hpp>
 #include <benchmark/benchmark.h>
 #include <omp.h>
 
@@ -211,35 +212,39 @@ void bm_read_bw(benchmark::State& st, int threads) {
 
 }  // namespace
 
-// Our flags (--threads, --cold_mb, --oracle, --help) into g_opt; the rest is left in `rest` for Google Benchmark.
-// Returns -1 to go on, else the exit status (0 after --help, 2 on a bad flag).
-int parse_own_flags(int argc, char** argv, std::vector<char*>& rest) {
+// Our options (--threads, --cold_mb, --oracle, --help) into g_opt, parsed by CLI11 as the harness's are; every
+// other argument is left in `rest` for Google Benchmark. Returns -1 to go on, else the exit status (0 after --help,
+// 2 on a bad option, named).
+int parse_own_flags(int argc, char** argv, std::vector<std::string>& rest) {
+  CLI::App app("bench_kernels: ternbench kernel benchmarks (Google Benchmark)", "bench_kernels");
+  app.allow_extras();
   std::string threads_arg = "1," + std::to_string(omp_get_num_procs());
-  long cold_mb = 0;
-  rest = {argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a.rfind("--threads=", 0) == 0) threads_arg = a.substr(10);
-    else if (a.rfind("--cold_mb=", 0) == 0) cold_mb = std::atol(a.c_str() + 10);
-    else if (a == "--oracle") g_opt.oracle = true;
-    else if (a == "--help" || a == "-h") {
-      std::printf(
-          "bench_kernels: ternbench kernel benchmarks (Google Benchmark)\n"
-          "  --threads=1,2,max   OpenMP thread counts, as the harness takes them (1..4, 1,2,4, max; default: 1 and all cores)\n"
-          "  --cold_mb=N         total size of the cold weight copies (default: max(512, 4 x LLC) MiB)\n"
-          "  --oracle            also benchmark the scalar oracle int8_ref (slow)\n"
-          "  counters            where perf_event_open counts hardware events: cycles/iter, instr/iter, IPC,\n"
-          "                      LLC_miss/iter (all threads, user space; pmu_share when multiplexed, counts scaled);\n"
-          "                      elsewhere one line on stderr says why (context: counters)\n"
-          "  TL tiles: as a sweep finds them (harness/tiles.h: $TERNBENCH_TILES, this machine's cache,\n"
-          "                      configs/tiles/<cpu>.json), never tuned here (`harness tune` tunes); said on stderr\n"
-          "  TERNBENCH_ISA=...   force a path (scalar, avx2, avx512vnni, neon); every runnable variant is\n"
-          "                      registered anyway, named <format>__<isa>\n"
-          "  plus every Google Benchmark flag, e.g. --benchmark_filter='gemv/i2s.*/cold'\n"
-          "  --benchmark_format=json, --benchmark_repetitions=5 --benchmark_report_aggregates_only=true\n");
-      return 0;
-    } else rest.push_back(argv[i]);
+  int64_t cold_mb = 0;
+  app.add_option("--threads", threads_arg, "OpenMP thread counts, as the harness takes them (1..4, 1,2,4, max)")
+      ->capture_default_str();
+  app.add_option("--cold_mb", cold_mb, "total size of the cold weight copies in MiB (0: max(512, 4 x LLC))")
+      ->check(CLI::Range(int64_t(0), int64_t(1) << 30))
+      ->capture_default_str();
+  app.add_flag("--oracle", g_opt.oracle, "also benchmark the scalar oracle int8_ref (slow)");
+  app.footer(
+      "Also:\n"
+      "  counters            where perf_event_open counts hardware events: cycles/iter, instr/iter, IPC,\n"
+      "                      LLC_miss/iter (all threads, user space; pmu_share when multiplexed, counts scaled);\n"
+      "                      elsewhere one line on stderr says why (context: counters)\n"
+      "  TL tiles: as a sweep finds them (harness/tiles.h: $TERNBENCH_TILES, this machine's cache,\n"
+      "                      configs/tiles/<cpu>.json), never tuned here (`harness tune` tunes); said on stderr\n"
+      "  TERNBENCH_ISA=...   force a path (scalar, avx2, avx512vnni, neon); every runnable variant is\n"
+      "                      registered anyway, named <format>__<isa>\n"
+      "  plus every Google Benchmark flag, e.g. --benchmark_filter='gemv/i2s.*/cold'\n"
+      "  --benchmark_format=json, --benchmark_repetitions=5 --benchmark_report_aggregates_only=true\n");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "bench_kernels: %s (--help shows the options)\n", e.what());
+    return 2;
   }
+  rest = app.remaining();
   std::vector<int> tl;
   try {
     tl = tb::parse_thread_spec(threads_arg);
@@ -341,11 +346,13 @@ int run_main(int argc, char** argv) {
   // Counters before anything starts a thread (inherited counters see only threads started after them).
   const tb::HwCounters counters;
   g_counters = &counters;
-  std::vector<char*> rest;
+  std::vector<std::string> rest;
   if (const int rc = parse_own_flags(argc, argv, rest); rc >= 0) return rc;
-  int rargc = int(rest.size());
-  benchmark::Initialize(&rargc, rest.data());
-  if (benchmark::ReportUnrecognizedArguments(rargc, rest.data())) return 2;
+  std::vector<char*> bargv = {argv[0]};
+  for (std::string& r : rest) bargv.push_back(r.data());
+  int rargc = int(bargv.size());
+  benchmark::Initialize(&rargc, bargv.data());
+  if (benchmark::ReportUnrecognizedArguments(rargc, bargv.data())) return 2;
 
   // TL tiles of the benchmarked shapes: where they come from is said, defaults included.
   std::vector<tb::TileNeed> needs;

@@ -12,6 +12,7 @@ import time
 import unittest
 
 HARNESS = os.environ.get("HARNESS", "build/harness/harness")
+BENCH = os.environ.get("BENCH_KERNELS", "")  # ctest names bench_kernels whenever it is built
 
 
 # Every run gets a cache folder of its own unless a test names one: the sweeps here probe the machine under the
@@ -712,6 +713,33 @@ class ForScripts(unittest.TestCase):
         forced = json.loads(run("--isa", "scalar", "kernels", "--json").stdout)
         self.assertEqual(forced["forced"], "scalar")
         self.assertTrue(all(f["used_here"].endswith("__scalar") for f in forced["formats"]), forced["formats"])
+
+
+@unittest.skipUnless(BENCH, "BENCH_KERNELS names no bench_kernels (built with TB_BUILD_BENCH=OFF)")
+class BenchKernels(unittest.TestCase):
+    """bench_kernels' own options (CLI11, as the harness's) beside Google Benchmark's, and bad ones named."""
+
+    def bench(self, *args):
+        return subprocess.run([BENCH, *args], capture_output=True, text=True, env=harness_env(), timeout=600)
+
+    def test_help_and_bad_options(self):
+        p = self.bench("--help")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        for part in ("--threads", "--cold_mb", "--oracle", "--benchmark_filter"):
+            self.assertIn(part, p.stdout)
+        for args, named in ((["--cold_mb=abc"], "--cold_mb"), (["--threads=0"], "--threads"),
+                            (["--benchmark_nonsense=1"], "--benchmark_nonsense")):
+            p = self.bench(*args)
+            self.assertEqual(p.returncode, 2, (args, p.stdout, p.stderr))
+            self.assertIn(named, p.stderr)
+
+    def test_own_and_benchmark_options_together(self):
+        name = "gemv/i2s__scalar/2560x2560/warm/threads:1/real_time"
+        p = self.bench("--threads", "1", "--cold_mb=600", f"--benchmark_filter=^{name}$", "--benchmark_format=json")
+        self.assertEqual(p.returncode, 0, p.stderr)
+        out = json.loads(p.stdout)
+        self.assertEqual(out["context"]["cold_bytes"], str(600 << 20))
+        self.assertEqual([b["name"] for b in out["benchmarks"]], [name])
 
 
 if __name__ == "__main__":
