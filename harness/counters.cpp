@@ -53,6 +53,7 @@ std::string first_line_of(const std::string& path) {
 
 const char* counter_event_name(CounterEvent e) {
   static const char* const names[] = {"cycles", "instructions", "cache-misses", "LLC-load-misses"};  // enum order
+  static_assert(sizeof names / sizeof *names == size_t(CounterEvent::llc_read_misses) + 1, "a name for every event");
   return names[size_t(e)];
 }
 

@@ -15,6 +15,7 @@
 #include "base/strings.h"
 #include "energy/estimate.h"
 #include "energy/recorder.h"
+#include "harness/bandwidth.h"
 #include "harness/counters.h"
 #include "harness/llama_bench.h"
 #include "harness/machine.h"
@@ -190,9 +191,13 @@ void print_test_summary(const json& row, const Runner::Timers& tm, const SweepAr
     std::fprintf(stderr, "  warning: the %d repetitions vary by %.0f%% (coefficient of variation): other load on "
                  "this machine? the row is marked noisy; more --reps or a quieter machine help\n", a.reps, 100 * s.cv);
   if (row.contains("roofline_share") && row["roofline_share"].get<double>() > 1.05)
+  {
+    std::string probes;
+    for (const json& g : row["roofline_probes_gbs"]) probes += (probes.empty() ? "" : ", ") + fmt("%.1f", g.get<double>());
     std::fprintf(stderr, "  warning: the test streamed %.1f GB/s, more than the read bandwidth the probes found (%s GB/s): "
                  "the machine's bandwidth moved (other load?); this row's share of the roofline is no bound\n",
-                 row["bandwidth_gbs"].get<double>(), row["roofline_probes_gbs"].dump().c_str());
+                 row["bandwidth_gbs"].get<double>(), probes.c_str());
+  }
 }
 
 // TL tiles for every shape of the model: found (a file, this machine's cache, configs/tiles) or tuned now,
@@ -280,7 +285,8 @@ class Sweep {
     KernelContext k;
     if (p.tiled()) k.tiles = install_model_tiles(p, c, a_.tune_tiles);
     // Read bandwidth now, beside this kernel's tests (machines are shared and it moves), and before the runner
-    // exists: the probe's buffer is freed again, out of this kernel's peak RSS.
+    // exists: the probe's buffer is freed again, out of this kernel's peak RSS. Decode tests probe once more after
+    // they ran (run_test).
     std::map<int, double> bw_now;
     if (a_.tg > 0)
       for (int th : a_.threads) {
@@ -289,6 +295,7 @@ class Sweep {
       }
     for (int th : a_.threads) roof_.get(th);
     k.peak_reset = reset_peak_rss();
+    kernel_peak_ = 0;
     if (!a_.quiet) std::fprintf(stderr, "packing %s for %s (%s)...\n", c.name.c_str(), p.name.c_str(), plan_.weights->describe().c_str());
     Runner run(*plan_.weights, o, plan_.batch);
     const MemoryPlan& mem = run.memory();
@@ -340,12 +347,14 @@ class Sweep {
     t.n = n;
     t.roof = &roof_.get(th);
     t.fork_join_s = fork_join_seconds(th);
-    t.peak_rss = peak_rss_bytes();
+    // This kernel's peak so far (packing included), kept across the resets below.
+    kernel_peak_ = t.peak_rss = std::max(kernel_peak_, peak_rss_bytes());
     if (!pp) {
       t.read_gbs_probes = {bw_now};
       // Again after the test, once its peak RSS is read; then the peak is reset, so the probe's buffer (freed
-      // again) is in no later test's figure. Where it cannot be reset, the one probe before packing stands.
-      if (k.peak_reset) {
+      // again) is in no later test's figure. Where the peak cannot be reset, or the buffer would not fit beside the
+      // model, the one probe before packing stands.
+      if (k.peak_reset && available_memory_bytes() > 2 * bandwidth_probe_bytes()) {
         t.read_gbs_probes.push_back(measure_read_gbs(th));
         reset_peak_rss();
       }
@@ -393,6 +402,7 @@ class Sweep {
   RooflineCache roof_;
   size_t total_ = 0, done_ = 0, written_ = 0;
   double measured_s_ = 0;  // time spent in finished tests, for the estimate of what is left
+  size_t kernel_peak_ = 0;  // the running kernel's peak RSS over its tests so far
 };
 
 }  // namespace

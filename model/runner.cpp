@@ -27,6 +27,7 @@ HeadPrecision parse_head_precision(const std::string& s) {
 MemoryPlan plan_memory(const ModelConfig& c, const RunnerOptions& o, int64_t max_batch) {
   MemoryPlan m;
   const LinearPath& p = o.path;
+  if (!p.kernel && !p.is_float()) throw Error("RunnerOptions::path names no kernel: set it to resolve_linear(name)");
   const Format* f = p.packed_format();
   const size_t fbytes = p.float_bytes();
   for (const auto& mm : c.layer_matmuls())
@@ -322,8 +323,6 @@ Runner::Runner(const WeightSource& src, const RunnerOptions& opt, int64_t max_ba
   m.cfg = src.config();
   m.opt = opt;
   m.path = opt.path;
-  if (!m.path.kernel && !m.path.is_float())
-    throw Error("RunnerOptions::path names no kernel: set it to resolve_linear(name)");
   const Format* fmt = m.path.packed_format();  // nullptr: a float baseline
   const ModelConfig& c = m.cfg;
   if (const std::string bad = check_shapes(m.path, c); !bad.empty()) throw Error(bad);

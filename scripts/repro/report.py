@@ -1,6 +1,7 @@
 """The report: the rows and step records of a reproduce directory, read back (Data), set beside the published
 figures in DIR/REPORT.md (Report), with the plots."""
 import datetime as dt
+import functools
 import json
 import math
 import subprocess
@@ -204,6 +205,7 @@ def section(name, title):
     """A report section: its heading, what the method adds (it is handed the data), then the steps of the section
     that failed and the commands that made its numbers."""
     def wrap(fn):
+        @functools.wraps(fn)
         def run(self):
             self.add(f"## {title}", "")
             ran = fn(self, self.d) != NOTHING_RUN
@@ -220,7 +222,6 @@ class Report:
 
     def add(self, *lines):
         self.lines.extend(lines)
-
 
     # ---- 1. speed
     @section("speed", "1. Speed against model size ([A1] Tables 4 and 5)")

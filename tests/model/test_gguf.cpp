@@ -84,7 +84,6 @@ TEST(GgufTestTools, Sha256KnownAnswers) {
             "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
 }
 
-// Expects `fn` to throw tb::Error whose message contains every one of `parts`.
 // ---- The peers' files -------------------------------------------------------------------------
 
 const char* const kPeerFiles[] = {"bitnetcpp-tiny-i2_s.gguf", "llamacpp-tiny-tq2_0.gguf", "llamacpp-tiny-tq1_0.gguf"};
@@ -506,8 +505,8 @@ TEST(GgufMalformed, HeaderProblemsAreNamed) {
   EXPECT_TRUE(tbtest::throws_error([&] { parse(with(52, uint32_t(13))); },
                                    {"'general.architecture'", "unknown value type 13"}));
   EXPECT_TRUE(tbtest::throws_error([&] { parse(with(52, uint32_t(9))); }, {"'general.architecture'"}));  // now read as an array
-                      const std::vector<uint8_t> nothing;
-                      EXPECT_TRUE(tbtest::throws_error([&] { parse(nothing); }, {"too short"}));
+  const std::vector<uint8_t> nothing;
+  EXPECT_TRUE(tbtest::throws_error([&] { parse(nothing); }, {"too short"}));
 }
 
 TEST(GgufMalformed, MetadataProblemsAreNamed) {

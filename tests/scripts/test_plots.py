@@ -236,11 +236,12 @@ def stub_harness(test, body):
     return str(path)
 
 
-class Compare(unittest.TestCase):
+class Compare(TmpDirTest):
     """tests/data/compare (its README lists what harness compare must say about each pair)."""
     LABELS = ["i2s__avx2 pp8\n1 thread", "i2s__avx2 tg4\n1 thread", "fp16 pp8\n1 thread", "fp16 tg4\n1 thread"]
 
     def setUp(self):
+        super().setUp()
         self.before, self.after = P.read(BEFORE), P.read(AFTER)
 
     def test_pairs_without_harness(self):
@@ -285,11 +286,9 @@ class Compare(unittest.TestCase):
                  "after": {"median_ts": 2165.7}, "ratio": 1.0815, "verdict": "faster"}]}
             harness = stub_harness(self, f"assert sys.argv[1] == 'compare' and sys.argv[-2:] == ['-o', 'json']\n"
                                          f"print(json.dumps({doc!r}))\n")
-        tmp = tempfile.TemporaryDirectory()
-        self.addCleanup(tmp.cleanup)
-        code, out, err = plot("--compare", BEFORE, AFTER, "--harness", harness, "--out", tmp.name, "--format", "png")
+        code, out, err = plot("--compare", BEFORE, AFTER, "--harness", harness, "--out", self.tmp, "--format", "png")
         self.assertEqual(code, 0, err)
-        self.assertEqual(out.split(), [str(Path(tmp.name) / "compare.png")])
+        self.assertEqual(out.split(), [str(self.tmp / "compare.png")])
         if os.environ.get("HARNESS"):
             doc = P.ask_harness(harness, "compare", str(BEFORE), str(AFTER), "-o", "json")
             pairs, unmatched = P.compare_pairs(self.before, self.after, doc)

@@ -1,44 +1,38 @@
 #!/usr/bin/env python3
 """The README's measured tables agree with the committed results files they are rendered from
 (scripts/readme_tables.py --check), and a README edited by hand is caught."""
-import os
-import subprocess
 import sys
-import tempfile
 import unittest
+from pathlib import Path
 
-ROOT = os.environ.get("TB_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SCRIPT = os.path.join(ROOT, "scripts", "readme_tables.py")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from script_test import SRC, TmpDirTest, run_script  # noqa: E402
 
 
 def run(*args):
-    return subprocess.run([sys.executable, SCRIPT, *args], capture_output=True, text=True)
+    return run_script("readme_tables.py", *args)
 
 
-class ReadmeTables(unittest.TestCase):
+class ReadmeTables(TmpDirTest):
     def test_readme_agrees_with_its_data(self):
-        p = run("--check")
-        self.assertEqual(p.returncode, 0, p.stderr)
+        code, _, err = run("--check")
+        self.assertEqual(code, 0, err)
 
     def test_a_hand_edit_is_caught_and_rendering_restores_it(self):
-        with open(os.path.join(ROOT, "README.md")) as f:
-            text = f.read()
+        text = (SRC / "README.md").read_text()
         start = text.index("<!-- table: ")
         line_end = text.index("\n", text.index("| ternbench ", start))
         line = text[text.index("| ternbench ", start):line_end]
         cells = line.split("|")
         cells[2] = " 999.99 "  # a figure no file holds
         edited = text.replace(line, "|".join(cells), 1)
-        with tempfile.TemporaryDirectory() as d:
-            readme = os.path.join(d, "README.md")
-            with open(readme, "w") as f:
-                f.write(edited)
-            p = run("--check", "--readme", readme)
-            self.assertEqual(p.returncode, 1)
-            self.assertIn("README differs from its data", p.stderr)
-            self.assertEqual(run("--readme", readme).returncode, 0)
-            with open(readme) as f:
-                self.assertEqual(f.read(), text)
+        readme = self.tmp / "README.md"
+        readme.write_text(edited)
+        code, _, err = run("--check", "--readme", readme)
+        self.assertEqual(code, 1)
+        self.assertIn("README differs from its data", err)
+        self.assertEqual(run("--readme", readme)[0], 0)
+        self.assertEqual(readme.read_text(), text)
 
 
 if __name__ == "__main__":
