@@ -1,5 +1,6 @@
 // String helpers shared by the folders.
 #pragma once
+#include <cstddef>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -25,6 +26,14 @@ inline std::string fmt(const char* printf_format, double v) {
   char b[64];
   std::snprintf(b, sizeof b, printf_format, v);
   return b;
+}
+
+// An enum value's name from a table in enum order; Last, the enum's last value, checks at compile time that the
+// table names every value: enum_name<Color::blue>(c, {"red", "green", "blue"}).
+template <auto Last, size_t N>
+const char* enum_name(decltype(Last) e, const char* const (&names)[N]) {
+  static_assert(N == size_t(Last) + 1, "one name per enum value");
+  return names[size_t(e)];
 }
 
 }  // namespace tb

@@ -113,9 +113,8 @@ json key_json(const json& k) {
 }  // namespace
 
 const char* verdict_name(Verdict v) {
-  static const char* const names[] = {"faster", "slower", "no significant change", "too few samples"};  // enum order
-  static_assert(sizeof names / sizeof *names == size_t(Verdict::too_few) + 1, "a name for every verdict");
-  return names[size_t(v)];
+  static const char* const names[] = {"faster", "slower", "no significant change", "too few samples"};
+  return enum_name<Verdict::too_few>(v, names);
 }
 
 Verdict decide(const MannWhitney& mw, double alpha) {

@@ -15,6 +15,7 @@
 #endif
 
 #include "base/error.h"
+#include "base/strings.h"
 
 namespace tb {
 
@@ -52,9 +53,8 @@ std::string first_line_of(const std::string& path) {
 }  // namespace
 
 const char* counter_event_name(CounterEvent e) {
-  static const char* const names[] = {"cycles", "instructions", "cache-misses", "LLC-load-misses"};  // enum order
-  static_assert(sizeof names / sizeof *names == size_t(CounterEvent::llc_read_misses) + 1, "a name for every event");
-  return names[size_t(e)];
+  static const char* const names[] = {"cycles", "instructions", "cache-misses", "LLC-load-misses"};
+  return enum_name<CounterEvent::llc_read_misses>(e, names);
 }
 
 PerfAttr perf_attr_of(CounterEvent e, bool group_read) {
