@@ -231,6 +231,9 @@ TEST(Runner, BadInputIsRefused) {
   const tb::ModelConfig cfg = tb::load_model_config("tiny");
   auto w = tb::synthetic_weights(cfg, 3);
   tb::RunnerOptions o;
+  // Options whose path was never resolved name no kernel: refused, by the runner and by the memory plan.
+  EXPECT_TRUE(tbtest::throws_error([&] { tb::Runner unresolved(*w, o); }, {"names no kernel", "resolve_linear"}));
+  EXPECT_TRUE(tbtest::throws_error([&] { tb::plan_memory(cfg, o, 1); }, {"names no kernel"}));
   o.path = tb::resolve_linear("i2s");
   o.context = 8;
   tb::Runner run(*w, o);
