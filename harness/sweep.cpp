@@ -190,8 +190,7 @@ void print_test_summary(const json& row, const Runner::Timers& tm, const SweepAr
   if (s.cv > a.cv_warn)
     std::fprintf(stderr, "  warning: the %d repetitions vary by %.0f%% (coefficient of variation): other load on "
                  "this machine? the row is marked noisy; more --reps or a quieter machine help\n", a.reps, 100 * s.cv);
-  if (row.contains("roofline_share") && row["roofline_share"].get<double>() > 1.05)
-  {
+  if (row.contains("roofline_share") && row["roofline_share"].get<double>() > 1.05) {
     std::string probes;
     for (const json& g : row["roofline_probes_gbs"]) probes += (probes.empty() ? "" : ", ") + fmt("%.1f", g.get<double>());
     std::fprintf(stderr, "  warning: the test streamed %.1f GB/s, more than the read bandwidth the probes found (%s GB/s): "

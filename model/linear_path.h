@@ -20,8 +20,6 @@ struct LinearPath {
   double bits_per_weight = 0;      // storage per linear weight
   bool is_float() const { return kind != Kind::ternary; }
   const Format* packed_format() const { return kernel ? kernel->format : nullptr; }  // nullptr: a float baseline
-  // The int8_ref oracle: correct, not fast (left out of default sweeps).
-  bool oracle() const { return kernel && kernel->format->oracle; }
   // Format::lookup_tiled (TL1/TL2): packs with tiles tuned per CPU (harness/tiles.h).
   bool tiled() const { return kernel && kernel->format->lookup_tiled; }
   // Whether the kernel's inner loop is int8 multiply-adds, so the path's int8 ceiling bounds it (not the table
