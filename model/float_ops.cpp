@@ -39,9 +39,30 @@ TB_INLINE void rmsnorm_body(const float* __restrict x, const float* __restrict w
   for (int64_t i = 0; i < n; ++i) y[i] = x[i] * r * w[i];
 }
 
+// Choices made on the bits. GCC 12 keeps a select on a float compare (c ? a : b) as a branch below AVX-512
+// ("control flow in loop"), so the loop around it stayed scalar, with a branch per element, on SSE2, AVX2 and
+// NEON: the gated ReLU^2 took 1.8 ms of a 2B4T decode token on a Zen 5's AVX2 path, against 0.2 ms on its
+// AVX-512 path. The same choice made with an all-ones or all-zero mask on the bits vectorizes at every width and
+// picks the same values.
+TB_INLINE uint32_t bits_of(float x) {
+  uint32_t b;
+  std::memcpy(&b, &x, sizeof b);
+  return b;
+}
+TB_INLINE float float_of(uint32_t b) {
+  float x;
+  std::memcpy(&x, &b, sizeof x);
+  return x;
+}
+TB_INLINE uint32_t mask_if(bool c) { return 0u - uint32_t(c); }
+
 TB_INLINE void relu2_body(float* __restrict g, const float* __restrict u, int64_t n) {
+  const uint32_t inf = bits_of(INFINITY);
   for (int64_t i = 0; i < n; ++i) {
-    const float r = g[i] > 0.0f ? g[i] : 0.0f;  // NaN -> 0, as before: g > 0 is false
+    // r = g > 0 ? g : 0 (NaN -> 0: g > 0 is false). g > 0 exactly when its bits less one are below those of +inf:
+    // +0 wraps to the top, negatives and NaNs are above.
+    const uint32_t b = bits_of(g[i]);
+    const float r = float_of(b & mask_if(b - 1u < inf));
     g[i] = r * r * u[i];
   }
 }
@@ -73,7 +94,11 @@ TB_INLINE void add_body(float* __restrict x, const float* __restrict a, int64_t 
 // series to r^7 (truncation below 6e-9 relative); 2^n put in the exponent bits. Below -87, e^x < 2^-125: 0 (the
 // softmax of a score 87 below the maximum). NaN stays NaN. The same operations on every path: identical results.
 TB_INLINE float exp_nonpositive(float x) {
-  const float xc = x < -87.0f ? -87.0f : x;
+  // below = x < -87 (false for NaN), on the bits (see bits_of): x in (-87, -inf] in float order is one interval of
+  // bit patterns, 0xC2AE0001 .. 0xFF800000.
+  const uint32_t b = bits_of(x), m87 = bits_of(-87.0f);
+  const uint32_t below = mask_if(b - (m87 + 1u) < bits_of(-INFINITY) - m87);
+  const float xc = float_of((b & ~below) | (m87 & below));
   const float magic = 12582912.0f;  // 1.5 * 2^23: t's low mantissa bits hold round(xc / ln2)
   const float t = xc * 1.44269504088896341f + magic;
   const float n = t - magic;
@@ -92,7 +117,7 @@ TB_INLINE float exp_nonpositive(float x) {
   const uint32_t bits = uint32_t(ni + 127) << 23;  // unsigned: a NaN input gives any ni, never UB
   float two_n;
   std::memcpy(&two_n, &bits, sizeof two_n);
-  return x < -87.0f ? 0.0f : p * two_n;
+  return float_of(bits_of(p * two_n) & ~below);
 }
 
 // The sum of n floats in 16 lanes, in a fixed order (as dot16).

@@ -6,6 +6,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <iterator>
 #include <limits>
 #include <vector>
 
@@ -40,7 +41,13 @@ struct Paths : ::testing::Test {
 TEST_F(Paths, Relu2IsTheFormulaOnEveryPath) {
   for (int64_t len : kLengths) {
     std::vector<float> g0 = randoms(size_t(len), 1 + uint64_t(len)), u = randoms(size_t(len), 99);
-    g0[0] = std::numeric_limits<float>::quiet_NaN();  // relu(NaN) is 0 here, as g > 0 is false
+    // The choices at the edges of g > 0, made on the bits in every copy (float_ops.cpp: relu2_body): relu(NaN) is 0
+    // here, as g > 0 is false, whichever its sign; -0, -inf and the smallest subnormals sit beside them.
+    const float edges[] = {std::numeric_limits<float>::quiet_NaN(), -std::numeric_limits<float>::quiet_NaN(), -0.0f,
+                           0.0f, std::numeric_limits<float>::infinity(), -std::numeric_limits<float>::infinity(),
+                           std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::denorm_min(),
+                           std::numeric_limits<float>::max(), -std::numeric_limits<float>::max()};
+    for (size_t e = 0; e < std::size(edges) && e < size_t(len); ++e) g0[e * size_t(len) / std::size(edges)] = edges[e];
     std::vector<float> want(static_cast<size_t>(len));
     for (int64_t i = 0; i < len; ++i) {
       const float g = g0[size_t(i)];
@@ -162,6 +169,31 @@ TEST_F(Paths, AttendIsTheSoftmaxOfTheScores) {
         EXPECT_NEAR(o[size_t(i)], want, want * rel) << ops[p]->path << " n=" << positions << " i=" << i;
       }
     }
+  }
+}
+
+// The softmax's cut-off (float_ops.cpp: exp_nonpositive): a score more than 87 below the maximum weighs exactly 0,
+// one 86 below weighs e^-86 (a normal float, 4.4e-38) within the exp's 2 ulp and the sum's and division's
+// roundings, here 2^-21 in all. As above, v_j = e_j makes o_i the weight p_i itself.
+TEST_F(Paths, AttendCutsOffScoresMoreThan87BelowTheMaximum) {
+  const int64_t d = 16, stride = 16;
+  const float scores[] = {0.0f, -100.0f, -86.0f, -87.5f, -std::numeric_limits<float>::infinity()};
+  const int64_t positions = int64_t(std::size(scores));
+  std::vector<float> q(size_t(d), 0.0f), k(size_t(positions * stride), 0.0f), v(size_t(positions * stride), 0.0f);
+  q[0] = 1.0f;
+  for (int64_t j = 0; j < positions; ++j) {
+    k[size_t(j * stride)] = scores[j];
+    v[size_t(j * stride + j)] = 1.0f;
+  }
+  const double want2 = std::exp(-86.0) / (1.0 + std::exp(-86.0));
+  for (int p = 0; p < n; ++p) {
+    std::vector<float> sc(static_cast<size_t>(positions)), o(static_cast<size_t>(d));
+    ops[p]->attend(q.data(), k.data(), v.data(), stride, positions, d, 1.0f, sc.data(), o.data());
+    EXPECT_EQ(o[0], 1.0f) << ops[p]->path;  // e^0 / (1 + e^-86): 1 after rounding
+    EXPECT_EQ(o[1], 0.0f) << ops[p]->path;
+    EXPECT_NEAR(o[2], want2, want2 * std::ldexp(1.0, -21)) << ops[p]->path;
+    EXPECT_EQ(o[3], 0.0f) << ops[p]->path;
+    EXPECT_EQ(o[4], 0.0f) << ops[p]->path;
   }
 }
 
