@@ -21,7 +21,7 @@ int64_t int8_peak_avx2(int64_t iters, const uint8_t* u64, const int8_t* s64) {
   // One iteration: each int16 accumulator takes bytes 0-31 and 32-63. Before each product an empty asm "changes"
   // its inputs: without it the compiler computes maddubs(u, s) and maddubs(u2, s2) once per iteration and adds
   // them to every accumulator (2 multiplies where 8 are counted), or hoists them out of the loop altogether.
-  // tests/kernels/check_peak_asm.py counts the multiplies in the machine code.
+  // tests/check_loops_asm.py counts the multiplies in the machine code.
   auto step = [&] {
     for (int j = 0; j < 4; ++j) {
       __asm__("" : "+x"(u), "+x"(s));

@@ -24,7 +24,7 @@ int64_t int8_peak_neon(int64_t iters, const uint8_t* u64, const int8_t* s64) {
       for (int j = 0; j < 8; ++j) {
         // Before each chain an empty asm "changes" its input: accumulators j and j + 4 see the same bytes, and
         // without it the compiler keeps one of them and counts it twice (8 multiplies where 16 are credited, a
-        // ceiling 2x too high); it also keeps the products in the loop. tests/kernels/check_peak_asm.py checks.
+        // ceiling 2x too high); it also keeps the products in the loop. tests/check_loops_asm.py checks.
         __asm__("" : "+w"(u[j & 3]));
         a[j] = vmlal_s8(a[j], vget_low_s8(u[j & 3]), vget_low_s8(s[j & 3]));
         a[j] = vmlal_high_s8(a[j], u[j & 3], s[j & 3]);
