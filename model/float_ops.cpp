@@ -102,9 +102,7 @@ TB_INLINE float exp_nonpositive(float x) {
   const float magic = 12582912.0f;  // 1.5 * 2^23: t's low mantissa bits hold round(xc / ln2)
   const float t = xc * 1.44269504088896341f + magic;
   const float n = t - magic;
-  int32_t ni;
-  std::memcpy(&ni, &t, sizeof ni);
-  ni -= 0x4B400000;  // the bits of magic: ni = n, in [-126, 0]
+  const uint32_t ni = bits_of(t) - 0x4B400000u;  // less the bits of magic: ni = n, in [-126, 0] (two's complement)
   const float r = (xc - n * 0.693145751953125f) - n * 1.42860676533018704e-06f;  // ln2 in two parts
   float p = 1.0f / 5040.0f;
   p = p * r + 1.0f / 720.0f;
@@ -114,9 +112,7 @@ TB_INLINE float exp_nonpositive(float x) {
   p = p * r + 0.5f;
   p = p * r + 1.0f;
   p = p * r + 1.0f;
-  const uint32_t bits = uint32_t(ni + 127) << 23;  // unsigned: a NaN input gives any ni, never UB
-  float two_n;
-  std::memcpy(&two_n, &bits, sizeof two_n);
+  const float two_n = float_of((ni + 127u) << 23);  // unsigned: a NaN input gives any ni, never UB
   return float_of(bits_of(p * two_n) & ~below);
 }
 
