@@ -11,7 +11,9 @@ README differs from what the files give, which the test suite runs (tests/script
 A block shows one run on one machine: ternbench's kernels and the peers measured beside it (`harness --peer`),
 median tokens/s per test and thread count; for ternbench rows the binding ceiling (the lower of bandwidth and the
 kernel's path's int8 ceiling, `ceiling_ts`) and the share reached; then the best ternbench kernel over the best peer
-per column, and where a decode token's time went. Standard library only.
+per column, and where a decode token's time went. A file may hold several rounds of the same command (run one after
+another, so a slow spell of a shared machine falls on every engine alike): each cell is then the median over the
+rounds of each round's median, and the block says how many rounds and how far they spread. Standard library only.
 """
 import argparse
 import json
@@ -53,26 +55,63 @@ def label(r):
     return "%s %s%s" % (r["engine"], r["kernel"], extra)
 
 
+def median(v):
+    v = sorted(v)
+    n = len(v)
+    return v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
+
+
+def merge_rounds(rs):
+    """One row standing for the rounds rs of one engine, kernel, test and thread count: the median over the rounds
+    of median_ts, of the ceiling and of the share reached (each its own median), and of each part of time_split."""
+    if len(rs) == 1:
+        return dict(rs[0], rounds=[rs[0]["median_ts"]])
+    r = dict(rs[0])
+    r["median_ts"] = median([x["median_ts"] for x in rs])
+    r["rounds"] = [x["median_ts"] for x in rs]
+    if all("ceiling_ts" in x for x in rs):
+        r["ceiling_ts"] = median([x["ceiling_ts"] for x in rs])
+        r["ceiling_share"] = median([x["ceiling_share"] for x in rs])
+        binds = [x["binding"] for x in rs]
+        r["binding"] = max(set(binds), key=binds.count)
+    if all("time_split" in x for x in rs):
+        r["time_split"] = {k: median([x["time_split"][k] for x in rs]) for k in rs[0]["time_split"]
+                           if all(k in x["time_split"] for x in rs)}
+    return r
+
+
 def render(rows, src):
     tests = sorted({test_name(r) for r in rows}, key=lambda t: (t[:2] != "pp", int(t[2:])))
     threads = sorted({r["threads"] for r in rows})
     cols = [(t, th) for t in tests for th in threads]
-    by = {}
+    groups = {}
     order = []
     for r in rows:
         key = label(r)
-        if key not in by:
-            by[key] = {}
+        if key not in groups:
+            groups[key] = {}
             order.append(key)
-        by[key][(test_name(r), r["threads"])] = r
+        groups[key].setdefault((test_name(r), r["threads"]), []).append(r)
+    by = {key: {c: merge_rounds(rs) for c, rs in g.items()} for key, g in groups.items()}
+    rounds = max(len(rs) for g in groups.values() for rs in g.values())
     m = rows[0]["machine"]
     tb_rows = [r for r in rows if r["engine"] == "ternbench"]
     isa = tb_rows[0]["machine"].get("isa", "?") if tb_rows else "?"
     out = []
-    out.append("Machine: %s, %d logical CPUs, ternbench path `%s`, measured %s (run `%s`); median tokens/s of %d "
-               "repetitions; 2B4T-shaped weights, fp16 LM head, peers on their own GGUF files of the same shapes."
-               % (m.get("cpu", "?"), m.get("logical_cpus", 0), isa, rows[0]["time"][:10],
-                  tb_rows[0]["run_id"] if tb_rows else rows[0].get("run_id", "?"), rows[0].get("reps", 0)))
+    if rounds == 1:
+        out.append("Machine: %s, %d logical CPUs, ternbench path `%s`, measured %s (run `%s`); median tokens/s of %d "
+                   "repetitions; 2B4T-shaped weights, fp16 LM head, peers on their own GGUF files of the same shapes."
+                   % (m.get("cpu", "?"), m.get("logical_cpus", 0), isa, rows[0]["time"][:10],
+                      tb_rows[0]["run_id"] if tb_rows else rows[0].get("run_id", "?"), rows[0].get("reps", 0)))
+    else:
+        runs = sorted({r["run_id"] for r in tb_rows})
+        spread = max(max(v["rounds"]) / min(v["rounds"]) for g in by.values() for v in g.values())
+        out.append("Machine: %s, %d logical CPUs, ternbench path `%s`, measured %s in %d rounds of the same command "
+                   "(runs %s), every engine once per round; each cell is the median over the rounds of each round's "
+                   "median of %d repetitions (the rounds of one cell differ by up to %.0f%%); 2B4T-shaped weights, fp16 "
+                   "LM head, peers on their own GGUF files of the same shapes."
+                   % (m.get("cpu", "?"), m.get("logical_cpus", 0), isa, rows[0]["time"][:10], rounds,
+                      ", ".join("`%s`" % x for x in runs), rows[0].get("reps", 0), 100.0 * (spread - 1.0)))
     out.append("")
     out.append("| engine, kernel | " + " | ".join("%s %d thread%s" % (t, th, "" if th == 1 else "s") for t, th in cols) + " |")
     out.append("|---|" + "---:|" * len(cols))
@@ -106,14 +145,20 @@ def render(rows, src):
     # Ceilings of ternbench's rows.
     out.append("| ternbench kernel | test | threads | median t/s | binding ceiling t/s | share |")
     out.append("|---|---|---:|---:|---:|---:|")
+    tb_merged, seen = [], set()  # in file order, each engine, kernel, test and thread count once
     for r in tb_rows:
+        k = (label(r), (test_name(r), r["threads"]))
+        if k not in seen:
+            seen.add(k)
+            tb_merged.append(by[k[0]][k[1]])
+    for r in tb_merged:
         if "ceiling_ts" not in r:
             continue
         out.append("| %s | %s | %d | %.2f | %.2f (%s) | %.2f |" % (r["kernel"], test_name(r), r["threads"], r["median_ts"],
                                                                  r["ceiling_ts"], r["binding"], r["ceiling_share"]))
     out.append("")
     # Where a decode token's time went: the fastest ternbench decode at 1 thread.
-    tg1 = [r for r in tb_rows if r["test"] == "tg" and r["threads"] == min(threads) and "time_split" in r]
+    tg1 = [r for r in tb_merged if r["test"] == "tg" and r["threads"] == min(threads) and "time_split" in r]
     if tg1:
         r = max(tg1, key=lambda r: r["median_ts"])
         ts = r["time_split"]

@@ -35,5 +35,30 @@ class ReadmeTables(TmpDirTest):
         self.assertEqual(readme.read_text(), text)
 
 
+    def test_rounds_of_one_command_give_the_median_round_and_their_spread(self):
+        # Three rounds of a committed one-round file: the same rows at half, once and twice the speed (a slow and a
+        # fast spell of a shared machine). Each cell is the median round, so the tables equal the one-round file's,
+        # and the header names the rounds and their spread (2 / 0.5 = 4: 300%).
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("readme_tables", SRC / "scripts" / "readme_tables.py")
+        rt = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(rt)
+        src = "results/peers-zen5-vm-2026-12-05/avx2.jsonl"
+        one = rt.load(SRC / src)
+        rounds = []
+        for i, f in enumerate((0.5, 1.0, 2.0)):
+            for r in one:
+                r = dict(r, run_id="%s-round%d" % (r["run_id"], i), median_ts=r["median_ts"] * f)
+                if "ceiling_share" in r:
+                    r["ceiling_share"] *= f
+                rounds.append(r)
+        single, merged = rt.render(one, src), rt.render(rounds, src)
+        self.assertIn("in 3 rounds of the same command", merged)
+        self.assertIn("differ by up to 300%", merged)
+        table = lambda text: [l for l in text.splitlines() if l.startswith("|") or l.startswith("Best ternbench")]
+        self.assertEqual(table(merged), table(single))
+        self.assertNotEqual(rt.render(rounds[: 2 * len(one)], src), merged)  # two rounds: the mean of 0.5x and 1x
+
+
 if __name__ == "__main__":
     unittest.main(verbosity=2)
