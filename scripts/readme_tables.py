@@ -20,6 +20,7 @@ import json
 import os
 import re
 import sys
+from statistics import median
 
 BLOCK = re.compile(r"(<!-- table: (?P<src>[^ ]+) -->\n)(?P<body>.*?)(<!-- end table -->)", re.S)
 
@@ -55,17 +56,9 @@ def label(r):
     return "%s %s%s" % (r["engine"], r["kernel"], extra)
 
 
-def median(v):
-    v = sorted(v)
-    n = len(v)
-    return v[n // 2] if n % 2 else 0.5 * (v[n // 2 - 1] + v[n // 2])
-
-
 def merge_rounds(rs):
     """One row standing for the rounds rs of one engine, kernel, test and thread count: the median over the rounds
     of median_ts, of the ceiling and of the share reached (each its own median), and of each part of time_split."""
-    if len(rs) == 1:
-        return dict(rs[0], rounds=[rs[0]["median_ts"]])
     r = dict(rs[0])
     r["median_ts"] = median([x["median_ts"] for x in rs])
     r["rounds"] = [x["median_ts"] for x in rs]
@@ -145,12 +138,8 @@ def render(rows, src):
     # Ceilings of ternbench's rows.
     out.append("| ternbench kernel | test | threads | median t/s | binding ceiling t/s | share |")
     out.append("|---|---|---:|---:|---:|---:|")
-    tb_merged, seen = [], set()  # in file order, each engine, kernel, test and thread count once
-    for r in tb_rows:
-        k = (label(r), (test_name(r), r["threads"]))
-        if k not in seen:
-            seen.add(k)
-            tb_merged.append(by[k[0]][k[1]])
+    # In file order, each engine, kernel, test and thread count once.
+    tb_merged = [by[key][c] for key, c in dict.fromkeys((label(r), (test_name(r), r["threads"])) for r in tb_rows)]
     for r in tb_merged:
         if "ceiling_ts" not in r:
             continue

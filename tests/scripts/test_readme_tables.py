@@ -34,7 +34,6 @@ class ReadmeTables(TmpDirTest):
         self.assertEqual(run("--readme", readme)[0], 0)
         self.assertEqual(readme.read_text(), text)
 
-
     def test_rounds_of_one_command_give_the_median_round_and_their_spread(self):
         # Three rounds of a committed one-round file: the same rows at half, once and twice the speed (a slow and a
         # fast spell of a shared machine). Each cell is the median round, so the tables equal the one-round file's,
