@@ -20,7 +20,6 @@
 
 #include <unistd.h>
 #ifdef __linux__
-#include <sys/mman.h>
 #include <time.h>
 #endif
 
@@ -379,33 +378,28 @@ double thread_cpu_ns() {
 }
 
 // Software events (always there) in place of the hardware ones, through the real perf_event_open: task-clock
-// for cycles, cpu-clock for instructions, page-faults for cache-misses. The inherited group must count
-// the threads started after the open, also after they exited.
+// for cycles and for cache-misses, cpu-clock for instructions. All three count CPU time, which the test
+// measures itself per thread; page faults (an earlier choice) depend on the kernel's memory policy (one CI
+// kernel counted 2 for 2048 new pages). The inherited group must count the threads started after the open,
+// also after they exited, in every member.
 TEST(Counters, RealKernelInheritedGroupCountsThreadsStartedAfterTheOpen) {
   PerfSyscalls real = kernel_perf_syscalls(), sw = real;
   sw.open = [real](const PerfAttr& a, int group_fd) {
     PerfAttr s = a;
-    s.type = 1;  // PERF_TYPE_SOFTWARE
-    s.config = a.type == 0 && a.config == 0 ? 1 /* task-clock */ : a.type == 0 && a.config == 1 ? 0 /* cpu-clock */
-                                                                                                 : 2 /* page-faults */;
+    s.type = 1;                                                  // PERF_TYPE_SOFTWARE
+    s.config = a.type == 0 && a.config == 1 ? 0 /* cpu-clock */ : 1 /* task-clock */;
     return real.open(s, group_fd);
   };
   HwCounters hc(sw);
   if (!hc.available()) GTEST_SKIP() << "perf_event_open of software events refused here: " << hc.why_not();
   EXPECT_TRUE(hc.grouped()) << "kernels from 4.13 take inherit with PERF_FORMAT_GROUP: " << hc.notes();
+  ASSERT_TRUE(hc.has_llc()) << hc.llc_why_not();
   const CounterSample a = hc.read();
   std::vector<double> cpu(2);
   std::vector<std::thread> ts;
   for (int t = 0; t < 2; ++t)
     ts.emplace_back([&cpu, t] {
       const double t0 = thread_cpu_ns();
-      // 2048 new 4 KiB pages (no huge pages): page faults in this thread.
-      const size_t bytes = size_t(8) << 20;
-      void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (m == MAP_FAILED) return;
-      madvise(m, bytes, MADV_NOHUGEPAGE);
-      for (size_t i = 0; i < bytes; i += 4096) static_cast<volatile char*>(m)[i] = char(i);
-      munmap(m, bytes);
       volatile double x = 1;
       while (thread_cpu_ns() - t0 < 50e6) x = x * 1.0000001 + 1e-9;
       cpu[size_t(t)] = thread_cpu_ns() - t0;
@@ -415,12 +409,13 @@ TEST(Counters, RealKernelInheritedGroupCountsThreadsStartedAfterTheOpen) {
   const CounterFigures f = counter_figures(b - a, true);
   ASSERT_EQ(f.why_not, "");
   EXPECT_FALSE(f.scaled);  // software events are never multiplexed
+  // The group counts the main thread too (a few ms between the reads: join, read); without inherit each
+  // member would hold that alone, far under the threads' 100 ms. 0.95: clock granularity of the two sources.
   const double threads_ns = cpu[0] + cpu[1];
-  EXPECT_GT(f.cycles, 0.95 * threads_ns) << "task-clock of the group: the exited threads' CPU time is in it";
-  EXPECT_LT(f.cycles, threads_ns + 50e6);
-  // Page faults of the threads' new pages: fewer than one a page where the kernel maps several per fault
-  // (2500-3700 of 4096 here), none at all without inherit.
-  EXPECT_GE(f.llc_misses, 1024) << "page faults of the threads";
+  for (double v : {f.cycles, f.instructions, f.llc_misses}) {
+    EXPECT_GT(v, 0.95 * threads_ns) << "the exited threads' CPU time is in every member of the group";
+    EXPECT_LT(v, threads_ns + 50e6);
+  }
   // A thread alive at the open is one the counters would miss: refused.
   std::thread alive([] { std::this_thread::sleep_for(std::chrono::milliseconds(200)); });
   HwCounters late(sw);
