@@ -11,6 +11,10 @@
 
 #include "kernels/cpu_features.h"
 
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
+
 #define TB_INLINE inline __attribute__((always_inline))
 
 namespace tb {
@@ -128,36 +132,247 @@ TB_INLINE float sum16(const float* __restrict a, int64_t n) {
   return s;
 }
 
-TB_INLINE void attend_body(const float* q, const float* k, const float* v, int64_t stride, int64_t n, int64_t d,
-                           float scale, float* __restrict sc, float* __restrict o) {
-  float mx = -INFINITY;
-  for (int64_t j = 0; j < n; ++j) {
-    sc[j] = dot16(q, k + j * stride, d) * scale;
-    mx = std::max(mx, sc[j]);
+// attend for nq query heads that share one key/value head (grouped-query attention: the heads h .. h + nq - 1 of
+// a group), q and o holding the heads one after another (d floats each), sc their scores (n floats each).
+// Every head gets exactly what it would get alone; the heads only share the reads of the cache:
+// - scores: the keys in tiles of kTile, every head over a tile before the next tile, so a tile (16 KiB at d = 128)
+//   comes from L1 for all but the first head. Keys of a tile whose score comes from `block` (a path's own code,
+//   exactly dot16 * scale per key, several keys at a time; none on the baseline path) and the rest from dot16.
+// - o = sum_j p_j v_j: from `wsum` where a path has its own (it returns false where it has none, or not for this
+//   d), which reads each value row once for several heads; else per head below.
+// One head at a time, the cache is read once per head: a 2B4T prefill's attention (4 heads a group) read 128 KiB
+// per head and layer from L2 and took 8-10% of a token's time.
+template <class Block, class Wsum>
+TB_INLINE void attend_body(const float* q, int64_t nq, const float* k, const float* v, int64_t stride, int64_t n,
+                           int64_t d, float scale, float* __restrict sc, float* __restrict o, Block block, Wsum wsum) {
+  constexpr int64_t kTile = 32;
+  for (int64_t t0 = 0; t0 < n; t0 += kTile) {
+    const int64_t tn = std::min(kTile, n - t0);
+    for (int64_t h = 0; h < nq; ++h) {
+      float* __restrict s = sc + h * n + t0;
+      const float* qh = q + h * d;
+      const int64_t done = block(qh, k + t0 * stride, stride, tn, d, scale, s);
+      for (int64_t j = done; j < tn; ++j) s[j] = dot16(qh, k + (t0 + j) * stride, d) * scale;
+    }
   }
-  for (int64_t j = 0; j < n; ++j) sc[j] = exp_nonpositive(sc[j] - mx);
-  const float den = sum16(sc, n);
-  for (int64_t j = 0; j < n; ++j) sc[j] /= den;
-  // o = sum_j p_j v_j, added in j order. Four positions per pass over o: one load and one store of o per four
-  // products instead of per one (o's store-to-load chain was most of the time), the same additions in the same order.
-  for (int64_t i = 0; i < d; ++i) o[i] = 0.0f;
-  int64_t j = 0;
-  for (; j + 4 <= n; j += 4) {
-    const float p0 = sc[j], p1 = sc[j + 1], p2 = sc[j + 2], p3 = sc[j + 3];
-    const float* __restrict v0 = v + j * stride;
-    const float* __restrict v1 = v0 + stride;
-    const float* __restrict v2 = v1 + stride;
-    const float* __restrict v3 = v2 + stride;
-    for (int64_t i = 0; i < d; ++i) o[i] = (((o[i] + p0 * v0[i]) + p1 * v1[i]) + p2 * v2[i]) + p3 * v3[i];
+  for (int64_t h = 0; h < nq; ++h) {
+    float* __restrict s = sc + h * n;
+    float mx = -INFINITY;
+    for (int64_t j = 0; j < n; ++j) mx = std::max(mx, s[j]);
+    for (int64_t j = 0; j < n; ++j) s[j] = exp_nonpositive(s[j] - mx);
+    const float den = sum16(s, n);
+    for (int64_t j = 0; j < n; ++j) s[j] /= den;
   }
-  for (; j < n; ++j) {
-    const float p = sc[j];
-    const float* __restrict vv = v + j * stride;
-    for (int64_t i = 0; i < d; ++i) o[i] += p * vv[i];
+  if (wsum(sc, nq, v, stride, n, d, o)) return;
+  for (int64_t h = 0; h < nq; ++h) {
+    const float* __restrict p = sc + h * n;
+    float* __restrict oh = o + h * d;
+    // o = sum_j p_j v_j, added in j order. Four positions per pass over o: one load and one store of o per four
+    // products instead of per one (o's store-to-load chain was most of the time), the same additions in the same
+    // order.
+    for (int64_t i = 0; i < d; ++i) oh[i] = 0.0f;
+    int64_t j = 0;
+    for (; j + 4 <= n; j += 4) {
+      const float p0 = p[j], p1 = p[j + 1], p2 = p[j + 2], p3 = p[j + 3];
+      const float* __restrict v0 = v + j * stride;
+      const float* __restrict v1 = v0 + stride;
+      const float* __restrict v2 = v1 + stride;
+      const float* __restrict v3 = v2 + stride;
+      for (int64_t i = 0; i < d; ++i) oh[i] = (((oh[i] + p0 * v0[i]) + p1 * v1[i]) + p2 * v2[i]) + p3 * v3[i];
+    }
+    for (; j < n; ++j) {
+      const float pj = p[j];
+      const float* __restrict vv = v + j * stride;
+      for (int64_t i = 0; i < d; ++i) oh[i] += pj * vv[i];
+    }
   }
 }
 
-// The copies. TB_COPY(suffix, attribute) defines the six entry points of one target.
+// The copies. TB_COPY(suffix, attribute) defines the seven entry points of one target.
+// Keys several at a time, the same arithmetic as dot16 per key. dot16 leaves a key's 16 lane sums acc[0..15] and
+// adds them one after another to 0 (s = ((0 + acc[0]) + acc[1]) + ... + acc[15]): one dependent scalar add after
+// another, 16 per key, which made the scores most of a prefill's attention time. Here each key's 16 lanes are
+// accumulated as dot16 does (products rounded, then added: no FMA), the keys' lane vectors are transposed so that
+// lane kk of vector j holds key kk's acc[j], and the 16 vectors are added to 0 in the order j = 0..15: every key
+// gets exactly dot16's value, with a vector add per 16 (AVX-512) or 4 (AVX2) keys in place of a scalar add per key.
+// Only for d % 16 == 0 (dot16's tail terms come after the lane sum); otherwise, and for the last n % 16 keys, dot16.
+int64_t no_block(const float*, const float*, int64_t, int64_t, int64_t, float, float*) { return 0; }
+bool no_wsum(const float*, int64_t, const float*, int64_t, int64_t, int64_t, float*) { return false; }
+
+#if defined(__x86_64__) && defined(__GNUC__)
+// GCC 12's AVX-512 unpack intrinsics pass _mm512_undefined_*(), a self-initialized variable, as the unused merge
+// source; -Wmaybe-uninitialized flags it in every caller compiled through a target attribute.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#define TB_LO64(x, y) _mm512_castpd_ps(_mm512_unpacklo_pd(_mm512_castps_pd(x), _mm512_castps_pd(y)))
+#define TB_HI64(x, y) _mm512_castpd_ps(_mm512_unpackhi_pd(_mm512_castps_pd(x), _mm512_castps_pd(y)))
+__attribute__((target("avx512f"))) int64_t block_avx512(const float* q, const float* k, int64_t stride, int64_t n,
+                                                        int64_t d, float scale, float* sc) {
+  if (d % 16 != 0) return 0;
+  const __m512 vs = _mm512_set1_ps(scale);
+  int64_t j0 = 0;
+  for (; j0 + 16 <= n; j0 += 16) {
+    __m512 a[16];
+    for (int kk = 0; kk < 16; ++kk) a[kk] = _mm512_setzero_ps();
+    const float* kb = k + j0 * stride;
+    for (int64_t i = 0; i < d; i += 16) {
+      const __m512 qv = _mm512_loadu_ps(q + i);
+      for (int kk = 0; kk < 16; ++kk)
+        a[kk] = _mm512_add_ps(a[kk], _mm512_mul_ps(qv, _mm512_loadu_ps(kb + kk * stride + i)));
+    }
+    // 16 x 16 transpose, so that r[j] lane kk = a[kk] lane j. In 128-bit blocks: 4 x 4 transposes within the blocks
+    // (unpack), then the blocks (shuffle_f32x4).
+    __m512 t[16], u[16];
+    for (int r = 0; r < 16; r += 2) {  // block m of t[r]: lanes 4m, 4m+1 of keys r, r+1; of t[r+1]: lanes 4m+2, 4m+3
+      t[r] = _mm512_unpacklo_ps(a[r], a[r + 1]);
+      t[r + 1] = _mm512_unpackhi_ps(a[r], a[r + 1]);
+    }
+    for (int r = 0; r < 16; r += 4) {  // block m of u[r + c]: lane 4m + c of keys r .. r+3
+      u[r] = TB_LO64(t[r], t[r + 2]);
+      u[r + 1] = TB_HI64(t[r], t[r + 2]);
+      u[r + 2] = TB_LO64(t[r + 1], t[r + 3]);
+      u[r + 3] = TB_HI64(t[r + 1], t[r + 3]);
+    }
+    // shuffle_f32x4(x, y, imm): blocks 0, 1 from x, 2, 3 from y; 0x88 takes blocks 0 and 2 of each, 0xDD 1 and 3.
+    __m512 r[16];
+    for (int c = 0; c < 4; ++c) {
+      const __m512 x0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), x1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
+      const __m512 y0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), y1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+      r[c] = _mm512_shuffle_f32x4(x0, y0, 0x88);       // blocks 0 of keys 0-3, 4-7, 8-11, 12-15: lane c
+      r[8 + c] = _mm512_shuffle_f32x4(x0, y0, 0xDD);   // blocks 2: lane 8 + c
+      r[4 + c] = _mm512_shuffle_f32x4(x1, y1, 0x88);   // blocks 1: lane 4 + c
+      r[12 + c] = _mm512_shuffle_f32x4(x1, y1, 0xDD);  // blocks 3: lane 12 + c
+    }
+    __m512 s = _mm512_setzero_ps();
+    for (int j = 0; j < 16; ++j) s = _mm512_add_ps(s, r[j]);
+    _mm512_storeu_ps(sc + j0, _mm512_mul_ps(s, vs));
+  }
+  return j0;
+}
+#undef TB_LO64
+#undef TB_HI64
+#pragma GCC diagnostic pop
+
+__attribute__((target("avx2"))) int64_t block_avx2(const float* q, const float* k, int64_t stride, int64_t n, int64_t d,
+                                                   float scale, float* sc) {
+  if (d % 16 != 0) return 0;
+  const __m128 vs = _mm_set1_ps(scale);
+  int64_t j0 = 0;
+  for (; j0 + 4 <= n; j0 += 4) {
+    __m256 lo[4], hi[4];  // lanes 0..7 and 8..15 of four keys
+    for (int kk = 0; kk < 4; ++kk) lo[kk] = hi[kk] = _mm256_setzero_ps();
+    const float* kb = k + j0 * stride;
+    for (int64_t i = 0; i < d; i += 16) {
+      const __m256 q0 = _mm256_loadu_ps(q + i), q1 = _mm256_loadu_ps(q + i + 8);
+      for (int kk = 0; kk < 4; ++kk) {
+        lo[kk] = _mm256_add_ps(lo[kk], _mm256_mul_ps(q0, _mm256_loadu_ps(kb + kk * stride + i)));
+        hi[kk] = _mm256_add_ps(hi[kk], _mm256_mul_ps(q1, _mm256_loadu_ps(kb + kk * stride + i + 8)));
+      }
+    }
+    __m128 s = _mm_setzero_ps();
+    for (const __m256* r : {lo, hi}) {
+      // 4 x 8 transpose: w[c] holds lane c of the four keys in its low half, lane 4 + c in its high half.
+      const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+      const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+      const __m256 w[4] = {_mm256_shuffle_ps(t0, t2, 0x44), _mm256_shuffle_ps(t0, t2, 0xEE),
+                           _mm256_shuffle_ps(t1, t3, 0x44), _mm256_shuffle_ps(t1, t3, 0xEE)};
+      for (int c = 0; c < 4; ++c) s = _mm_add_ps(s, _mm256_castps256_ps128(w[c]));
+      for (int c = 0; c < 4; ++c) s = _mm_add_ps(s, _mm256_extractf128_ps(w[c], 1));
+    }
+    _mm_storeu_ps(sc + j0, _mm_mul_ps(s, vs));
+  }
+  return j0;
+}
+// o = sum_j p_j v_j with o in registers, H heads at a time: C vectors of each head's o take every key's product
+// in j order, one add each, and are stored once; each value vector is loaded once for the H heads. The generic loop
+// keeps o in memory and reloads it every four keys; per element both add the same products in the same order, so o
+// is the same bit for bit.
+template <int H, int C>
+__attribute__((target("avx512f"))) inline void wsum_run_avx512(const float* p, int64_t n, const float* v,
+                                                               int64_t stride, float* o, int64_t d) {
+  __m512 acc[H][C];
+  for (int h = 0; h < H; ++h)
+    for (int c = 0; c < C; ++c) acc[h][c] = _mm512_setzero_ps();
+  for (int64_t j = 0; j < n; ++j) {
+    __m512 vj[C];
+    for (int c = 0; c < C; ++c) vj[c] = _mm512_loadu_ps(v + j * stride + 16 * c);
+    for (int h = 0; h < H; ++h) {
+      const __m512 pj = _mm512_set1_ps(p[h * n + j]);
+      for (int c = 0; c < C; ++c) acc[h][c] = _mm512_add_ps(acc[h][c], _mm512_mul_ps(pj, vj[c]));
+    }
+  }
+  for (int h = 0; h < H; ++h)
+    for (int c = 0; c < C; ++c) _mm512_storeu_ps(o + h * d + 16 * c, acc[h][c]);
+}
+template <int H>
+__attribute__((target("avx512f"))) inline void wsum_heads_avx512(const float* p, int64_t n, const float* v,
+                                                                 int64_t stride, int64_t d, float* o) {
+  for (int64_t i = 0; i < d; i += 64) {  // 4 vectors (64 dimensions) at a time: 16 accumulators for 4 heads
+    switch (std::min<int64_t>(4, (d - i) / 16)) {
+      case 1: wsum_run_avx512<H, 1>(p, n, v + i, stride, o + i, d); break;
+      case 2: wsum_run_avx512<H, 2>(p, n, v + i, stride, o + i, d); break;
+      case 3: wsum_run_avx512<H, 3>(p, n, v + i, stride, o + i, d); break;
+      default: wsum_run_avx512<H, 4>(p, n, v + i, stride, o + i, d); break;
+    }
+  }
+}
+__attribute__((target("avx512f"))) bool wsum_avx512(const float* p, int64_t nq, const float* v, int64_t stride,
+                                                    int64_t n, int64_t d, float* o) {
+  if (d % 16 != 0) return false;
+  for (int64_t h = 0; h < nq; h += 4) {
+    const float* ph = p + h * n;
+    float* oh = o + h * d;
+    switch (std::min<int64_t>(4, nq - h)) {
+      case 1: wsum_heads_avx512<1>(ph, n, v, stride, d, oh); break;
+      case 2: wsum_heads_avx512<2>(ph, n, v, stride, d, oh); break;
+      case 3: wsum_heads_avx512<3>(ph, n, v, stride, d, oh); break;
+      default: wsum_heads_avx512<4>(ph, n, v, stride, d, oh); break;
+    }
+  }
+  return true;
+}
+template <int H, int C>
+__attribute__((target("avx2"))) inline void wsum_run_avx2(const float* p, int64_t n, const float* v, int64_t stride,
+                                                          float* o, int64_t d) {
+  __m256 acc[H][C];
+  for (int h = 0; h < H; ++h)
+    for (int c = 0; c < C; ++c) acc[h][c] = _mm256_setzero_ps();
+  for (int64_t j = 0; j < n; ++j) {
+    __m256 vj[C];
+    for (int c = 0; c < C; ++c) vj[c] = _mm256_loadu_ps(v + j * stride + 8 * c);
+    for (int h = 0; h < H; ++h) {
+      const __m256 pj = _mm256_set1_ps(p[h * n + j]);
+      for (int c = 0; c < C; ++c) acc[h][c] = _mm256_add_ps(acc[h][c], _mm256_mul_ps(pj, vj[c]));
+    }
+  }
+  for (int h = 0; h < H; ++h)
+    for (int c = 0; c < C; ++c) _mm256_storeu_ps(o + h * d + 8 * c, acc[h][c]);
+}
+template <int H>
+__attribute__((target("avx2"))) inline void wsum_heads_avx2(const float* p, int64_t n, const float* v, int64_t stride,
+                                                            int64_t d, float* o) {
+  for (int64_t i = 0; i < d; i += 16) {  // 2 vectors (16 dimensions) at a time: 8 accumulators for 4 heads
+    if (d - i >= 16) wsum_run_avx2<H, 2>(p, n, v + i, stride, o + i, d);
+    else wsum_run_avx2<H, 1>(p, n, v + i, stride, o + i, d);
+  }
+}
+__attribute__((target("avx2"))) bool wsum_avx2(const float* p, int64_t nq, const float* v, int64_t stride, int64_t n,
+                                               int64_t d, float* o) {
+  if (d % 8 != 0) return false;
+  for (int64_t h = 0; h < nq; h += 4) {
+    const float* ph = p + h * n;
+    float* oh = o + h * d;
+    switch (std::min<int64_t>(4, nq - h)) {
+      case 1: wsum_heads_avx2<1>(ph, n, v, stride, d, oh); break;
+      case 2: wsum_heads_avx2<2>(ph, n, v, stride, d, oh); break;
+      case 3: wsum_heads_avx2<3>(ph, n, v, stride, d, oh); break;
+      default: wsum_heads_avx2<4>(ph, n, v, stride, d, oh); break;
+    }
+  }
+  return true;
+}
+#endif
+
 #define TB_COPY(sfx, attr)                                                                                         \
   attr void rmsnorm_##sfx(const float* x, const float* w, int64_t n, float eps, float* y) {                       \
     rmsnorm_body(x, w, n, eps, y);                                                                                 \
@@ -168,18 +383,27 @@ TB_INLINE void attend_body(const float* q, const float* k, const float* v, int64
   attr void add_##sfx(float* x, const float* a, int64_t n) { add_body(x, a, n); }                                  \
   attr void attend_##sfx(const float* q, const float* k, const float* v, int64_t stride, int64_t n, int64_t d,     \
                          float scale, float* sc, float* o) {                                                       \
-    attend_body(q, k, v, stride, n, d, scale, sc, o);                                                              \
+    attend_body(q, 1, k, v, stride, n, d, scale, sc, o, block_##sfx, wsum_##sfx);                                  \
+  }                                                                                                                \
+  attr void attend_heads_##sfx(const float* q, int64_t nq, const float* k, const float* v, int64_t stride,         \
+                               int64_t n, int64_t d, float scale, float* sc, float* o) {                           \
+    attend_body(q, nq, k, v, stride, n, d, scale, sc, o, block_##sfx, wsum_##sfx);                                 \
   }
 
+#define block_base no_block
+#define wsum_base no_wsum
 TB_COPY(base, )
-const FloatOps kBase = {"baseline", rmsnorm_base, relu2_base, silu_base, rope_base, add_base, attend_base};
+const FloatOps kBase = {"baseline", rmsnorm_base, relu2_base, silu_base, rope_base, add_base, attend_base,
+                       attend_heads_base};
 
 #if defined(__x86_64__) && defined(__GNUC__)
 // Plain "avx2" and "avx512f": neither brings FMA into the code (no fma target; -ffp-contract=off besides).
 TB_COPY(avx2, __attribute__((target("avx2"))))
 TB_COPY(avx512, __attribute__((target("avx512f"))))
-const FloatOps kAvx2 = {"avx2", rmsnorm_avx2, relu2_avx2, silu_avx2, rope_avx2, add_avx2, attend_avx2};
-const FloatOps kAvx512 = {"avx512", rmsnorm_avx512, relu2_avx512, silu_avx512, rope_avx512, add_avx512, attend_avx512};
+const FloatOps kAvx2 = {"avx2", rmsnorm_avx2, relu2_avx2, silu_avx2, rope_avx2, add_avx2, attend_avx2,
+                       attend_heads_avx2};
+const FloatOps kAvx512 = {"avx512", rmsnorm_avx512, relu2_avx512, silu_avx512, rope_avx512, add_avx512,
+                         attend_avx512, attend_heads_avx512};
 #endif
 
 }  // namespace

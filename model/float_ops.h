@@ -30,6 +30,11 @@ struct FloatOps {
   // scores q.k * scale, softmax, and the weighted sum of values into o[0 .. d). sc holds n scores.
   void (*attend)(const float* q, const float* k, const float* v, int64_t stride, int64_t n, int64_t d, float scale,
                  float* sc, float* o);
+  // attend for nq query heads that share the cache's key/value head (grouped-query attention): head h's query at
+  // q + h * d, its output at o + h * d, its n scores at sc + h * n. Each head's o is exactly attend's; the heads
+  // share the reads of the cache.
+  void (*attend_heads)(const float* q, int64_t nq, const float* k, const float* v, int64_t stride, int64_t n,
+                       int64_t d, float scale, float* sc, float* o);
 };
 
 // The widest copy the currently allowed ISA paths permit (asked anew on every call: the allowed paths may change

@@ -217,19 +217,20 @@ struct Runner::Impl {
     const float* kc = kcache.data() + l * context * kvd;
     const float* vc = vcache.data() + l * context * kvd;
     const float scale = 1.0f / std::sqrt(float(d));
-    const auto attend = float_ops().attend;  // the allowed path now (TERNBENCH_ISA may change between runs)
+    const auto attend = float_ops().attend_heads;  // the allowed path now (TERNBENCH_ISA may change between runs)
 #pragma omp parallel num_threads(threads)
     {
-      std::vector<float> sc(size_t(p0 + T));
+      std::vector<float> sc(size_t(group * (p0 + T)));
+      // The query heads of a group share the cache's key/value head: one call for all of them reads it once.
       // Causal: token t's work grows with p0 + t. Plain static blocks would give the last thread the longest
-      // tokens (at 2 threads and p0 = 0, 3/4 of the work on one thread); dealing the (token, head) pairs out one
+      // tokens (at 2 threads and p0 = 0, 3/4 of the work on one thread); dealing the (token, group) pairs out one
       // at a time balances them for any thread count. Each pair writes only its own output: same result.
 #pragma omp for collapse(2) schedule(static, 1)
       for (int64_t t = 0; t < T; ++t)
-        for (int64_t h = 0; h < H; ++h) {
+        for (int64_t g = 0; g < cfg.kv_heads; ++g) {
           const int64_t n = p0 + t + 1;  // causal: positions 0 .. p0 + t
-          const int64_t g = h / group;
-          attend(Q.data() + (t * H + h) * d, kc + g * d, vc + g * d, kvd, n, d, scale, sc.data(),
+          const int64_t h = g * group;
+          attend(Q.data() + (t * H + h) * d, group, kc + g * d, vc + g * d, kvd, n, d, scale, sc.data(),
                  ATT.data() + (t * H + h) * d);
         }
     }

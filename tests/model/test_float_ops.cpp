@@ -127,7 +127,7 @@ TEST_F(Paths, RmsnormAgreesAcrossPathsAndWithTheMath) {
 TEST_F(Paths, AttendAgreesAcrossPathsAndOnePositionReturnsItsValue) {
   const int64_t stride = 3 * 128;  // the cache holds several heads per position
   for (int64_t d : {16, 64, 100, 128}) {
-    for (int64_t positions : {1, 2, 9, 33}) {
+    for (int64_t positions : {1, 2, 9, 33, 47}) {
       const std::vector<float> q = randoms(size_t(d), 11), k = randoms(size_t(positions * stride), 12),
                                v = randoms(size_t(positions * stride), 13);
       std::vector<float> sc(static_cast<size_t>(positions)), o0(static_cast<size_t>(d));
@@ -139,6 +139,32 @@ TEST_F(Paths, AttendAgreesAcrossPathsAndOnePositionReturnsItsValue) {
         std::vector<float> o(static_cast<size_t>(d));
         ops[p]->attend(q.data(), k.data(), v.data(), stride, positions, d, 0.125f, sc.data(), o.data());
         EXPECT_TRUE(same_bits(o, o0)) << ops[p]->path << " d=" << d << " n=" << positions;
+      }
+    }
+  }
+}
+
+// attend_heads: nq query heads over one key/value head, each head exactly attend's result for it alone, on every
+// path and for every head count (the paths' own code takes heads four at a time and keys in tiles of 32, 16 or 4:
+// the shapes cross those edges), and the baseline's result on every path.
+TEST_F(Paths, AttendHeadsIsAttendPerHead) {
+  const int64_t stride = 5 * 128;
+  for (int64_t d : {16, 100, 128}) {
+    for (int64_t positions : {1, 17, 47, 70}) {
+      for (int64_t nq : {1, 3, 4, 5}) {
+        const std::vector<float> q = randoms(size_t(nq * d), 21), k = randoms(size_t(positions * stride), 22),
+                                 v = randoms(size_t(positions * stride), 23);
+        std::vector<float> base;
+        for (int p = 0; p < n; ++p) {
+          std::vector<float> sc(size_t(nq * positions)), o(size_t(nq * d)), one(size_t(nq * d));
+          ops[p]->attend_heads(q.data(), nq, k.data(), v.data(), stride, positions, d, 0.125f, sc.data(), o.data());
+          for (int64_t h = 0; h < nq; ++h)
+            ops[p]->attend(q.data() + h * d, k.data(), v.data(), stride, positions, d, 0.125f, sc.data(),
+                           one.data() + h * d);
+          EXPECT_TRUE(same_bits(o, one)) << ops[p]->path << " d=" << d << " n=" << positions << " heads=" << nq;
+          if (p == 0) base = o;
+          else EXPECT_TRUE(same_bits(o, base)) << ops[p]->path << " d=" << d << " n=" << positions << " heads=" << nq;
+        }
       }
     }
   }
