@@ -191,11 +191,12 @@ TB_INLINE void attend_body(const float* q, int64_t nq, const float* k, const flo
 // The copies. TB_COPY(suffix, attribute) defines the seven entry points of one target.
 // Keys several at a time, the same arithmetic as dot16 per key. dot16 leaves a key's 16 lane sums acc[0..15] and
 // adds them one after another to 0 (s = ((0 + acc[0]) + acc[1]) + ... + acc[15]): one dependent scalar add after
-// another, 16 per key, which made the scores most of a prefill's attention time. Here each key's 16 lanes are
+// another, 16 per key (about 30 instructions with the lane extracts). Here each key's 16 lanes are
 // accumulated as dot16 does (products rounded, then added: no FMA), the keys' lane vectors are transposed so that
 // lane kk of vector j holds key kk's acc[j], and the 16 vectors are added to 0 in the order j = 0..15: every key
 // gets exactly dot16's value, with a vector add per 16 (AVX-512) or 4 (AVX2) keys in place of a scalar add per key.
-// Only for d % 16 == 0 (dot16's tail terms come after the lane sum); otherwise, and for the last n % 16 keys, dot16.
+// Only for d % 16 == 0 (dot16's tail terms come after the lane sum); otherwise, and for the last n % 16 (n % 4)
+// keys, dot16. (Alone this changed little: reading the cache once per head from L2 was the cost; see attend_body.)
 int64_t no_block(const float*, const float*, int64_t, int64_t, int64_t, float, float*) { return 0; }
 bool no_wsum(const float*, int64_t, const float*, int64_t, int64_t, int64_t, float*) { return false; }
 

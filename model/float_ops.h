@@ -1,7 +1,8 @@
 // The runner's own float code, one token (row) at a time: RMSNorm, the FFN activations, RoPE, the residual add and
-// attention of one query head. The runner is built for the baseline ISA (SSE2 on x86-64); each operation here is
-// also compiled for AVX2 and AVX-512 (target attributes, model/float_ops.cpp), and float_ops() hands out the widest
-// copy the allowed paths permit (kernels/cpu_features.h: --isa / TERNBENCH_ISA narrow it).
+// attention of one query head or of the query heads that share a key/value head. The runner is built for the
+// baseline ISA (SSE2 on x86-64); each operation here is also compiled for AVX2 and AVX-512 (target attributes,
+// model/float_ops.cpp), and float_ops() hands out the widest copy the allowed paths permit (kernels/cpu_features.h:
+// --isa / TERNBENCH_ISA narrow it).
 //
 // Every copy does the same IEEE operations in the same order: elementwise work is exact at any vector width, the
 // dot products sum 16 fixed lanes in a fixed order, and no FMA is formed (-ffp-contract=off, no fma target). So
