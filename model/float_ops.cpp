@@ -238,7 +238,8 @@ __attribute__((target("avx512f"))) int64_t block_avx512(const float* q, const fl
     __m512 r[16];
     for (int c = 0; c < 4; ++c) {
       const __m512 x0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x88), x1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xDD);
-      const __m512 y0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88), y1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
+      const __m512 y0 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x88);
+      const __m512 y1 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xDD);
       r[c] = _mm512_shuffle_f32x4(x0, y0, 0x88);       // blocks 0 of keys 0-3, 4-7, 8-11, 12-15: lane c
       r[8 + c] = _mm512_shuffle_f32x4(x0, y0, 0xDD);   // blocks 2: lane 8 + c
       r[4 + c] = _mm512_shuffle_f32x4(x1, y1, 0x88);   // blocks 1: lane 4 + c
