@@ -90,32 +90,39 @@ def render(rows, src):
     m = rows[0]["machine"]
     tb_rows = [r for r in rows if r["engine"] == "ternbench"]
     isa = tb_rows[0]["machine"].get("isa", "?") if tb_rows else "?"
+    heads = "fp16 LM head" + (" (ternbench's int8 head where a row says so)"
+                              if any(r.get("head", "fp16") != "fp16" for r in tb_rows) else "")
     out = []
     if rounds == 1:
         out.append("Machine: %s, %d logical CPUs, ternbench path `%s`, measured %s (run `%s`); median tokens/s of %d "
-                   "repetitions; 2B4T-shaped weights, fp16 LM head, peers on their own GGUF files of the same shapes."
+                   "repetitions; 2B4T-shaped weights, %s, peers on their own GGUF files of the same shapes."
                    % (m.get("cpu", "?"), m.get("logical_cpus", 0), isa, rows[0]["time"][:10],
-                      tb_rows[0]["run_id"] if tb_rows else rows[0].get("run_id", "?"), rows[0].get("reps", 0)))
+                      tb_rows[0]["run_id"] if tb_rows else rows[0].get("run_id", "?"), rows[0].get("reps", 0), heads))
     else:
         runs = sorted({r["run_id"] for r in tb_rows})
         spread = max(max(v["rounds"]) / min(v["rounds"]) for g in by.values() for v in g.values())
         out.append("Machine: %s, %d logical CPUs, ternbench path `%s`, measured %s in %d rounds of the same command "
                    "(runs %s), every engine once per round; each cell is the median over the rounds of each round's "
-                   "median of %d repetitions (the rounds of one cell differ by up to %.0f%%); 2B4T-shaped weights, fp16 "
-                   "LM head, peers on their own GGUF files of the same shapes."
+                   "median of %d repetitions (the rounds of one cell differ by up to %.0f%%); 2B4T-shaped weights, %s, "
+                   "peers on their own GGUF files of the same shapes."
                    % (m.get("cpu", "?"), m.get("logical_cpus", 0), isa, rows[0]["time"][:10], rounds,
-                      ", ".join("`%s`" % x for x in runs), rows[0].get("reps", 0), 100.0 * (spread - 1.0)))
+                      ", ".join("`%s`" % x for x in runs), rows[0].get("reps", 0), 100.0 * (spread - 1.0), heads))
     out.append("")
     out.append("| engine, kernel | " + " | ".join("%s %d thread%s" % (t, th, "" if th == 1 else "s") for t, th in cols) + " |")
     out.append("|---|" + "---:|" * len(cols))
-    best_tb, best_peer, best = {}, {}, {}
+    # The ratio compares like with like: ternbench's rows with the peers' LM head (fp16); rows with ternbench's int8
+    # head get a ratio line of their own, as the developers' speedup tables list their int8-head figures apart.
+    best_tb, best_tb_int8, best_peer, best = {}, {}, {}, {}
     for key in order:
         for c in cols:
             r = by[key].get(c)
             if r is None:
                 continue
             v = r["median_ts"]
-            d = best_tb if r["engine"] == "ternbench" else best_peer
+            if r["engine"] != "ternbench":
+                d = best_peer
+            else:
+                d = best_tb if r.get("head", "fp16") == "fp16" else best_tb_int8
             if c not in d or v > d[c][0]:
                 d[c] = (v, key)
             best[c] = max(best.get(c, 0.0), v)
@@ -127,14 +134,16 @@ def render(rows, src):
             cells.append("-" if v is None else ("**%.2f**" if v == best[c] else "%.2f") % v)
         out.append("| %s | %s |" % (key, " | ".join(cells)))
     out.append("")
-    ratio = []
-    for c in cols:
-        if c in best_tb and c in best_peer:
-            ratio.append("%s %d thread%s: %s / %s = **%.2fx**" % (c[0], c[1], "" if c[1] == 1 else "s", best_tb[c][1],
-                                                                 best_peer[c][1], best_tb[c][0] / best_peer[c][0]))
-    if ratio:
-        out.append("Best ternbench kernel over the best peer, per column: " + "; ".join(ratio) + ".")
-        out.append("")
+    for what, mine in (("Best ternbench kernel over the best peer, per column", best_tb),
+                       ("With ternbench's int8 LM head (the peers' stays fp16)", best_tb_int8)):
+        ratio = []
+        for c in cols:
+            if c in mine and c in best_peer:
+                ratio.append("%s %d thread%s: %s / %s = **%.2fx**" % (c[0], c[1], "" if c[1] == 1 else "s", mine[c][1],
+                                                                     best_peer[c][1], mine[c][0] / best_peer[c][0]))
+        if ratio:
+            out.append("%s: %s." % (what, "; ".join(ratio)))
+            out.append("")
     # Ceilings of ternbench's rows.
     out.append("| ternbench kernel | test | threads | median t/s | binding ceiling t/s | share |")
     out.append("|---|---|---:|---:|---:|---:|")
@@ -143,7 +152,7 @@ def render(rows, src):
     for r in tb_merged:
         if "ceiling_ts" not in r:
             continue
-        out.append("| %s | %s | %d | %.2f | %.2f (%s) | %.2f |" % (r["kernel"], test_name(r), r["threads"], r["median_ts"],
+        out.append("| %s | %s | %d | %.2f | %.2f (%s) | %.2f |" % (label(r)[len("ternbench "):], test_name(r), r["threads"], r["median_ts"],
                                                                  r["ceiling_ts"], r["binding"], r["ceiling_share"]))
     out.append("")
     # Where a decode token's time went: the fastest ternbench decode at 1 thread.
@@ -155,7 +164,7 @@ def render(rows, src):
         pct = lambda k: 100.0 * ts[k] / total
         out.append("Where a decode token's time went (%s, %s, %d thread%s, the runner's timers): linear layers %.0f%%, LM "
                    "head %.0f%%, norms and quantization %.0f%%, attention %.0f%%."
-                   % (r["kernel"], test_name(r), r["threads"], "" if r["threads"] == 1 else "s", pct("linear"),
+                   % (label(r)[len("ternbench "):], test_name(r), r["threads"], "" if r["threads"] == 1 else "s", pct("linear"),
                       pct("head"), pct("norms_and_quant"), pct("attention")))
         out.append("")
     out.append("(Rendered by `scripts/readme_tables.py` from `%s`.)" % src)

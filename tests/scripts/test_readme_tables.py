@@ -58,6 +58,26 @@ class ReadmeTables(TmpDirTest):
         self.assertEqual(table(merged), table(single))
         self.assertNotEqual(rt.render(rounds[: 2 * len(one)], src), merged)  # two rounds: the mean of 0.5x and 1x
 
+    def test_int8_head_rows_get_their_own_ratio(self):
+        # ternbench's rows again with the int8 head and ten times the speed: the fp16 ratio line (like with like: the
+        # peers' heads are fp16) stays as it was, the int8 rows get a line of their own, and the header says so.
+        import importlib.util
+        spec = importlib.util.spec_from_file_location("readme_tables", SRC / "scripts" / "readme_tables.py")
+        rt = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(rt)
+        src = "results/peers-zen5-vm-2026-12-05/avx2.jsonl"
+        one = rt.load(SRC / src)
+        int8 = [dict(r, head="int8", median_ts=10 * r["median_ts"]) for r in one if r["engine"] == "ternbench"]
+        single, both = rt.render(one, src), rt.render(one + int8, src)
+        line = lambda text, start: [l for l in text.splitlines() if l.startswith(start)]
+        self.assertEqual(line(both, "Best ternbench"), line(single, "Best ternbench"))
+        self.assertEqual(line(single, "With ternbench's int8"), [])
+        self.assertEqual(len(line(both, "With ternbench's int8")), 1)
+        self.assertIn("ternbench i2s__avx2 (int8 head) / ", line(both, "With ternbench's int8")[0])
+        self.assertIn("| i2s__avx2 (int8 head) | tg32 |", both)
+        self.assertIn("ternbench's int8 head where a row says so", both)
+        self.assertNotIn("int8 head where", single)
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)
