@@ -13,6 +13,15 @@ def run(*args):
     return run_script("readme_tables.py", *args)
 
 
+def module():
+    """scripts/readme_tables.py as a module, for its load() and render()."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("readme_tables", SRC / "scripts" / "readme_tables.py")
+    rt = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(rt)
+    return rt
+
+
 class ReadmeTables(TmpDirTest):
     def test_readme_agrees_with_its_data(self):
         code, _, err = run("--check")
@@ -38,11 +47,7 @@ class ReadmeTables(TmpDirTest):
         # Three rounds of a committed one-round file: the same rows at half, once and twice the speed (a slow and a
         # fast spell of a shared machine). Each cell is the median round, so the tables equal the one-round file's,
         # and the header names the rounds and their spread (2 / 0.5 = 4: 300%).
-        import importlib.util
-        spec = importlib.util.spec_from_file_location("readme_tables", SRC / "scripts" / "readme_tables.py")
-        rt = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(rt)
-        src = "results/peers-zen5-vm-2026-12-05/avx2.jsonl"
+        rt, src = module(), "results/peers-zen5-vm-2026-12-05/avx2.jsonl"
         one = rt.load(SRC / src)
         rounds = []
         for i, f in enumerate((0.5, 1.0, 2.0)):
@@ -61,11 +66,7 @@ class ReadmeTables(TmpDirTest):
     def test_int8_head_rows_get_their_own_ratio(self):
         # ternbench's rows again with the int8 head and ten times the speed: the fp16 ratio line (like with like: the
         # peers' heads are fp16) stays as it was, the int8 rows get a line of their own, and the header says so.
-        import importlib.util
-        spec = importlib.util.spec_from_file_location("readme_tables", SRC / "scripts" / "readme_tables.py")
-        rt = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(rt)
-        src = "results/peers-zen5-vm-2026-12-05/avx2.jsonl"
+        rt, src = module(), "results/peers-zen5-vm-2026-12-05/avx2.jsonl"
         one = rt.load(SRC / src)
         int8 = [dict(r, head="int8", median_ts=10 * r["median_ts"]) for r in one if r["engine"] == "ternbench"]
         single, both = rt.render(one, src), rt.render(one + int8, src)
