@@ -101,12 +101,12 @@ def render(rows, src):
     else:
         runs = sorted({r["run_id"] for r in tb_rows})
         spread = max(max(v["rounds"]) / min(v["rounds"]) for g in by.values() for v in g.values())
-        out.append("Machine: %s, %d logical CPUs, ternbench path `%s`, measured %s in %d rounds of the same command "
+        out.append("Machine: %s, %d logical CPUs, ternbench path `%s`, measured %s in %d rounds of the same command%s "
                    "(runs %s), every engine once per round; each cell is the median over the rounds of each round's "
                    "median of %d repetitions (the rounds of one cell differ by up to %.0f%%); 2B4T-shaped weights, %s, "
                    "peers on their own GGUF files of the same shapes."
                    % (m.get("cpu", "?"), m.get("logical_cpus", 0), isa, rows[0]["time"][:10], rounds,
-                      ", ".join("`%s`" % x for x in runs), rows[0].get("reps", 0), 100.0 * (spread - 1.0), heads))
+                      "s" if len(runs) > rounds else "", ", ".join("`%s`" % x for x in runs), rows[0].get("reps", 0), 100.0 * (spread - 1.0), heads))
     out.append("")
     out.append("| engine, kernel | " + " | ".join("%s %d thread%s" % (t, th, "" if th == 1 else "s") for t, th in cols) + " |")
     out.append("|---|" + "---:|" * len(cols))
