@@ -45,10 +45,18 @@ def test_name(r):
     return "pp%d" % r["n_prompt"] if r["test"] == "pp" else "tg%d" % r["n_gen"]
 
 
+def fp16_head(r):
+    return r.get("head", "fp16") == "fp16"
+
+
+def kernel_label(r):
+    """A ternbench row's kernel, and its LM head where it is not the peers' fp16."""
+    return r["kernel"] + ("" if fp16_head(r) else " (%s head)" % r["head"])
+
+
 def label(r):
     if r["engine"] == "ternbench":
-        k = r["kernel"]
-        return "ternbench %s" % k + ("" if r.get("head", "fp16") == "fp16" else " (%s head)" % r["head"])
+        return "ternbench " + kernel_label(r)
     extra = ""
     peer = r.get("peer", {})
     if peer.get("rtr") or "-rtr" in peer.get("command", ""):
@@ -91,7 +99,7 @@ def render(rows, src):
     tb_rows = [r for r in rows if r["engine"] == "ternbench"]
     isa = tb_rows[0]["machine"].get("isa", "?") if tb_rows else "?"
     heads = "fp16 LM head" + (" (ternbench's int8 head where a row says so)"
-                              if any(r.get("head", "fp16") != "fp16" for r in tb_rows) else "")
+                              if not all(fp16_head(r) for r in tb_rows) else "")
     out = []
     if rounds == 1:
         out.append("Machine: %s, %d logical CPUs, ternbench path `%s`, measured %s (run `%s`); median tokens/s of %d "
@@ -106,7 +114,8 @@ def render(rows, src):
                    "median of %d repetitions (the rounds of one cell differ by up to %.0f%%); 2B4T-shaped weights, %s, "
                    "peers on their own GGUF files of the same shapes."
                    % (m.get("cpu", "?"), m.get("logical_cpus", 0), isa, rows[0]["time"][:10], rounds,
-                      "s" if len(runs) > rounds else "", ", ".join("`%s`" % x for x in runs), rows[0].get("reps", 0), 100.0 * (spread - 1.0), heads))
+                      "s" if len(runs) > rounds else "", ", ".join("`%s`" % x for x in runs), rows[0].get("reps", 0),
+                      100.0 * (spread - 1.0), heads))
     out.append("")
     out.append("| engine, kernel | " + " | ".join("%s %d thread%s" % (t, th, "" if th == 1 else "s") for t, th in cols) + " |")
     out.append("|---|" + "---:|" * len(cols))
@@ -122,7 +131,7 @@ def render(rows, src):
             if r["engine"] != "ternbench":
                 d = best_peer
             else:
-                d = best_tb if r.get("head", "fp16") == "fp16" else best_tb_int8
+                d = best_tb if fp16_head(r) else best_tb_int8
             if c not in d or v > d[c][0]:
                 d[c] = (v, key)
             best[c] = max(best.get(c, 0.0), v)
@@ -152,8 +161,9 @@ def render(rows, src):
     for r in tb_merged:
         if "ceiling_ts" not in r:
             continue
-        out.append("| %s | %s | %d | %.2f | %.2f (%s) | %.2f |" % (label(r)[len("ternbench "):], test_name(r), r["threads"], r["median_ts"],
-                                                                 r["ceiling_ts"], r["binding"], r["ceiling_share"]))
+        out.append("| %s | %s | %d | %.2f | %.2f (%s) | %.2f |" % (kernel_label(r), test_name(r), r["threads"],
+                                                                 r["median_ts"], r["ceiling_ts"], r["binding"],
+                                                                 r["ceiling_share"]))
     out.append("")
     # Where a decode token's time went: the fastest ternbench decode at 1 thread.
     tg1 = [r for r in tb_merged if r["test"] == "tg" and r["threads"] == min(threads) and "time_split" in r]
@@ -164,8 +174,8 @@ def render(rows, src):
         pct = lambda k: 100.0 * ts[k] / total
         out.append("Where a decode token's time went (%s, %s, %d thread%s, the runner's timers): linear layers %.0f%%, LM "
                    "head %.0f%%, norms and quantization %.0f%%, attention %.0f%%."
-                   % (label(r)[len("ternbench "):], test_name(r), r["threads"], "" if r["threads"] == 1 else "s", pct("linear"),
-                      pct("head"), pct("norms_and_quant"), pct("attention")))
+                   % (kernel_label(r), test_name(r), r["threads"], "" if r["threads"] == 1 else "s",
+                      pct("linear"), pct("head"), pct("norms_and_quant"), pct("attention")))
         out.append("")
     out.append("(Rendered by `scripts/readme_tables.py` from `%s`.)" % src)
     out.append("")
