@@ -1,6 +1,6 @@
 // Read-bandwidth probe: the roofline for weight streaming (decode GEMV). Portable vector code (GCC
-// vector extensions compile to SSE2 on x86-64 and to NEON on AArch64), eight independent accumulators
-// so the loop is bound by loads, not by the adds.
+// vector extensions compile to SSE2 on x86-64 and to NEON on AArch64), independent accumulators so the
+// loop is bound by loads, not by the adds; the faster of two access patterns (see measure_read_bandwidth).
 #include "harness/bandwidth.h"
 
 #include <omp.h>
@@ -13,7 +13,6 @@
 #include <vector>
 
 #include "kernels/aligned_buffer.h"
-
 
 namespace tb {
 
@@ -34,7 +33,47 @@ void release_bandwidth_buffer() {
   touched_by = 0;
 }
 
-double measure_read_bandwidth(int threads, size_t bytes, int passes) {
+namespace {
+
+// One timed read of the buffer by `threads` threads, each reading its share as S runs side by side (S = 1:
+// one sequential stream per thread). Eight independent accumulators either way, so loads bind, not adds.
+// Returns the seconds taken; `read` gets the bytes read.
+template <int S>
+double read_once(const v2u64* v, size_t nvec, int threads, size_t& read) {
+  const auto t0 = std::chrono::steady_clock::now();
+  uint64_t total = 0;
+  size_t team = 0;
+#pragma omp parallel num_threads(threads) reduction(^ : total)
+  {
+    const int nt = omp_get_num_threads(), id = omp_get_thread_num();
+#pragma omp single
+    team = size_t(nt);
+    const size_t groups = nvec / 8, per = groups / size_t(nt), g0 = per * size_t(id);
+    const size_t q = per / S;
+    const v2u64* b[S];
+    for (int r = 0; r < S; ++r) b[r] = v + 8 * (g0 + q * size_t(r));
+    v2u64 a[8] = {};
+    for (size_t i = 0; i < 8 * q; i += 8) {
+#pragma GCC unroll 4
+      for (int r = 0; r < S; ++r) {
+        const v2u64* p = b[r] + i;
+        a[(2 * r) % 8] += p[0] + p[1];
+        a[(2 * r + 1) % 8] += p[2] + p[3];
+        a[(2 * r + 2 * S) % 8] += p[4] + p[5];
+        a[(2 * r + 2 * S + 1) % 8] += p[6] + p[7];
+      }
+    }
+    const v2u64 s = (a[0] ^ a[1]) ^ (a[2] ^ a[3]) ^ (a[4] ^ a[5]) ^ (a[6] ^ a[7]);
+    total ^= s[0] ^ s[1];
+  }
+  g_sink = total;
+  read = team * (nvec / 8 / team / S) * S * 8 * sizeof(v2u64);
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+double measure_read_bandwidth(int threads, size_t bytes, int passes, int* streams) {
   bytes = bytes / 4096 * 4096;
   const size_t nvec = bytes / sizeof(v2u64);
   if (have != bytes || touched_by != threads) {
@@ -47,40 +86,25 @@ double measure_read_bandwidth(int threads, size_t bytes, int passes) {
     for (size_t i = 0; i < nvec; ++i) v[i] = v2u64{i, ~i};
   }
   const v2u64* v = reinterpret_cast<const v2u64*>(p);
-  std::vector<double> secs;
-  size_t read = 0;
+  // Two ways to read, each thread's share as one sequential stream or as four side by side, alternated pass by
+  // pass; the faster one's median is the figure. Which is faster depends on the CPU: on the Zen 5 VM four
+  // streams per core read more than one; on a Zen 4 VM (2026-12-06) one stream read 30 GB/s on one thread and
+  // four 21 GB/s (two: 16), while the decode kernels streamed 23-25 GB/s. A ceiling is what some reader reaches.
+  std::vector<double> secs1, secs4;
+  size_t read1 = 0, read4 = 0;
   for (int pass = 0; pass < passes + 1; ++pass) {  // pass 0 is a warm-up
-    const auto t0 = std::chrono::steady_clock::now();
-    uint64_t total = 0;
-    size_t team = 0;
-#pragma omp parallel num_threads(threads) reduction(^ : total)
-    {
-      // Each thread reads its share as four streams side by side, as the GEMV kernels do: one stream
-      // per core leaves bandwidth unused on many CPUs, so a one-stream probe understates the roofline.
-      const int nt = omp_get_num_threads(), id = omp_get_thread_num();
-#pragma omp single
-      team = size_t(nt);
-      const size_t groups = nvec / 8, per = groups / size_t(nt), g0 = per * size_t(id);
-      const size_t q = per / 4;
-      const v2u64* b0 = v + 8 * g0;
-      const v2u64 *b1 = b0 + 8 * q, *b2 = b1 + 8 * q, *b3 = b2 + 8 * q;
-      v2u64 a0{}, a1{}, a2{}, a3{}, a4{}, a5{}, a6{}, a7{};
-      for (size_t i = 0; i < 8 * q; i += 8) {
-        a0 += b0[i] + b0[i + 1]; a1 += b0[i + 2] + b0[i + 3]; a0 += b0[i + 4] + b0[i + 5]; a1 += b0[i + 6] + b0[i + 7];
-        a2 += b1[i] + b1[i + 1]; a3 += b1[i + 2] + b1[i + 3]; a2 += b1[i + 4] + b1[i + 5]; a3 += b1[i + 6] + b1[i + 7];
-        a4 += b2[i] + b2[i + 1]; a5 += b2[i + 2] + b2[i + 3]; a4 += b2[i + 4] + b2[i + 5]; a5 += b2[i + 6] + b2[i + 7];
-        a6 += b3[i] + b3[i + 1]; a7 += b3[i + 2] + b3[i + 3]; a6 += b3[i + 4] + b3[i + 5]; a7 += b3[i + 6] + b3[i + 7];
-      }
-      const v2u64 s = (a0 ^ a1) ^ (a2 ^ a3) ^ (a4 ^ a5) ^ (a6 ^ a7);
-      total ^= s[0] ^ s[1];
+    const double t4 = read_once<4>(v, nvec, threads, read4);
+    const double t1 = read_once<1>(v, nvec, threads, read1);
+    if (pass > 0) {
+      secs4.push_back(t4);
+      secs1.push_back(t1);
     }
-    g_sink = total;
-    const double dt = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    read = team * (nvec / 8 / team / 4) * 4 * 8 * sizeof(v2u64);
-    if (pass > 0) secs.push_back(dt);
   }
-  std::sort(secs.begin(), secs.end());
-  return double(read) / secs[secs.size() / 2];
+  std::sort(secs1.begin(), secs1.end());
+  std::sort(secs4.begin(), secs4.end());
+  const double bw1 = double(read1) / secs1[secs1.size() / 2], bw4 = double(read4) / secs4[secs4.size() / 2];
+  if (streams) *streams = bw1 > bw4 ? 1 : 4;
+  return std::max(bw1, bw4);
 }
 
 size_t last_level_cache_bytes() {

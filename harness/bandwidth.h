@@ -3,9 +3,11 @@
 
 namespace tb {
 // Sustained read bandwidth (bytes per second) of `threads` OpenMP threads streaming a buffer of
-// `bytes` (make it much larger than the last-level cache): the median of `passes` timed passes, after
-// a parallel first touch so each thread's pages sit on its own NUMA node.
-double measure_read_bandwidth(int threads, size_t bytes, int passes);
+// `bytes` (make it much larger than the last-level cache), after a parallel first touch so each thread's
+// pages sit on its own NUMA node: each thread reads its share as one sequential stream and as four side by
+// side, `passes` timed passes of each, and the faster pattern's median is returned; `streams`, when given,
+// gets which one that was (1 or 4: what tb::set_row_streams takes).
+double measure_read_bandwidth(int threads, size_t bytes, int passes, int* streams = nullptr);
 // The probe keeps its buffer between calls (benchmarks re-probe often); this frees it (peak RSS figures).
 void release_bandwidth_buffer();
 // Best guess at the last-level cache size in bytes (0 when unknown).

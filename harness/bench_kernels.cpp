@@ -44,11 +44,13 @@ using Shape = tb::ModelConfig::Shape;
 struct Options {
   std::vector<int> threads;
   size_t cold_bytes = 0;
+  int row_streams = 0;  // --row_streams
   bool oracle = false;
   size_t bw_bytes = size_t(512) << 20;
 };
 Options g_opt;
 std::map<int, double> g_bw;  // threads -> read bytes per second
+std::map<int, int> g_streams;  // threads -> the faster read pattern (1 or 4 streams per thread), as the harness uses
 const tb::HwCounters* g_counters = nullptr;
 
 // The counters over one timed loop: construct right before it, report() right after.
@@ -191,6 +193,9 @@ void bm_head(benchmark::State& st, bool int8, bool no_subnormals, int threads, i
       if (no_subnormals && (w16[i] & 0x7c00) == 0) w16[i] = 0;  // the same weights with subnormals flushed
     }
   }
+  // The head walks its rows as the harness's sweep would here: the faster read pattern at this thread count.
+  tb::set_row_streams(g_opt.row_streams ? g_opt.row_streams : g_streams.count(threads) ? g_streams[threads] : 4);
+  st.counters["row_streams"] = tb::row_streams();
   const LoopCounters lc;
   for (auto _ : st) {
     if (int8) tb::matmul_i8rows(w8, scale.data(), N, K, q.data(), 127.0f, y.data(), threads);
@@ -226,6 +231,11 @@ int parse_own_flags(int argc, char** argv, std::vector<std::string>& rest) {
       ->check(CLI::Range(int64_t(0), int64_t(1) << 30))
       ->capture_default_str();
   app.add_flag("--oracle", g_opt.oracle, "also benchmark the scalar oracle int8_ref (slow)");
+  app.add_option("--row_streams", g_opt.row_streams,
+                 "how the head benchmarks walk their rows: 1 (one sequential stream per thread), 4 (four side by side) "
+                 "or 0 (the faster read pattern of the bandwidth probe at each thread count, as a sweep does)")
+      ->check(CLI::IsMember({0, 1, 4}))
+      ->capture_default_str();
   app.footer(
       "Also:\n"
       "  counters            where perf_event_open counts hardware events: cycles/iter, instr/iter, IPC,\n"
@@ -284,7 +294,7 @@ void add_context(const tb::HwCounters& counters) {
   for (int t : g_opt.threads) {
     std::fprintf(stderr, "bench_kernels: measuring read bandwidth with %d thread(s) over %zu MiB...\n", t,
                  g_opt.bw_bytes >> 20);
-    g_bw[t] = tb::measure_read_bandwidth(t, g_opt.bw_bytes, 5);
+    g_bw[t] = tb::measure_read_bandwidth(t, g_opt.bw_bytes, 5, &g_streams[t]);
     char buf[64];
     std::snprintf(buf, sizeof buf, "%.2f", g_bw[t] / 1e9);
     benchmark::AddCustomContext("read_bw_GBps.threads:" + std::to_string(t), buf);

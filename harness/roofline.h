@@ -12,6 +12,7 @@ namespace tb {
 struct RooflinePoint {
   int threads = 0;
   double read_gbs = 0;     // GB/s (1e9 bytes)
+  int read_streams = 4;    // the faster way to read per thread: 1 sequential stream or 4 side by side
   double int8_gmacs = 0;   // 1e9 int8 multiply-adds per second, best path
   std::string isa, instructions, measured_at;
   // Every path this CPU runs (scalar, avx2, avx512vnni, neon): its int8 ceiling and instruction sequence. A
@@ -23,7 +24,7 @@ struct RooflinePoint {
 };
 
 RooflinePoint measure_roofline(int threads);
-double measure_read_gbs(int threads);  // bandwidth alone (about a second)
+double measure_read_gbs(int threads, int* streams = nullptr);  // bandwidth alone (about a second)
 
 // $TERNBENCH_CACHE_DIR, else $XDG_CACHE_HOME/ternbench, else ~/.cache/ternbench: what ternbench measured here.
 std::string ternbench_cache_dir();

@@ -45,7 +45,7 @@ int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json, bo
     json out = {{"cache", cache.path()}, {"cpu", machine_fingerprint()["cpu"]}, {"points", json::array()}};
     if (cached_only) out["missing"] = missing;
     for (const RooflinePoint& p : pts)
-      out["points"].push_back({{"threads", p.threads}, {"read_gbs", p.read_gbs}, {"best_path", p.isa},
+      out["points"].push_back({{"threads", p.threads}, {"read_gbs", p.read_gbs}, {"read_streams", p.read_streams}, {"best_path", p.isa},
                                {"int8_gmacs", p.int8_gmacs}, {"path_gmacs", p.path_gmacs},
                                {"path_instructions", p.path_instructions}, {"measured_at", p.measured_at}});
     std::printf("%s\n", out.dump(2).c_str());
@@ -65,13 +65,15 @@ int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json, bo
   for (size_t i = 0; i < paths.size(); ++i) std::printf("---:|");
   std::printf("---|\n");
   for (const RooflinePoint& p : pts) {
-    std::printf("| %d | %.1f |", p.threads, p.read_gbs);
+    std::printf("| %d | %.1f (%s) |", p.threads, p.read_gbs, p.read_streams == 1 ? "1 stream" : "4 streams");
     for (const std::string& k : paths) std::printf(" %.0f%s |", p.gmacs_of(k), k == p.isa ? " (best)" : "");
     std::printf(" %s |\n", p.measured_at.c_str());
   }
   std::printf("\nint8 ceilings, one per path (the instruction sequence of its best kernels):\n");
   for (const std::string& k : paths) std::printf("- %s: %s\n", k.c_str(), pts.front().path_instructions.at(k).c_str());
   std::printf("A sweep row's ceiling is the lower of bandwidth / bytes per token and its own path's int8 ceiling / MACs per token.\n");
+  std::printf("Read bandwidth: the faster of each thread reading one sequential stream or four side by side (in\n"
+              "parentheses); the LM head walks its rows the faster way at each thread count.\n");
   std::fflush(stdout);
   std::fprintf(stderr, "%s %s (--refresh measures again; sweeps re-probe bandwidth beside each decode test)\n",
                cached_only ? "cache:" : "saved in", cache.path().c_str());

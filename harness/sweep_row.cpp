@@ -53,6 +53,7 @@ void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasur
     row["roofline_gbs"] = t.read_gbs_now();
     row["roofline_probes_gbs"] = t.read_gbs_probes;
     row["roofline_cached_gbs"] = t.roof->read_gbs;
+    row["head_row_streams"] = t.roof->read_streams;
     row["roofline_share"] = bytes * median / 1e9 / t.read_gbs_now();
     bw_ts = t.read_gbs_now() * 1e9 / bytes;
     row["bandwidth_ceiling_ts"] = bw_ts;

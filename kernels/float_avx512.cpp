@@ -27,7 +27,8 @@ void dot_rows_f16_avx512(const uint16_t* W, int64_t K, const float* x, int64_t n
   const int64_t K32 = K / 32 * 32;
   // Four rows at a time, one from each quarter of the range: four long sequential streams, as the read probe
   // reads (four adjacent rows made one stream that restarted every 4 rows). Each row's sum is computed alone
-  // in the same order wherever it sits, so the grouping changes no result.
+  // in the same order wherever it sits, so the grouping changes no result; which is why the caller may hand
+  // over 3 rows at a time instead, read in order as one stream (set_row_streams, where that reads faster).
   const int64_t q = (n1 - n0) / 4;
   for (int64_t j = 0; j < q; ++j) {
     const uint16_t* w[4];

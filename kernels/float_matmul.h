@@ -16,6 +16,14 @@ void matmul_f16w(const uint16_t* W, int64_t N, int64_t K, const float* X, int64_
 void matmul_i8rows(const int8_t* W, const float* row_scale, int64_t N, int64_t K, const int8_t* q, float a, float* y,
                    int threads);
 
+// How each thread walks its rows in a one-token GEMV of matmul_f32w, matmul_f16w and matmul_i8rows (the LM head,
+// the largest read of a decode step): 4 (the default) reads four runs of rows side by side, 1 reads the rows in
+// order as one sequential stream. Which reads memory faster depends on the CPU (a Zen 4 VM: one stream; the
+// read probe measures both, see harness/bandwidth.h), so the harness sets what its probe found faster. No result
+// changes: every row's sum is computed in the same order either way. Throws tb::Error for any other value.
+void set_row_streams(int streams);
+int row_streams();
+
 namespace detail {
 // acc[n - n0] = exact int32 dot of row n with q, for n in [n0, n1).
 void dot_rows_i8_scalar(const int8_t* W, int64_t K, const int8_t* q, int64_t n0, int64_t n1, int32_t* acc);

@@ -633,6 +633,29 @@ class Roofline(unittest.TestCase):
             j = json.loads(run("roofline", "-t", "1", "--json", env=env).stdout)
             self.assertEqual(j["points"][0]["path_gmacs"], paths)
             self.assertEqual(j["points"][0]["read_gbs"], cache["points"][0]["read_gbs"])
+            # the read probe's faster pattern (one stream per thread or four), which the LM head then walks
+            streams = cache["points"][0]["read_streams"]
+            self.assertIn(streams, (1, 4))
+            self.assertEqual(j["points"][0]["read_streams"], streams)
+            self.assertIn("(1 stream) |" if streams == 1 else "(4 streams) |", b.stdout)
+            # a sweep's decode row says which walk its head used: the cached pattern at its thread count
+            out = os.path.join(d, "r.jsonl")
+            p = run("-m", "tiny", "-k", "i2s", "-p", "0", "-n", "2", "-r", "1", "-t", "1", "--out", out, "-q",
+                    env=env)
+            self.assertEqual(p.returncode, 0, p.stderr)
+            with open(out) as f:
+                self.assertEqual(json.loads(f.readline())["head_row_streams"], streams)
+            os.remove(out)
+            # a pattern that is neither is a damaged cache: measured again, and said
+            saved = json.dumps(cache)
+            cache["points"][0]["read_streams"] = 3
+            with open(os.path.join(d, files[0]), "w") as f:
+                json.dump(cache, f)
+            e = run("roofline", "-t", "1", env=env)
+            self.assertEqual(e.returncode, 0, e.stderr)
+            self.assertNotIn("(cached)", e.stdout)
+            self.assertIn("read_streams is not 1 or 4", e.stdout + e.stderr)
+            cache = json.loads(saved)
             # A cache written by older peak loops (no "peak_loops" version: the AVX2 and NEON loops counted merged
             # multiplies) is measured again, and says why.
             del cache["peak_loops"]

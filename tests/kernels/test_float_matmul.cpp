@@ -3,6 +3,7 @@
 
 #include <cmath>
 
+#include "base/error.h"
 #include "kernels/cpu_features.h"
 #include "kernels/float_matmul.h"
 #include "tests/kernels/oracle.h"
@@ -203,6 +204,57 @@ TEST(FloatWeights, ForcedPathIsTheOneThatRuns) {
     tb::set_forced_isa("");
     for (int64_t n = 0; n < N; ++n) ASSERT_EQ(got[size_t(n)], want[size_t(n)]) << name << " n=" << n;
   }
+}
+
+// The row walk (tb::set_row_streams: four runs side by side, or one stream in order) changes no bit of any head
+// result, on every path and thread count: each row is summed in the same order wherever it sits. N = 29 leaves a
+// range that is neither a multiple of 4 nor of the 3-row calls of the one-stream walk.
+TEST(FloatWeights, RowWalkChangesNoResult) {
+  const int64_t N = 29, K = 2593;
+  tbtest::Rng r(17);
+  std::vector<float> W32(static_cast<size_t>(N * K)), x(static_cast<size_t>(K));
+  std::vector<uint16_t> W16(W32.size());
+  std::vector<int8_t> W8(W32.size()), q(static_cast<size_t>(K));
+  std::vector<float> scale(static_cast<size_t>(N));
+  for (size_t i = 0; i < W32.size(); ++i) {
+    W32[i] = r.normalish();
+    W16[i] = tb::fp32_to_fp16(r.normalish());
+    W8[i] = int8_t(int(r.next() % 255) - 127);
+  }
+  for (size_t k = 0; k < x.size(); ++k) {
+    x[k] = r.normalish();
+    q[k] = int8_t(int(r.next() % 256) - 128);
+  }
+  for (int64_t n = 0; n < N; ++n) scale[size_t(n)] = 0.01f * float(n + 1);
+  // Every path this CPU runs, forced by name; the default walk (four) is restored whatever happens.
+  struct Restore {
+    ~Restore() {
+      tb::set_row_streams(4);
+      tb::set_forced_isa("");
+    }
+  } restore;
+  for (const tb::Isa isa : {tb::Isa::scalar, tb::Isa::avx2, tb::Isa::avx512vnni, tb::Isa::neon}) {
+    if (!tb::cpu_supports(isa)) continue;
+    tb::set_forced_isa(tb::isa_name(isa));
+    for (int threads : {1, 2, 3}) {
+      std::vector<float> y[2][3];
+      for (int s = 0; s < 2; ++s) {
+        tb::set_row_streams(s == 0 ? 4 : 1);
+        ASSERT_EQ(tb::row_streams(), s == 0 ? 4 : 1);
+        for (auto& v : y[s]) v.assign(static_cast<size_t>(N), -1.0f);
+        tb::matmul_f32w(W32.data(), N, K, x.data(), 1, y[s][0].data(), threads);
+        tb::matmul_f16w(W16.data(), N, K, x.data(), 1, y[s][1].data(), threads);
+        tb::matmul_i8rows(W8.data(), scale.data(), N, K, q.data(), 127.0f, y[s][2].data(), threads);
+      }
+      for (int m = 0; m < 3; ++m)
+        for (int64_t n = 0; n < N; ++n)
+          ASSERT_EQ(y[0][m][size_t(n)], y[1][m][size_t(n)])
+              << tb::isa_name(isa) << " matmul " << m << " threads=" << threads << " n=" << n;
+    }
+  }
+  tb::set_row_streams(1);
+  EXPECT_THROW(tb::set_row_streams(2), tb::Error);
+  EXPECT_EQ(tb::row_streams(), 1);  // a rejected value leaves the walk as it was
 }
 
 }  // namespace
