@@ -646,25 +646,22 @@ class Roofline(unittest.TestCase):
             with open(out) as f:
                 self.assertEqual(json.loads(f.readline())["head_row_streams"], streams)
             os.remove(out)
-            # a pattern that is neither is a damaged cache: measured again, and said
-            saved = json.dumps(cache)
-            cache["points"][0]["read_streams"] = 3
-            with open(os.path.join(d, files[0]), "w") as f:
-                json.dump(cache, f)
-            e = run("roofline", "-t", "1", env=env)
-            self.assertEqual(e.returncode, 0, e.stderr)
-            self.assertNotIn("(cached)", e.stdout)
-            self.assertIn("read_streams is not 1 or 4", e.stdout + e.stderr)
-            cache = json.loads(saved)
+
+            def remeasured(bad, why):  # a cache changed by `bad` is not used: measured again, and it says why
+                c = json.loads(json.dumps(cache))
+                bad(c)
+                with open(os.path.join(d, files[0]), "w") as f:
+                    json.dump(c, f)
+                r = run("roofline", "-t", "1", env=env)
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertNotIn("(cached)", r.stdout)
+                self.assertIn(why, r.stdout + r.stderr)
+
+            # a read pattern that is neither is a damaged cache
+            remeasured(lambda c: c["points"][0].update(read_streams=3), "read_streams is not 1 or 4")
             # A cache written by older peak loops (no "peak_loops" version: the AVX2 and NEON loops counted merged
-            # multiplies) is measured again, and says why.
-            del cache["peak_loops"]
-            with open(os.path.join(d, files[0]), "w") as f:
-                json.dump(cache, f)
-            c = run("roofline", "-t", "1", env=env)
-            self.assertEqual(c.returncode, 0, c.stderr)
-            self.assertNotIn("(cached)", c.stdout)
-            self.assertIn("older int8 peak loops", c.stdout + c.stderr)
+            # multiplies) is measured again.
+            remeasured(lambda c: c.pop("peak_loops"), "older int8 peak loops")
 
 
 class ForScripts(unittest.TestCase):
