@@ -36,7 +36,7 @@ void release_bandwidth_buffer() {
 namespace {
 
 // One timed read of the buffer by `threads` threads, each reading its share as S runs side by side (S = 1:
-// one sequential stream per thread). Eight independent accumulators either way, so loads bind, not adds.
+// one sequential stream per thread), two accumulators per run, so loads bind, not adds.
 // Returns the seconds taken; `read` gets the bytes read.
 template <int S>
 double read_once(const v2u64* v, size_t nvec, int threads, size_t& read) {
@@ -52,18 +52,19 @@ double read_once(const v2u64* v, size_t nvec, int threads, size_t& read) {
     const size_t q = per / S;
     const v2u64* b[S];
     for (int r = 0; r < S; ++r) b[r] = v + 8 * (g0 + q * size_t(r));
-    v2u64 a[8] = {};
+    v2u64 a[2 * S] = {};
     for (size_t i = 0; i < 8 * q; i += 8) {
 #pragma GCC unroll 4
       for (int r = 0; r < S; ++r) {
         const v2u64* p = b[r] + i;
-        a[(2 * r) % 8] += p[0] + p[1];
-        a[(2 * r + 1) % 8] += p[2] + p[3];
-        a[(2 * r + 2 * S) % 8] += p[4] + p[5];
-        a[(2 * r + 2 * S + 1) % 8] += p[6] + p[7];
+        a[2 * r] += p[0] + p[1];
+        a[2 * r + 1] += p[2] + p[3];
+        a[2 * r] += p[4] + p[5];
+        a[2 * r + 1] += p[6] + p[7];
       }
     }
-    const v2u64 s = (a[0] ^ a[1]) ^ (a[2] ^ a[3]) ^ (a[4] ^ a[5]) ^ (a[6] ^ a[7]);
+    v2u64 s = {};
+    for (const v2u64& x : a) s ^= x;
     total ^= s[0] ^ s[1];
   }
   g_sink = total;
@@ -87,9 +88,10 @@ double measure_read_bandwidth(int threads, size_t bytes, int passes, int* stream
   }
   const v2u64* v = reinterpret_cast<const v2u64*>(p);
   // Two ways to read, each thread's share as one sequential stream or as four side by side, alternated pass by
-  // pass; the faster one's median is the figure. Which is faster depends on the CPU: on the Zen 5 VM four
-  // streams per core read more than one; on a Zen 4 VM (2026-12-06) one stream read 30 GB/s on one thread and
-  // four 21 GB/s (two: 16), while the decode kernels streamed 23-25 GB/s. A ceiling is what some reader reaches.
+  // pass; the faster one's median is the figure. Which is faster depends on the CPU: the probe read four streams
+  // only until 2026-12-06 (one stream per core leaves bandwidth unused on many CPUs), but on a Zen 4 VM one stream
+  // read 30 GB/s on one thread and four 21 GB/s (two: 16), while the decode kernels streamed 23-25 GB/s. A ceiling
+  // is what some reader reaches.
   std::vector<double> secs1, secs4;
   size_t read1 = 0, read4 = 0;
   for (int pass = 0; pass < passes + 1; ++pass) {  // pass 0 is a warm-up

@@ -94,12 +94,13 @@ RooflineCache::RooflineCache(std::string path) : path_(std::move(path)) {
       RooflinePoint r;
       r.threads = p.at("threads");
       r.read_gbs = p.at("read_gbs");
-      if (p.at("read_streams") != json(1) && p.at("read_streams") != json(4)) {
+      const json& streams = p.at("read_streams");
+      if (streams != json(1) && streams != json(4)) {
         points_.clear();
         note_ = "cached roofline " + path_ + " is damaged (read_streams is not 1 or 4); measuring again";
         return;
       }
-      r.read_streams = p.at("read_streams");
+      r.read_streams = streams;
       r.int8_gmacs = p.at("int8_gmacs");
       r.isa = p.value("isa", "");
       r.instructions = p.value("instructions", "");
@@ -125,8 +126,8 @@ void RooflineCache::put(const RooflinePoint& p) { points_[p.threads] = p; }
 void RooflineCache::save() const {
   json pts = json::array();
   for (const auto& [t, p] : points_)
-    pts.push_back({{"threads", t}, {"read_gbs", p.read_gbs}, {"read_streams", p.read_streams}, {"int8_gmacs", p.int8_gmacs}, {"isa", p.isa},
-                   {"instructions", p.instructions}, {"measured_at", p.measured_at}, {"path_gmacs", p.path_gmacs},
+    pts.push_back({{"threads", t}, {"read_gbs", p.read_gbs}, {"read_streams", p.read_streams},
+                   {"int8_gmacs", p.int8_gmacs}, {"isa", p.isa}, {"instructions", p.instructions}, {"measured_at", p.measured_at}, {"path_gmacs", p.path_gmacs},
                    {"path_instructions", p.path_instructions}});
   const size_t slash = path_.rfind('/');
   if (slash != std::string::npos) make_dirs(path_.substr(0, slash), "set TERNBENCH_CACHE_DIR to a writable folder");

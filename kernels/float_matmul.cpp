@@ -116,8 +116,8 @@ void matmul_i8rows(const int8_t* W, const float* row_scale, int64_t N, int64_t K
   {
     const int id = omp_get_thread_num(), n = omp_get_num_threads();
     const int64_t per = (N + n - 1) / n, r0 = std::min<int64_t>(N, per * id), r1 = std::min<int64_t>(N, r0 + per);
-    // The thread's whole range in one call, so the row kernels stream it as four long runs (blocks of 256 rows
-    // restarted the streams every 64 rows).
+    // The thread's whole range walked as walk_rows says: four long runs (blocks of 256 rows restarted the streams
+    // every 64 rows), or one stream in order.
     static thread_local std::vector<int32_t> acc;
     acc.resize(size_t(std::max<int64_t>(r1 - r0, 0)));
     if (r1 > r0) walk_rows(r0, r1, [&](int64_t a, int64_t b) { fn(W, K, q, a, b, acc.data() + (a - r0)); });
