@@ -4,6 +4,7 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -121,6 +122,7 @@ void run_impl(const Kernel& k, const RunTarget* targets, int count, const Prepar
     scratch_ints = std::max(scratch_ints, plans[size_t(i)].rb * plans[size_t(i)].tb);
   }
   const float* a = x.src->a.data();
+  const int64_t prefetch = gemv_prefetch();
 #pragma omp parallel num_threads(nt)
   {
     static thread_local AlignedBuffer scratch;
@@ -145,6 +147,7 @@ void run_impl(const Kernel& k, const RunTarget* targets, int count, const Prepar
         g.n1 = std::min(N, g.n0 + p.rb);
         g.t0 = (i % p.ntb) * p.tb;
         g.t1 = std::min(T, g.t0 + p.tb);
+        g.prefetch = prefetch;
         if (kFloat) {
           g.c = reinterpret_cast<int32_t*>(scratch.data());
           g.ldc = size_t(g.n1 - g.n0);
@@ -166,6 +169,19 @@ void run_impl(const Kernel& k, const RunTarget* targets, int count, const Prepar
 }
 
 }  // namespace
+
+namespace {
+std::atomic<int64_t> g_gemv_prefetch{kDefaultGemvPrefetch};
+}  // namespace
+
+void set_gemv_prefetch(int64_t bytes) {
+  if (bytes < 0 || bytes > 65536 || bytes % 64 != 0)
+    throw Error("GEMV prefetch distance must be 0 (none) or a multiple of 64 bytes up to 65536, not " +
+                std::to_string(bytes));
+  g_gemv_prefetch.store(bytes, std::memory_order_relaxed);
+}
+
+int64_t gemv_prefetch() { return g_gemv_prefetch.load(std::memory_order_relaxed); }
 
 void run_i32(const Kernel& k, const PackedWeights& w, const PreparedActs& x, int32_t* C, int threads) {
   const RunTarget t{&w, nullptr, C};

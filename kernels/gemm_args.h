@@ -16,6 +16,9 @@ struct GemmArgs {
   int32_t* c;            // exact int32 results of the tile: c[(t - t0) * ldc + (n - n0)]
   size_t ldc;
   int64_t n0, n1, t0, t1;
+  // Software prefetch distance of a GEMV's weight streams in bytes (0: none), for the kernels that prefetch
+  // (i2s and tq1 on AVX2 and AVX-512): set_gemv_prefetch in kernel.h. Never changes a result.
+  int64_t prefetch = 0;
 };
 
 }  // namespace tb

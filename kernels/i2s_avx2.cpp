@@ -48,8 +48,8 @@ struct I2sAvx2Gemv {
         for (int r = 0; r < R; ++r) {
           const uint8_t* wp = w + r * rs * rb + 32 * b;
           const __m256i lo = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(wp));
-          // GEMV streams weights from memory: fetch ahead (distance measured, as in i2s_avx512vnni.cpp).
-          _mm_prefetch(reinterpret_cast<const char*>(wp) + 4096, _MM_HINT_T0);
+          // GEMV streams weights from memory: fetch ahead, as far as set_gemv_prefetch says (0: not at all).
+          if (g.prefetch) _mm_prefetch(reinterpret_cast<const char*>(wp) + g.prefetch, _MM_HINT_T0);
           const __m256i hi = _mm256_srli_epi16(lo, 4);
           hs[r] = _mm256_add_epi16(hs[r], _mm256_maddubs_epi16(_mm256_and_si256(hi, m12), _mm256_loadu_si256(xv)));
           hu[r] = _mm256_add_epi16(hu[r], _mm256_maddubs_epi16(_mm256_and_si256(hi, m3), _mm256_loadu_si256(xv + 1)));

@@ -126,6 +126,15 @@ struct RunTarget {
 };
 void run_f32(const Kernel& k, const std::vector<RunTarget>& targets, const PreparedActs& x, int threads);
 
+// How far ahead (bytes) the GEMV kernels that prefetch in software (i2s and tq1 on AVX2 and AVX-512) fetch their
+// weight streams: 0 (none, the hardware prefetchers alone) or a multiple of 64 up to 65536. Process-wide, read at
+// the start of each run; no result depends on it. The default, kDefaultGemvPrefetch, was the best of 0.5-16 KiB on
+// a Zen 5; a Zen 4 streams the I2_S GEMV about 20% faster with none, so the harness measures the distance per
+// machine, path and thread count (harness/roofline.h) and sets it. Throws tb::Error on another value.
+constexpr int64_t kDefaultGemvPrefetch = 4096;
+void set_gemv_prefetch(int64_t bytes);
+int64_t gemv_prefetch();
+
 // Convenience: prepare + run_f32.
 void matmul(const Kernel& k, const PackedWeights& w, const QuantizedActs& acts, float* Y, int threads);
 

@@ -40,8 +40,8 @@ struct Tq1Avx2 {
     for (int64_t gi = 0; gi < G; ++gi) {
       for (int r = 0; r < R; ++r) {
         const uint8_t* p = w + r * rs * rb + 32 * gi;
-        // GEMV streams weights from memory: fetch ahead (the distance of the I2_S kernels).
-        if (TT == 1) _mm_prefetch(reinterpret_cast<const char*>(p) + 4096, _MM_HINT_T0);
+        // GEMV streams weights from memory: fetch ahead, as far as set_gemv_prefetch says (0: not at all).
+        if (TT == 1 && g.prefetch) _mm_prefetch(reinterpret_cast<const char*>(p) + g.prefetch, _MM_HINT_T0);
         __m256i c[5];
         decode(p, c);
         for (int i = 0; i < TT; ++i) {

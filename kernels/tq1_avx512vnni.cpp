@@ -30,8 +30,6 @@ void tq1_avx512_prepare(const int8_t* q, int64_t K, uint8_t* out) {
 
 namespace {
 
-constexpr int64_t kPrefetchBytes = 4096;  // as the I2_S GEMV
-
 inline __m512i load_chunk(const uint8_t* p, bool half) {
   // The last chunk of a row with an odd number of groups has only 32 bytes: never read past them.
   return half ? _mm512_maskz_loadu_epi8(__mmask64(0xFFFFFFFFull), p) : _mm512_loadu_si512(p);
@@ -55,13 +53,13 @@ inline __attribute__((always_inline)) __m512i next_code(__m512i& y) {
 // 652800, 3P at K = 6912 (22 chunks): 4.3e7, far inside int32.
 struct Tq1VnniGemv {
   template <int R, bool kHalf>
-  static inline __attribute__((always_inline)) void chunk(const uint8_t* w, int64_t stride, const uint8_t* x,
+  static inline __attribute__((always_inline)) void chunk(const uint8_t* w, int64_t stride, const uint8_t* x, int64_t pf,
                                                           __m512i (&p)[R], __m512i (&m)[R]) {
     __m512i y[R];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) {
       y[r] = load_chunk(w + r * stride, kHalf);
-      if (!kHalf) _mm_prefetch(reinterpret_cast<const char*>(w + r * stride) + kPrefetchBytes, _MM_HINT_T0);
+      if (!kHalf && pf) _mm_prefetch(reinterpret_cast<const char*>(w + r * stride) + pf, _MM_HINT_T0);
     }
 #pragma GCC unroll 5
     for (int j = 0; j < 5; ++j) {
@@ -84,8 +82,8 @@ struct Tq1VnniGemv {
     __m512i p[R], m[R];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r) p[r] = m[r] = _mm512_setzero_si512();
-    for (int64_t c = 0; c < nfull; ++c) chunk<R, false>(w + 64 * c, stride, x + 320 * c, p, m);
-    if (G % 2) chunk<R, true>(w + 64 * nfull, stride, x + 320 * nfull, p, m);
+    for (int64_t c = 0; c < nfull; ++c) chunk<R, false>(w + 64 * c, stride, x + 320 * c, g.prefetch, p, m);
+    if (G % 2) chunk<R, true>(w + 64 * nfull, stride, x + 320 * nfull, g.prefetch, p, m);
     __m512i v[R];
 #pragma GCC unroll 8
     for (int r = 0; r < R; ++r)

@@ -317,6 +317,44 @@ TEST(Grouped, EveryTargetEqualsTheOracle) {
   }
 }
 
+// The GEMV prefetch distance (tb::set_gemv_prefetch: how far ahead the i2s and tq1 GEMVs fetch their weight
+// streams, 0 for none) changes which loop runs but no bit of any result: every variant this CPU runs equals the
+// oracle at none, one line, the default and the largest distance (which prefetches far past the end of the
+// weights; a prefetch never faults), on GEMV and small-GEMM token counts, shapes with an odd number of I2_S
+// blocks and TQ1 groups (the half chunk of the AVX-512 paths), rows not a multiple of 4, 1 and 3 threads.
+// Values that are not 0 or a multiple of 64 up to 65536 are refused and leave the distance as it was.
+TEST(GemvPrefetch, EveryDistanceEqualsTheOracle) {
+  struct Restore {
+    ~Restore() { tb::set_gemv_prefetch(tb::kDefaultGemvPrefetch); }
+  } restore;
+  int tried = 0;
+  for (const tb::Kernel& k : tb::all_kernels()) {
+    if (!tb::cpu_supports(k.isa)) continue;
+    for (int64_t K : {384, 800, 1280, 2560}) {
+      if (!k.format->check_shape(1, K).empty()) continue;
+      for (int64_t N : {7, 97}) {
+        const auto w = tbtest::ternary(N, K, uint64_t(N * 7 + K));
+        const tb::PackedWeights p = tb::pack_weights(*k.format, w.data(), N, K, 0.625f);
+        for (int64_t T : {1, 3}) {
+          const tb::QuantizedActs x = tbtest::random_acts(T, K, uint64_t(T * 11 + K));
+          const tbtest::OracleOut want = tbtest::oracle(w, N, K, 0.625f, x);
+          for (int64_t pf : {0, 64, 4096, 65536}) {
+            tb::set_gemv_prefetch(pf);
+            ASSERT_EQ(tb::gemv_prefetch(), pf);
+            for (int threads : {1, 3})
+              ASSERT_EQ(compare(k, p, x, want, threads), "") << "prefetch " << pf << " bytes";
+          }
+          ++tried;
+        }
+      }
+    }
+  }
+  EXPECT_GT(tried, 0);
+  tb::set_gemv_prefetch(1024);
+  for (int64_t bad : {-64, 100, 65600}) EXPECT_THROW(tb::set_gemv_prefetch(bad), tb::Error) << bad;
+  EXPECT_EQ(tb::gemv_prefetch(), 1024);  // a rejected value leaves the distance as it was
+}
+
 // The oracle itself, against a hand-computed case.
 TEST(Oracle, HandComputed) {
   const std::vector<int8_t> w = {1, -1, 0, 1, 0, 0, -1, -1};  // 2 x 4
