@@ -1,10 +1,14 @@
 #include "harness/roofline.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 
 #include "harness/bandwidth.h"
+#include "harness/bench_inputs.h"
+#include "harness/ternary_matrix.h"
 #include "harness/machine.h"
 #include "base/error.h"
 #include "kernels/peak.h"
@@ -17,7 +21,9 @@ namespace {
 // 3: every path the CPU runs is measured (path_gmacs), not only the best.
 // 4: the read probe takes the faster of one and four streams per thread (read_streams); four alone understated a
 //    Zen 4's one-thread bandwidth by a third.
-constexpr int kPeakLoopsVersion = 4;
+// 5: the GEMV prefetch distance of each path that prefetches (path_prefetch): none streams a Zen 4's i2s GEMV
+//    about 20% faster than the fixed 4 KiB that a Zen 5 preferred.
+constexpr int kPeakLoopsVersion = 5;
 // The fields that must match for cached figures to apply to this machine.
 json identity() {
   const json m = machine_fingerprint();
@@ -30,6 +36,45 @@ double measure_read_gbs(int threads, int* streams) {
   const double gbs = measure_read_bandwidth(threads, bandwidth_probe_bytes(), 5, streams) / 1e9;
   release_bandwidth_buffer();  // 512 MiB or more that would otherwise sit in every peak-RSS figure
   return gbs;
+}
+
+const std::vector<int64_t>& gemv_prefetch_candidates() {
+  static const std::vector<int64_t> c = {0, 1024, kDefaultGemvPrefetch};
+  return c;
+}
+
+std::map<std::string, std::map<int64_t, double>> measure_gemv_prefetch(int threads, int passes) {
+  std::map<std::string, std::map<int64_t, double>> us;
+  std::vector<const Kernel*> ks;  // the paths whose i2s and tq1 GEMVs prefetch, where this CPU runs them
+  for (Isa i : {Isa::avx2, Isa::avx512vnni})
+    if (allowed_isas() & uint32_t(i)) ks.push_back(&find_kernel(std::string("i2s__") + isa_name(i)));
+  if (ks.empty()) return us;
+  constexpr int64_t N = 6912, K = 2560;
+  const std::vector<int8_t> w = ternary_matrix(N, K, 42);
+  const std::vector<float> x = bench_activations(K);
+  QuantizedActs acts;
+  quantize_activations(x.data(), 1, K, acts);
+  std::vector<float> y(size_t{N});
+  std::vector<PackedWeights> copies;  // one packing serves every path: I2_S is one layout
+  copies.push_back(pack_weights(find_format("i2s"), w.data(), N, K, 0.01f));
+  add_cold_copies(copies, bandwidth_probe_bytes());
+  const int64_t before = gemv_prefetch();
+  for (const Kernel* k : ks) {
+    PreparedActs prep;
+    prepare_activations(*k, acts, prep);
+    std::map<int64_t, double>& m = us[isa_name(k->isa)];
+    for (const PackedWeights& c : copies) run_f32(*k, c, prep, y.data(), threads);  // first touch, warm-up
+    for (int p = 0; p < passes; ++p)
+      for (int64_t d : gemv_prefetch_candidates()) {  // in turn, so a slow spell of a shared machine hits all alike
+        set_gemv_prefetch(d);
+        const auto t0 = std::chrono::steady_clock::now();
+        for (const PackedWeights& c : copies) run_f32(*k, c, prep, y.data(), threads);
+        const double t = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() * 1e6;
+        m[d] = p ? std::min(m[d], t / double(copies.size())) : t / double(copies.size());
+      }
+  }
+  set_gemv_prefetch(before);
+  return us;
 }
 
 RooflinePoint measure_roofline(int threads) {
@@ -46,8 +91,16 @@ RooflinePoint measure_roofline(int threads) {
   p.isa = isa_name(isa);
   p.int8_gmacs = p.path_gmacs[p.isa];
   p.instructions = p.path_instructions[p.isa];
+  p.path_prefetch_us = measure_gemv_prefetch(threads);
+  for (const auto& [path, us] : p.path_prefetch_us)
+    p.path_prefetch[path] = std::min_element(us.begin(), us.end(), [](auto& a, auto& b) { return a.second < b.second; })->first;
   p.measured_at = utc_now_iso();
   return p;
+}
+
+int64_t RooflinePoint::prefetch_of(const std::string& isa_name) const {
+  auto it = path_prefetch.find(isa_name);
+  return it == path_prefetch.end() ? kDefaultGemvPrefetch : it->second;
 }
 
 double RooflinePoint::gmacs_of(const std::string& isa_name) const {
@@ -81,8 +134,8 @@ RooflineCache::RooflineCache(std::string path) : path_(std::move(path)) {
   }
   // Compared as JSON: a damaged file's float would make get<int> a cast with undefined overflow.
   if (!j.contains("peak_loops") || j["peak_loops"] != json(kPeakLoopsVersion)) {
-    note_ = "cached roofline " + path_ + " was measured with older int8 peak loops (before version " +
-            std::to_string(kPeakLoopsVersion) + ": every path's own ceiling); measuring again";
+    note_ = "cached roofline " + path_ + " was measured with older int8 peak loops or probes (before version " +
+            std::to_string(kPeakLoopsVersion) + ": every path's GEMV prefetch distance); measuring again";
     return;
   }
   if (j["machine"] != identity()) {
@@ -107,10 +160,22 @@ RooflineCache::RooflineCache(std::string path) : path_(std::move(path)) {
       r.measured_at = p.value("measured_at", "");
       for (const auto& [k, v] : p.at("path_gmacs").items()) r.path_gmacs[k] = v.get<double>();
       for (const auto& [k, v] : p.at("path_instructions").items()) r.path_instructions[k] = v.get<std::string>();
+      for (const auto& [k, v] : p.at("path_prefetch").items()) {
+        const auto& c = gemv_prefetch_candidates();
+        if (!v.is_number_integer() || std::find(c.begin(), c.end(), v.get<int64_t>()) == c.end()) {
+          points_.clear();
+          note_ = "cached roofline " + path_ + " is damaged (path_prefetch of " + k + " is " + v.dump() +
+                  ", not a candidate distance); measuring again";
+          return;
+        }
+        r.path_prefetch[k] = v.get<int64_t>();
+      }
+      for (const auto& [k, v] : p.at("path_prefetch_us").items())
+        for (const auto& [d, t] : v.items()) r.path_prefetch_us[k][std::stoll(d)] = t.get<double>();
       points_[r.threads] = r;
     }
     note_ = "roofline cached in " + path_;
-  } catch (const json::exception& e) {
+  } catch (const std::exception& e) {  // json's, or stoll's on a damaged distance key
     points_.clear();
     note_ = "cached roofline " + path_ + " is damaged (" + e.what() + "); measuring again";
   }
@@ -123,12 +188,22 @@ const RooflinePoint* RooflineCache::find(int threads) const {
 
 void RooflineCache::put(const RooflinePoint& p) { points_[p.threads] = p; }
 
+namespace {
+json prefetch_us_json(const RooflinePoint& p) {  // {"avx2": {"0": 190.2, "1024": 201.5, "4096": 215.9}, ...}
+  json j = json::object();
+  for (const auto& [isa, us] : p.path_prefetch_us)
+    for (const auto& [d, t] : us) j[isa][std::to_string(d)] = t;
+  return j;
+}
+}  // namespace
+
 void RooflineCache::save() const {
   json pts = json::array();
   for (const auto& [t, p] : points_)
     pts.push_back({{"threads", t}, {"read_gbs", p.read_gbs}, {"read_streams", p.read_streams},
                    {"int8_gmacs", p.int8_gmacs}, {"isa", p.isa}, {"instructions", p.instructions}, {"measured_at", p.measured_at}, {"path_gmacs", p.path_gmacs},
-                   {"path_instructions", p.path_instructions}});
+                   {"path_instructions", p.path_instructions}, {"path_prefetch", p.path_prefetch},
+                   {"path_prefetch_us", prefetch_us_json(p)}});
   const size_t slash = path_.rfind('/');
   if (slash != std::string::npos) make_dirs(path_.substr(0, slash), "set TERNBENCH_CACHE_DIR to a writable folder");
   const std::string tmp = path_ + ".tmp";

@@ -2,8 +2,10 @@
 // weight once per token) and peak int8 multiply-add rate of the best ISA path (bounds prefill). Cached
 // per machine so sweeps can refer to them; a sweep also re-probes bandwidth beside each decode test.
 #pragma once
+#include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "harness/results.h"
 
@@ -21,7 +23,20 @@ struct RooflinePoint {
   std::map<std::string, std::string> path_instructions;
   // The ceiling of one path; 0 when it was not measured.
   double gmacs_of(const std::string& isa_name) const;
+  // Paths whose GEMV kernels prefetch in software (avx2, avx512vnni): the distance (bytes, 0: none) with which
+  // that path's cold i2s decode GEMV ran fastest here (measure_gemv_prefetch), and the time of every candidate.
+  std::map<std::string, int64_t> path_prefetch;
+  std::map<std::string, std::map<int64_t, double>> path_prefetch_us;
+  // The distance the GEMV kernels of a path use at this thread count: the measured one, else the kernels' default.
+  int64_t prefetch_of(const std::string& isa_name) const;
 };
+
+// The candidates, and how one path's distance is chosen: its cold i2s GEMV at 2B4T's ffn gate/up shape
+// (6912 x 2560, the largest decode matmul) over copies larger than the caches, every candidate timed in turn,
+// best of `passes`; the fastest wins. Microseconds per GEMV by path and distance, for every path this CPU runs whose
+// kernels prefetch (none on NEON or scalar).
+const std::vector<int64_t>& gemv_prefetch_candidates();
+std::map<std::string, std::map<int64_t, double>> measure_gemv_prefetch(int threads, int passes = 3);
 
 RooflinePoint measure_roofline(int threads);
 double measure_read_gbs(int threads, int* streams = nullptr);  // bandwidth alone (about a second)

@@ -34,7 +34,7 @@ int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json, bo
       continue;
     }
     if (refresh || !had) {
-      std::fprintf(stderr, "measuring %d thread%s (read bandwidth, then the int8 ceiling of every path)...\n", t, t == 1 ? "" : "s");
+      std::fprintf(stderr, "measuring %d thread%s (read bandwidth, the int8 ceiling of every path, then the GEMV prefetch distance)...\n", t, t == 1 ? "" : "s");
       cache.put(measure_roofline(t));
       cache.save();
     }
@@ -47,7 +47,8 @@ int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json, bo
     for (const RooflinePoint& p : pts)
       out["points"].push_back({{"threads", p.threads}, {"read_gbs", p.read_gbs}, {"read_streams", p.read_streams}, {"best_path", p.isa},
                                {"int8_gmacs", p.int8_gmacs}, {"path_gmacs", p.path_gmacs},
-                               {"path_instructions", p.path_instructions}, {"measured_at", p.measured_at}});
+                               {"path_instructions", p.path_instructions}, {"path_prefetch", p.path_prefetch},
+                               {"measured_at", p.measured_at}});
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
@@ -61,19 +62,24 @@ int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json, bo
   for (const auto& [k, v] : pts.front().path_gmacs) paths.push_back(k);
   std::printf("| threads | read GB/s |");
   for (const std::string& k : paths) std::printf(" %s GMAC/s |", k.c_str());
-  std::printf(" measured |\n|---:|---:|");
+  std::printf(" GEMV prefetch | measured |\n|---:|---:|");
   for (size_t i = 0; i < paths.size(); ++i) std::printf("---:|");
-  std::printf("---|\n");
+  std::printf("---|---|\n");
   for (const RooflinePoint& p : pts) {
     std::printf("| %d | %.1f (%s) |", p.threads, p.read_gbs, p.read_streams == 1 ? "1 stream" : "4 streams");
     for (const std::string& k : paths) std::printf(" %.0f%s |", p.gmacs_of(k), k == p.isa ? " (best)" : "");
-    std::printf(" %s |\n", p.measured_at.c_str());
+    std::string pf;
+    for (const auto& [k, d] : p.path_prefetch)
+      pf += (pf.empty() ? "" : ", ") + k + " " + (d ? std::to_string(d / 1024) + " KiB" : "none");
+    std::printf(" %s | %s |\n", pf.empty() ? "-" : pf.c_str(), p.measured_at.c_str());
   }
   std::printf("\nint8 ceilings, one per path (the instruction sequence of its best kernels):\n");
   for (const std::string& k : paths) std::printf("- %s: %s\n", k.c_str(), pts.front().path_instructions.at(k).c_str());
   std::printf("A sweep row's ceiling is the lower of bandwidth / bytes per token and its own path's int8 ceiling / MACs per token.\n");
   std::printf("Read bandwidth: the faster of each thread reading one sequential stream or four side by side (in\n"
               "parentheses); the LM head walks its rows the faster way at each thread count.\n");
+  std::printf("GEMV prefetch: how far ahead the i2s and tq1 decode GEMVs of a path fetch their weights in software,\n"
+              "the fastest of none, 1 KiB and 4 KiB for that path's cold i2s GEMV at 6912 x 2560; sweeps use it.\n");
   std::fflush(stdout);
   std::fprintf(stderr, "%s %s (--refresh measures again; sweeps re-probe bandwidth beside each decode test)\n",
                cached_only ? "cache:" : "saved in", cache.path().c_str());

@@ -323,6 +323,8 @@ class Sweep {
       run.set_threads(th);
       // The LM head walks its rows the way the read probe found faster at this thread count (no result changes).
       set_row_streams(roof_.get(th).read_streams);
+      // The GEMV kernels fetch ahead as far as measured fastest for their path here (no result changes either).
+      set_gemv_prefetch(p.kernel ? roof_.get(th).prefetch_of(isa_name(p.kernel->isa)) : kDefaultGemvPrefetch);
       if (!plan_.pin_order.empty()) pin_threads(plan_.pin_order, th);
       for (bool pp : {true, false})
         if ((pp ? a_.pp : a_.tg) > 0) run_test(run, k, th, pp, bw_now[th]);
