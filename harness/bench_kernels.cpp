@@ -27,6 +27,7 @@
 #include "harness/bench_inputs.h"
 #include "harness/bandwidth.h"
 #include "harness/counters.h"
+#include "harness/roofline.h"
 #include "harness/ternary_matrix.h"
 #include "harness/thread_spec.h"
 #include "harness/tiles.h"
@@ -45,12 +46,14 @@ struct Options {
   std::vector<int> threads;
   size_t cold_bytes = 0;
   int row_streams = 0;  // --row_streams
+  int64_t prefetch = -1;  // --prefetch (-1: as a sweep here)
   bool oracle = false;
   size_t bw_bytes = size_t(512) << 20;
 };
 Options g_opt;
 std::map<int, double> g_bw;  // threads -> read bytes per second
 std::map<int, int> g_streams;  // threads -> the faster read pattern (1 or 4 streams per thread), as the harness uses
+std::unique_ptr<tb::RooflineCache> g_roof;  // this machine's roofline cache, read (never measured) for --prefetch -1
 const tb::HwCounters* g_counters = nullptr;
 
 // The counters over one timed loop: construct right before it, report() right after.
@@ -115,6 +118,12 @@ void bm_matmul(benchmark::State& st, const tb::Kernel* k, Shape s, int64_t T, bo
   std::vector<float> y(size_t(T * s.N));
   const size_t ncopies = cold ? ws.copies.size() : 1;
   size_t i = 0;
+  // The GEMV prefetch distance: --prefetch, else as a sweep here (the roofline cache's for this path and thread count).
+  const tb::RooflinePoint* rp = g_roof ? g_roof->find(threads) : nullptr;
+  tb::set_gemv_prefetch(g_opt.prefetch >= 0 ? g_opt.prefetch
+                        : rp                ? rp->prefetch_of(tb::isa_name(k->isa))
+                                            : tb::kDefaultGemvPrefetch);
+  st.counters["gemv_prefetch"] = double(tb::gemv_prefetch());
   const LoopCounters lc;
   for (auto _ : st) {
     tb::run_f32(*k, ws.copies[i], prep, y.data(), threads);
@@ -236,6 +245,11 @@ int parse_own_flags(int argc, char** argv, std::vector<std::string>& rest) {
                  "or 0 (the faster read pattern of the bandwidth probe at each thread count, as a sweep does)")
       ->check(CLI::IsMember({0, 1, 4}))
       ->capture_default_str();
+  app.add_option("--prefetch", g_opt.prefetch,
+                 "how far ahead (bytes) the i2s and tq1 GEMVs fetch their weights in software: 0 (none), a multiple of 64 "
+                 "up to 65536, or -1 (as a sweep here: the distance `harness roofline` measured for the variant's path "
+                 "and thread count, else the kernels' default 4096)")
+      ->capture_default_str();
   app.footer(
       "Also:\n"
       "  counters            where perf_event_open counts hardware events: cycles/iter, instr/iter, IPC,\n"
@@ -255,6 +269,20 @@ int parse_own_flags(int argc, char** argv, std::vector<std::string>& rest) {
     return 2;
   }
   rest = app.remaining();
+  if (g_opt.prefetch != -1) {
+    try {
+      tb::set_gemv_prefetch(g_opt.prefetch);
+    } catch (const tb::Error& e) {
+      std::fprintf(stderr, "bench_kernels: --prefetch: %s\n", e.what());
+      return 2;
+    }
+  } else {
+    g_roof = std::make_unique<tb::RooflineCache>();
+    std::fprintf(stderr, "bench_kernels: GEMV prefetch as a sweep here: %s\n",
+                 g_roof->note().rfind("roofline cached in", 0) == 0
+                     ? (g_roof->note() + " (where it has the thread count; else 4096 bytes)").c_str()
+                     : (g_roof->note() + "; the kernels' default 4096 bytes (`harness roofline` measures it)").c_str());
+  }
   std::vector<int> tl;
   try {
     tl = tb::parse_thread_spec(threads_arg);
