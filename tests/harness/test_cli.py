@@ -644,8 +644,23 @@ class Roofline(unittest.TestCase):
                     env=env)
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(out) as f:
-                self.assertEqual(json.loads(f.readline())["head_row_streams"], streams)
+                row = json.loads(f.readline())
+            self.assertEqual(row["head_row_streams"], streams)
             os.remove(out)
+            # the GEMV prefetch distance, measured for each path whose i2s and tq1 GEMVs prefetch (AVX2, AVX-512),
+            # one of the candidates; in the table, the JSON, and on the decode row of a sweep on that path
+            pf = cache["points"][0]["path_prefetch"]
+            self.assertEqual(set(pf), set(paths) & {"avx2", "avx512vnni"})
+            self.assertTrue(all(v in (0, 1024, 4096) for v in pf.values()), pf)
+            self.assertEqual(set(cache["points"][0]["path_prefetch_us"]), set(pf))
+            self.assertEqual(j["points"][0]["path_prefetch"], pf)
+            self.assertIn("GEMV prefetch |", b.stdout)
+            for isa, dist in pf.items():
+                self.assertIn("%s %s" % (isa, "%d KiB" % (dist // 1024) if dist else "none"), b.stdout)
+            if row["kernel"].split("__")[1] in pf:
+                self.assertEqual(row["gemv_prefetch"], pf[row["kernel"].split("__")[1]])
+            else:
+                self.assertNotIn("gemv_prefetch", row)  # scalar and NEON do not prefetch
 
             def remeasured(bad, why):  # a cache changed by `bad` is not used: measured again, and it says why
                 c = json.loads(json.dumps(cache))
@@ -659,6 +674,10 @@ class Roofline(unittest.TestCase):
 
             # a read pattern that is neither is a damaged cache
             remeasured(lambda c: c["points"][0].update(read_streams=3), "read_streams is not 1 or 4")
+            # so is a prefetch distance that is not one of the candidates
+            if pf:
+                remeasured(lambda c: c["points"][0]["path_prefetch"].update({next(iter(pf)): 3}),
+                           "not a candidate distance")
             # A cache written by older peak loops (no "peak_loops" version: the AVX2 and NEON loops counted merged
             # multiplies) is measured again.
             remeasured(lambda c: c.pop("peak_loops"), "older int8 peak loops")
@@ -752,9 +771,10 @@ class BenchKernels(unittest.TestCase):
     def test_help_and_bad_options(self):
         p = self.bench("--help")
         self.assertEqual(p.returncode, 0, p.stderr)
-        for part in ("--threads", "--cold_mb", "--oracle", "--benchmark_filter"):
+        for part in ("--threads", "--cold_mb", "--oracle", "--prefetch", "--benchmark_filter"):
             self.assertIn(part, p.stdout)
         for args, named in ((["--cold_mb=abc"], "--cold_mb"), (["--threads=0"], "--threads"),
+                            (["--prefetch=100"], "--prefetch"), (["--prefetch=-64"], "--prefetch"),
                             (["--benchmark_nonsense=1"], "--benchmark_nonsense")):
             p = self.bench(*args)
             self.assertEqual(p.returncode, 2, (args, p.stdout, p.stderr))
