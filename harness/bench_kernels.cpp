@@ -278,10 +278,10 @@ int parse_own_flags(int argc, char** argv, std::vector<std::string>& rest) {
     }
   } else {
     g_roof = std::make_unique<tb::RooflineCache>();
-    std::fprintf(stderr, "bench_kernels: GEMV prefetch as a sweep here: %s\n",
-                 g_roof->note().rfind("roofline cached in", 0) == 0
-                     ? (g_roof->note() + " (where it has the thread count; else 4096 bytes)").c_str()
-                     : (g_roof->note() + "; the kernels' default 4096 bytes (`harness roofline` measures it)").c_str());
+    std::fprintf(stderr,
+                 "bench_kernels: GEMV prefetch as a sweep here: %s (for a thread count it lacks, the kernels' default "
+                 "%lld bytes; `harness roofline` measures it)\n",
+                 g_roof->note().c_str(), static_cast<long long>(tb::kDefaultGemvPrefetch));
   }
   std::vector<int> tl;
   try {

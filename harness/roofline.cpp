@@ -45,9 +45,9 @@ const std::vector<int64_t>& gemv_prefetch_candidates() {
 
 std::map<std::string, std::map<int64_t, double>> measure_gemv_prefetch(int threads, int passes) {
   std::map<std::string, std::map<int64_t, double>> us;
-  std::vector<const Kernel*> ks;  // the paths whose i2s and tq1 GEMVs prefetch, where this CPU runs them
-  for (Isa i : {Isa::avx2, Isa::avx512vnni})
-    if (allowed_isas() & uint32_t(i)) ks.push_back(&find_kernel(std::string("i2s__") + isa_name(i)));
+  std::vector<const Kernel*> ks;  // the i2s variants whose GEMVs prefetch, where this CPU runs them
+  for (const Kernel& k : all_kernels())
+    if (std::string(k.format->name) == "i2s" && gemv_prefetches(k) && (allowed_isas() & uint32_t(k.isa))) ks.push_back(&k);
   if (ks.empty()) return us;
   constexpr int64_t N = 6912, K = 2560;
   const std::vector<int8_t> w = ternary_matrix(N, K, 42);

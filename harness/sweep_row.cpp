@@ -55,8 +55,7 @@ void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasur
     row["roofline_cached_gbs"] = t.roof->read_gbs;
     row["head_row_streams"] = t.roof->read_streams;
     // How far ahead an i2s or tq1 GEMV fetched its weights (the kernels that prefetch, on the paths measured).
-    if (p.kernel && (std::string(p.kernel->format->name) == "i2s" || std::string(p.kernel->format->name) == "tq1") &&
-        t.roof->path_prefetch.count(isa_name(p.kernel->isa)))
+    if (p.kernel && gemv_prefetches(*p.kernel) && t.roof->path_prefetch.count(isa_name(p.kernel->isa)))
       row["gemv_prefetch"] = t.roof->prefetch_of(isa_name(p.kernel->isa));
     row["roofline_share"] = bytes * median / 1e9 / t.read_gbs_now();
     bw_ts = t.read_gbs_now() * 1e9 / bytes;

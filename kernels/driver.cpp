@@ -183,6 +183,11 @@ void set_gemv_prefetch(int64_t bytes) {
 
 int64_t gemv_prefetch() { return g_gemv_prefetch.load(std::memory_order_relaxed); }
 
+bool gemv_prefetches(const Kernel& k) {
+  const std::string f = k.format->name;
+  return (f == "i2s" || f == "tq1") && (k.isa == Isa::avx2 || k.isa == Isa::avx512vnni);
+}
+
 void run_i32(const Kernel& k, const PackedWeights& w, const PreparedActs& x, int32_t* C, int threads) {
   const RunTarget t{&w, nullptr, C};
   run_impl<false>(k, &t, 1, x, threads);

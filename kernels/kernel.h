@@ -134,6 +134,8 @@ void run_f32(const Kernel& k, const std::vector<RunTarget>& targets, const Prepa
 constexpr int64_t kDefaultGemvPrefetch = 4096;
 void set_gemv_prefetch(int64_t bytes);
 int64_t gemv_prefetch();
+// Whether a variant's GEMV reads gemv_prefetch() (the one list of them: the harness measures and reports by it).
+bool gemv_prefetches(const Kernel& k);
 
 // Convenience: prepare + run_f32.
 void matmul(const Kernel& k, const PackedWeights& w, const QuantizedActs& acts, float* Y, int threads);
