@@ -85,7 +85,8 @@ struct Tiling {
   int64_t rb, tb, nrb, ntb;
 };
 
-Tiling plan(int64_t N, int64_t T, int rm, int nt) {
+Tiling plan(int64_t N, int64_t T, const Kernel& k, int nt) {
+  const int rm = std::max(1, k.row_multiple);
   Tiling p;
   auto round_up = [](int64_t v, int64_t m) { return (v + m - 1) / m * m; };
   if (T <= 1) {
@@ -93,10 +94,11 @@ Tiling plan(int64_t N, int64_t T, int rm, int nt) {
     p.tb = 1;
     p.rb = round_up((N + nt - 1) / nt, rm);
   } else {
-    // GEMM: tiles of up to 32 tokens x 64 rows (activations stay in L2, weight rows in L1),
-    // smaller row tiles when there would be too few tiles to share among the threads.
-    p.tb = std::min<int64_t>(T, 32);
-    p.rb = round_up(64, rm);
+    // GEMM: tiles of up to 32 tokens x 64 rows (activations stay in L2, weight rows in L1), or what the kernel
+    // asks for (Kernel::gemm_rows/gemm_tokens), smaller row tiles when there would be too few tiles to share
+    // among the threads.
+    p.tb = std::min<int64_t>(T, std::max(1, k.gemm_tokens));
+    p.rb = round_up(std::max(1, k.gemm_rows), rm);
     const int64_t ntb = (T + p.tb - 1) / p.tb;
     while (p.rb > rm && ((N + p.rb - 1) / p.rb) * ntb < 4 * int64_t(nt)) p.rb = round_up(p.rb / 2, rm);
   }
@@ -118,7 +120,7 @@ void run_impl(const Kernel& k, const RunTarget* targets, int count, const Prepar
   std::vector<Tiling> plans(static_cast<size_t>(count));
   int64_t scratch_ints = 0;
   for (int i = 0; i < count; ++i) {
-    plans[size_t(i)] = plan(targets[i].w->N, T, std::max(1, k.row_multiple), nt);
+    plans[size_t(i)] = plan(targets[i].w->N, T, k, nt);
     scratch_ints = std::max(scratch_ints, plans[size_t(i)].rb * plans[size_t(i)].tb);
   }
   const float* a = x.src->a.data();

@@ -57,6 +57,8 @@ struct Format {
   // Table lookups instead of multiplies (TL1/TL2): the int8 compute ceiling does not bind it, and its kernels
   // pack with tile sizes per shape (kernels/tl_tiles.h) that the layers above tune per CPU and hand down.
   bool lookup_tiled = false;
+  // Table lookups instead of int8 multiplies (TL1, TL2, TLW): the path's int8 ceiling does not bound its kernels.
+  bool lookup = false;
 };
 
 // A kernel variant: one format on one ISA path.
@@ -70,6 +72,11 @@ struct Kernel {
   size_t (*prepared_bytes_per_token)(int64_t K);
   void (*prepare)(const int8_t* q, int64_t K, uint8_t* out);
   void (*gemm)(const GemmArgs& args);
+  // The driver's GEMM tile (rows x tokens per call) for this variant; the default suits kernels whose activations
+  // are int8. Table-lookup kernels read tables many times larger than the activations, so they ask for more rows
+  // and fewer tokens per call (each table then serves more rows while it is in cache).
+  int gemm_rows = 64;
+  int gemm_tokens = 32;
 };
 
 // Every kernel variant compiled into this binary, oracle first. An explicit list (registry.cpp).

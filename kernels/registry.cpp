@@ -56,6 +56,12 @@ const std::vector<Kernel>& all_kernels() {
 #ifdef TB_HAVE_NEON_KERNELS
       {"tl2__neon", &kFormatTL2, Isa::neon, 32, &tl2_prepared_bytes, &tl2_prepare, &tl_gemm_neon},
 #endif
+      // TLW: 32-row blocks; calls of 256 rows x 16 tokens keep a token tile's tables in L2 for 8 row blocks.
+      {"tlw__scalar", &kFormatTLW, Isa::scalar, 32, &tlw_prepared_bytes, &tlw_prepare, &tlw_gemm_scalar, 256, 16},
+#ifdef TB_HAVE_X86_KERNELS
+      {"tlw__avx512vnni", &kFormatTLW, Isa::avx512vnni, 32, &tlw_prepared_bytes, &tlw_prepare_avx512, &tlw_gemm_avx512,
+       256, 16},
+#endif
   };
   return kernels;
 }

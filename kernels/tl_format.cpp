@@ -184,7 +184,8 @@ const Format kFormatTL1 = {"tl1",
                            &tl_pack<1>,
                            &tl_unpack<1>,
                            /*oracle=*/false,
-                           /*lookup_tiled=*/true};
+                           /*lookup_tiled=*/true,
+                           /*lookup=*/true};
 const Format kFormatTL2 = {"tl2",
                            "TL2 (bitnet.cpp): 4-bit |index| + sign per 3 weights, mirrored int16 tables, "
                            "lossless; K % 6 tail via TL1 tables",
@@ -195,7 +196,8 @@ const Format kFormatTL2 = {"tl2",
                            &tl_pack<2>,
                            &tl_unpack<2>,
                            /*oracle=*/false,
-                           /*lookup_tiled=*/true};
+                           /*lookup_tiled=*/true,
+                           /*lookup=*/true};
 
 namespace {
 

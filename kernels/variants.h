@@ -60,6 +60,15 @@ void tl_gemm_avx2(const GemmArgs& a);
 void tl_gemm_avx512(const GemmArgs& a);
 void tl_gemm_neon(const GemmArgs& a);
 
+extern const Format kFormatTLW;
+int64_t tlw_words(int64_t K);   // 16-bit index words per row: ceil(K / 9)
+int64_t tlw_blocks(int64_t N);  // blocks of 32 rows: ceil(N / 32)
+size_t tlw_prepared_bytes(int64_t K);
+void tlw_prepare(const int8_t* q, int64_t K, uint8_t* out);
+void tlw_prepare_avx512(const int8_t* q, int64_t K, uint8_t* out);  // the same bytes (x86 builds)
+void tlw_gemm_scalar(const GemmArgs& a);
+void tlw_gemm_avx512(const GemmArgs& a);
+
 // Peak-throughput loops (kernels/peak.h).
 int64_t int8_peak_avx2(int64_t iters, const uint8_t* u64, const int8_t* s64);
 int64_t int8_peak_avx512vnni(int64_t iters, const uint8_t* u64, const int8_t* s64);

@@ -37,8 +37,12 @@ std::string check_shapes(const LinearPath& p, const ModelConfig& c) {
 
 std::vector<std::string> default_linear_names() {
   std::vector<std::string> out;
+  // A format with no variant for the best path allowed here (TLW has no AVX2 or NEON variant) would run its scalar
+  // loop: left out of the default sweep (name it to run it), unless scalar is the best path anyway.
+  const uint32_t allowed = allowed_isas();
+  const Isa best = best_allowed_isa();
   for (const Format* f : all_formats())
-    if (!f->oracle) out.push_back(f->name);
+    if (!f->oracle && select_kernel(*f, allowed).isa == best) out.push_back(f->name);
   out.push_back("fp16");
   return out;
 }
