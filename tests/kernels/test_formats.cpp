@@ -25,6 +25,68 @@ TEST(I2S, ByteLayoutMatchesBitnetCpp) {
   EXPECT_EQ(tail, 0.625f) << "the 32-byte tail starts with the fp32 scale, as in GGUF";
 }
 
+// TLW: word j of a row holds the 5-bit indices (w0 + 1) + 3 (w1 + 1) + 9 (w2 + 1) of its groups 3j, 3j+1, 3j+2 in
+// bits 0-4, 5-9, 10-14; 32 rows per block, row r at bytes 64 j + 2 r; weights past K and rows past N are 0 (index 13).
+TEST(Tlw, WordLayoutAndSize) {
+  const int64_t N = 33, K = 10;
+  std::vector<int8_t> w(size_t(N * K), 0);
+  const int8_t row0[10] = {1, -1, 0, 0, 0, 0, -1, -1, -1, 1};
+  std::memcpy(w.data(), row0, 10);
+  w[32 * K + 0] = -1;  // row 32 (block 1, row 0): group 0 = (-1, 0, 0)
+  const tb::Format& f = tb::find_format("tlw");
+  const tb::PackedWeights p = tb::pack_weights(f, w.data(), N, K, 1.0f);
+  ASSERT_EQ(p.data.size(), size_t(2 * 2 * 64)) << "2 blocks x ceil(10 / 9) = 2 words x 64 bytes";
+  auto word = [&](int64_t block, int64_t j, int r) {
+    uint16_t v;
+    std::memcpy(&v, p.data.data() + (block * 2 + j) * 64 + 2 * r, 2);
+    return int(v);
+  };
+  const int zero = 13 | 13 << 5 | 13 << 10;
+  EXPECT_EQ(word(0, 0, 0), 11 | 13 << 5 | 0 << 10);       // (1, -1, 0) = 2 + 0 + 9, (0, 0, 0) = 13, (-1, -1, -1) = 0
+  EXPECT_EQ(word(0, 1, 0), 14 | 13 << 5 | 13 << 10);      // (1, pad, pad) = 2 + 3 + 9
+  EXPECT_EQ(word(0, 0, 1), zero);
+  EXPECT_EQ(word(1, 0, 0), 12 | 13 << 5 | 13 << 10);      // (-1, 0, 0) = 0 + 3 + 9
+  EXPECT_EQ(word(1, 0, 31), zero) << "rows past N hold zero weights";
+  std::vector<int8_t> back(w.size());
+  f.unpack(p.data.data(), N, K, back.data());
+  EXPECT_EQ(back, w);
+  // 16 bits per 9 weights: 2B4T's 2560 x 2560 in 80 blocks x 285 words.
+  EXPECT_EQ(f.packed_bytes(2560, 2560), size_t(80 * 285 * 64));
+  EXPECT_NEAR(f.bits_per_weight, 16.0 / 9.0, 1e-12);
+}
+
+// TLW tables: every path's prepare writes the same bytes, entry e < 27 of group g is the exact sum
+// (d0(e) - 1) x[3g] + (d1(e) - 1) x[3g+1] + (d2(e) - 1) x[3g+2] (x = 0 past K), entries 27-31 are 0; the extremes
+// -128 and 127 included (|entry| up to 384).
+TEST(Tlw, TablesAreExactSumsOnEveryPath) {
+  int tried = 0;
+  for (int64_t K : {10, 2560}) {
+    std::vector<int8_t> q(static_cast<size_t>(K));
+    for (int64_t k = 0; k < K; ++k) q[size_t(k)] = int8_t(k % 7 == 0 ? -128 : k % 7 == 1 ? 127 : int((k * 37) % 255) - 127);
+    for (const tb::Kernel& k : tb::all_kernels()) {
+      if (std::string(k.format->name) != "tlw" || !tb::cpu_supports(k.isa)) continue;
+      ASSERT_NE(k.prepare, nullptr);
+      const size_t bytes = k.prepared_bytes_per_token(K);
+      ASSERT_EQ(bytes, size_t((K + 8) / 9 * 3 * 64));
+      std::vector<uint8_t> out(bytes, 0xAB);
+      k.prepare(q.data(), K, out.data());
+      for (size_t g = 0; g < bytes / 64; ++g)
+        for (int e = 0; e < 32; ++e) {
+          int16_t got;
+          std::memcpy(&got, out.data() + 64 * g + 2 * e, 2);
+          int want = 0;
+          for (int i = 0, d = e; i < 3 && e < 27; ++i, d /= 3) {
+            const int64_t kk = int64_t(3 * g) + i;
+            want += (d % 3 - 1) * (kk < K ? q[size_t(kk)] : 0);
+          }
+          ASSERT_EQ(got, want) << k.name << " K=" << K << " group " << g << " entry " << e;
+        }
+      ++tried;
+    }
+  }
+  EXPECT_GE(tried, 2) << "the scalar path at least, at both K";
+}
+
 // TQ1: all 243 digit combinations, one per byte. Byte b of a 160-weight group holds w[32j + b], j = 0..4, as
 // v = sum (w_j + 1) 3^(4 - j), stored as ceil(256 v / 243): all -1 is 0, all 0 is ceil(30976 / 243) = 128, all +1 is
 // ceil(61952 / 243) = 255. Unpacking decodes digit j as floor(3 x / 256) of x = 3^j q mod 256.
