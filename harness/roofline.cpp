@@ -23,7 +23,8 @@ namespace {
 //    Zen 4's one-thread bandwidth by a third.
 // 5: the GEMV prefetch distance of each path that prefetches (path_prefetch): none streams a Zen 4's i2s GEMV
 //    about 20% faster than the fixed 4 KiB that a Zen 5 preferred.
-constexpr int kPeakLoopsVersion = 5;
+// 6: the lookup ceiling of each TLW variant (lookup_gmacs): its vpermw loop, not vpdpbusd, bounds it.
+constexpr int kPeakLoopsVersion = 6;
 // The fields that must match for cached figures to apply to this machine.
 json identity() {
   const json m = machine_fingerprint();
@@ -77,6 +78,65 @@ std::map<std::string, std::map<int64_t, double>> measure_gemv_prefetch(int threa
   return us;
 }
 
+std::vector<const Kernel*> lookup_peak_kernels() {
+  std::vector<const Kernel*> ks;
+  for (const Kernel& k : all_kernels())
+    if (k.format->lookup && !k.format->lookup_tiled && k.isa != Isa::scalar && (allowed_isas() & uint32_t(k.isa)))
+      ks.push_back(&k);
+  return ks;
+}
+
+double measure_lookup_peak(const Kernel& k, int threads, double seconds, int passes) {
+  constexpr int64_t N = 128, K = 252, T = 4;
+  const std::vector<int8_t> w = ternary_matrix(N, K, 7);
+  const PackedWeights pw = pack_weights(*k.format, w.data(), N, K, 1.0f);
+  const std::vector<float> x = bench_activations(T * K);
+  QuantizedActs acts;
+  quantize_activations(x.data(), T, K, acts);
+  PreparedActs prep;
+  prepare_activations(k, acts, prep);
+  auto call = [&](int32_t* c) {
+    GemmArgs g;
+    g.w = pw.data.data();
+    g.N = N;
+    g.K = K;
+    g.x = prep.x;
+    g.ldx = prep.ldx;
+    g.xsum = acts.sum.data();
+    g.c = c;
+    g.ldc = size_t(N);
+    g.n0 = 0;
+    g.n1 = N;
+    g.t0 = 0;
+    g.t1 = T;
+    k.gemm(g);
+  };
+  // Calls per pass: about `seconds` at the rate of a short first run.
+  std::vector<int32_t> c0(size_t(N * T));
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) call(c0.data());
+  const double per_call = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 1000;
+  const int64_t calls = std::max<int64_t>(1000, int64_t(seconds / std::max(per_call, 1e-9)));
+  std::vector<double> rates;
+  for (int p = 0; p < passes; ++p) {
+    double wall = 0;
+#pragma omp parallel num_threads(threads)
+    {
+      std::vector<int32_t> c(size_t(N * T));  // each thread its own results
+#pragma omp barrier
+#pragma omp master
+      wall = -std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+      for (int64_t i = 0; i < calls; ++i) call(c.data());
+#pragma omp barrier
+#pragma omp master
+      wall += std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+    }
+    rates.push_back(double(threads) * double(calls) * double(N * K * T) / wall);
+  }
+  std::sort(rates.begin(), rates.end());
+  return rates[rates.size() / 2] / 1e9;
+}
+
 RooflinePoint measure_roofline(int threads) {
   RooflinePoint p;
   p.threads = threads;
@@ -91,6 +151,7 @@ RooflinePoint measure_roofline(int threads) {
   p.isa = isa_name(isa);
   p.int8_gmacs = p.path_gmacs[p.isa];
   p.instructions = p.path_instructions[p.isa];
+  for (const Kernel* k : lookup_peak_kernels()) p.lookup_gmacs[k->name] = measure_lookup_peak(*k, threads);
   p.path_prefetch_us = measure_gemv_prefetch(threads);
   for (const auto& [path, us] : p.path_prefetch_us)
     p.path_prefetch[path] = std::min_element(us.begin(), us.end(), [](auto& a, auto& b) { return a.second < b.second; })->first;
@@ -101,6 +162,11 @@ RooflinePoint measure_roofline(int threads) {
 int64_t RooflinePoint::prefetch_of(const std::string& isa_name) const {
   auto it = path_prefetch.find(isa_name);
   return it == path_prefetch.end() ? kDefaultGemvPrefetch : it->second;
+}
+
+double RooflinePoint::lookup_gmacs_of(const std::string& variant) const {
+  auto it = lookup_gmacs.find(variant);
+  return it == lookup_gmacs.end() ? 0.0 : it->second;
 }
 
 double RooflinePoint::gmacs_of(const std::string& isa_name) const {
@@ -135,7 +201,7 @@ RooflineCache::RooflineCache(std::string path) : path_(std::move(path)) {
   // Compared as JSON: a damaged file's float would make get<int> a cast with undefined overflow.
   if (!j.contains("peak_loops") || j["peak_loops"] != json(kPeakLoopsVersion)) {
     note_ = "cached roofline " + path_ + " was measured with older int8 peak loops or probes (before version " +
-            std::to_string(kPeakLoopsVersion) + ": every path's GEMV prefetch distance); measuring again";
+            std::to_string(kPeakLoopsVersion) + ": the lookup ceiling of TLW); measuring again";
     return;
   }
   if (j["machine"] != identity()) {
@@ -172,6 +238,14 @@ RooflineCache::RooflineCache(std::string path) : path_(std::move(path)) {
       }
       for (const auto& [k, v] : p.at("path_prefetch_us").items())
         for (const auto& [d, t] : v.items()) r.path_prefetch_us[k][std::stoll(d)] = t.get<double>();
+      for (const auto& [k, v] : p.at("lookup_gmacs").items()) r.lookup_gmacs[k] = v.get<double>();
+      for (const Kernel* k : lookup_peak_kernels())
+        if (!(r.lookup_gmacs_of(k->name) > 0)) {
+          points_.clear();
+          note_ = "cached roofline " + path_ + " lacks the lookup ceiling of " + k->name + " at " +
+                  std::to_string(r.threads) + " thread(s); measuring again";
+          return;
+        }
       points_[r.threads] = r;
     }
     note_ = "roofline cached in " + path_;
@@ -203,7 +277,7 @@ void RooflineCache::save() const {
     pts.push_back({{"threads", t}, {"read_gbs", p.read_gbs}, {"read_streams", p.read_streams},
                    {"int8_gmacs", p.int8_gmacs}, {"isa", p.isa}, {"instructions", p.instructions}, {"measured_at", p.measured_at}, {"path_gmacs", p.path_gmacs},
                    {"path_instructions", p.path_instructions}, {"path_prefetch", p.path_prefetch},
-                   {"path_prefetch_us", prefetch_us_json(p)}});
+                   {"path_prefetch_us", prefetch_us_json(p)}, {"lookup_gmacs", p.lookup_gmacs}});
   const size_t slash = path_.rfind('/');
   if (slash != std::string::npos) make_dirs(path_.substr(0, slash), "set TERNBENCH_CACHE_DIR to a writable folder");
   const std::string tmp = path_ + ".tmp";

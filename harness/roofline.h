@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "harness/results.h"
+#include "kernels/kernel.h"
 
 namespace tb {
 
@@ -29,7 +30,19 @@ struct RooflinePoint {
   std::map<std::string, std::map<int64_t, double>> path_prefetch_us;
   // The distance the GEMV kernels of a path use at this thread count: the measured one, else the kernels' default.
   int64_t prefetch_of(const std::string& isa_name) const;
+  // Variants whose inner loop is table lookups rather than their path's int8 multiply-adds and not tuned by tiles
+  // (TLW on AVX-512: vpermw + vpaddw): the multiply-add rate of their own loop on data held in L1
+  // (measure_lookup_peak), by variant name. Their prefill rows are held to it instead of the int8 ceiling.
+  std::map<std::string, double> lookup_gmacs;
+  double lookup_gmacs_of(const std::string& variant) const;  // 0 when not measured
 };
+
+// The variants measure_lookup_peak measures here: lookup formats without tiles, SIMD paths this CPU runs.
+std::vector<const Kernel*> lookup_peak_kernels();
+// A lookup variant's own GEMM on a problem that stays in L1 (128 rows x 4 tokens x K = 252: 28 index words, one
+// int16 run), called directly (no driver) by each of `threads` threads for about `seconds`, median of `passes`:
+// 1e9 multiply-adds per second.
+double measure_lookup_peak(const Kernel& k, int threads, double seconds = 0.2, int passes = 3);
 
 // The candidates, and how one path's distance is chosen: its cold i2s GEMV at 2B4T's ffn gate/up shape
 // (6912 x 2560, the largest decode matmul) over copies larger than the caches, every candidate timed in turn,

@@ -1,6 +1,7 @@
 // `harness roofline`: read bandwidth and each path's int8 ceiling per thread count, cached per machine.
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -48,7 +49,7 @@ int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json, bo
       out["points"].push_back({{"threads", p.threads}, {"read_gbs", p.read_gbs}, {"read_streams", p.read_streams}, {"best_path", p.isa},
                                {"int8_gmacs", p.int8_gmacs}, {"path_gmacs", p.path_gmacs},
                                {"path_instructions", p.path_instructions}, {"path_prefetch", p.path_prefetch},
-                               {"measured_at", p.measured_at}});
+                               {"lookup_gmacs", p.lookup_gmacs}, {"measured_at", p.measured_at}});
     std::printf("%s\n", out.dump(2).c_str());
     return 0;
   }
@@ -75,7 +76,19 @@ int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json, bo
   }
   std::printf("\nint8 ceilings, one per path (the instruction sequence of its best kernels):\n");
   for (const std::string& k : paths) std::printf("- %s: %s\n", k.c_str(), pts.front().path_instructions.at(k).c_str());
-  std::printf("A sweep row's ceiling is the lower of bandwidth / bytes per token and its own path's int8 ceiling / MACs per token.\n");
+  if (!pts.front().lookup_gmacs.empty()) {
+    std::printf("lookup ceilings (a TLW variant's own vpermw + vpaddw loop on data in L1, 96 multiply-adds per lookup;\n"
+                "its prefill rows are held to it, not to the int8 ceiling):\n");
+    for (const auto& [k, v] : pts.front().lookup_gmacs) {
+      std::printf("- %s:", k.c_str());
+      for (const RooflinePoint& p : pts)
+        std::printf(" %.0f GMAC/s at %d thread%s (%.2fx the int8 ceiling);", p.lookup_gmacs_of(k), p.threads,
+                    p.threads == 1 ? "" : "s", p.lookup_gmacs_of(k) / std::max(1e-9, p.gmacs_of(isa_name(find_kernel(k).isa))));
+      std::printf("\n");
+    }
+  }
+  std::printf("A sweep row's ceiling is the lower of bandwidth / bytes per token and its own path's int8 ceiling (TLW: its\n"
+              "lookup ceiling) / MACs per token.\n");
   std::printf("Read bandwidth: the faster of each thread reading one sequential stream or four side by side (in\n"
               "parentheses); the LM head walks its rows the faster way at each thread count.\n");
   std::printf("GEMV prefetch: how far ahead the i2s and tq1 decode GEMVs of a path fetch their weights in software,\n"

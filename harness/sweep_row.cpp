@@ -23,14 +23,20 @@ Stats stats(std::vector<double> v) {
 namespace {
 
 // Ceilings in tokens/s: the int8 ceiling of the kernel's own path over the int8 multiply-adds of a token
-// (linear layers, and the head when it is int8), for the kernels that multiply (not the TL lookups, not the
-// float baselines); and for decode the bandwidth probed now over the bytes a token reads. The lower one binds.
+// (linear layers, and the head when it is int8), for the kernels that multiply (not the TL1/TL2 lookups, not the
+// float baselines); for TLW its own lookup loop's rate over the linear layers' multiply-adds (roofline
+// lookup_gmacs); and for decode the bandwidth probed now over the bytes a token reads. The lower one binds.
 void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasurement& m, double median, json& row) {
   const ModelConfig& c = *k.cfg;
   const LinearPath& p = *k.path;
   const double path_gmacs = p.is_float() ? 0.0 : t.roof->gmacs_of(isa_name(p.kernel->isa));
-  const double int8_macs = double(c.linear_params()) + (k.head == HeadPrecision::int8 ? double(c.vocab * c.hidden) : 0.0);
-  const double compute_ts = p.multiplies() && path_gmacs > 0 ? path_gmacs * 1e9 / int8_macs : 0.0;
+  const double head_macs = k.head == HeadPrecision::int8 ? double(c.vocab * c.hidden) : 0.0;
+  const double int8_macs = double(c.linear_params()) + head_macs;
+  // A lookup kernel with a measured loop (TLW): its linear layers at that rate, an int8 head at the path's int8 one.
+  const double lookup_gmacs = p.kernel ? t.roof->lookup_gmacs_of(p.kernel->name) : 0.0;
+  double compute_ts = p.multiplies() && path_gmacs > 0 ? path_gmacs * 1e9 / int8_macs : 0.0;
+  if (lookup_gmacs > 0 && path_gmacs > 0)
+    compute_ts = 1.0 / (double(c.linear_params()) / (lookup_gmacs * 1e9) + head_macs / (path_gmacs * 1e9));
   double bw_ts = 0.0;
   if (t.pp) {
     const double lin_s = m.timers.linear / double(k.reps);
@@ -41,6 +47,10 @@ void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasur
         row["int8_peak_gmacs"] = path_gmacs;
         row["int8_peak_isa"] = isa_name(p.kernel->isa);  // the path whose ceiling that is
         row["compute_share"] = gmacs / path_gmacs;
+      }
+      if (lookup_gmacs > 0) {
+        row["lookup_peak_gmacs"] = lookup_gmacs;
+        row["lookup_share"] = gmacs / lookup_gmacs;
       }
     }
   } else {
@@ -66,7 +76,7 @@ void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasur
     const bool by_bw = bw_ts > 0 && (compute_ts <= 0 || bw_ts <= compute_ts);
     const double ceil_ts = by_bw ? bw_ts : compute_ts;
     row["ceiling_ts"] = ceil_ts;
-    row["binding"] = by_bw ? "bandwidth" : std::string(isa_name(p.kernel->isa)) + " int8";
+    row["binding"] = by_bw ? "bandwidth" : std::string(isa_name(p.kernel->isa)) + (lookup_gmacs > 0 ? " lookup" : " int8");
     row["ceiling_share"] = median / ceil_ts;
   }
 }

@@ -662,6 +662,24 @@ class Roofline(unittest.TestCase):
             else:
                 self.assertNotIn("gemv_prefetch", row)  # scalar and NEON do not prefetch
 
+            # the lookup ceiling of every TLW variant with a SIMD path here (AVX-512: vpermw), none elsewhere; a
+            # prefill row of it is held to that ceiling (binding "<path> lookup"), not to the int8 one
+            lk = cache["points"][0]["lookup_gmacs"]
+            self.assertEqual(set(lk), {"tlw__avx512vnni"} if "avx512vnni" in paths else set())
+            self.assertTrue(all(v > 0 for v in lk.values()), lk)
+            self.assertEqual(j["points"][0]["lookup_gmacs"], lk)
+            for v in lk:
+                self.assertIn("- %s: %.0f GMAC/s at 1 thread" % (v, lk[v]), b.stdout)
+                p = run("-m", "tiny", "-k", v, "-p", "4", "-n", "0", "-r", "1", "-t", "1", "--out", out, "-q",
+                        env=env)
+                self.assertEqual(p.returncode, 0, p.stderr)
+                with open(out) as f:
+                    lrow = json.loads(f.readline())
+                os.remove(out)
+                self.assertEqual(lrow["lookup_peak_gmacs"], lk[v])
+                self.assertAlmostEqual(lrow["lookup_share"], lrow["gmacs"] / lk[v])
+                self.assertEqual(lrow["binding"], v.split("__")[1] + " lookup")
+
             def remeasured(bad, why):  # a cache changed by `bad` is not used: measured again, and it says why
                 c = json.loads(json.dumps(cache))
                 bad(c)
@@ -678,6 +696,9 @@ class Roofline(unittest.TestCase):
             if pf:
                 remeasured(lambda c: c["points"][0]["path_prefetch"].update({next(iter(pf)): 3}),
                            "not a candidate distance")
+            # and one that lacks the lookup ceiling of a TLW variant this CPU runs
+            if lk:
+                remeasured(lambda c: c["points"][0]["lookup_gmacs"].clear(), "lacks the lookup ceiling")
             # A cache written by older peak loops (no "peak_loops" version: the AVX2 and NEON loops counted merged
             # multiplies) is measured again.
             remeasured(lambda c: c.pop("peak_loops"), "older int8 peak loops")
