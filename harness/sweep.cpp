@@ -114,7 +114,15 @@ Plan plan_sweep(const SweepArgs& a) {
   Plan p;
   p.peers = pair_peers(a.peers, a.peer_models, a.peer_args);
   p.head = parse_head_precision(a.head);
-  for (const std::string& k : a.kernels.empty() ? default_linear_names() : a.kernels) p.paths.push_back(resolve_linear(k));
+  for (const std::string& k : a.kernels.empty() ? default_linear_names() : a.kernels) {
+    p.paths.push_back(resolve_linear(k));
+    const LinearPath& lp = p.paths.back();
+    // A format named without a path whose best variant here is the portable loop (TLW has no AVX2 or NEON variant):
+    // it runs, and says so, rather than leaving a reader to wonder at the row.
+    if (lp.kernel && lp.kernel->isa == Isa::scalar && best_allowed_isa() != Isa::scalar && k == lp.format)
+      std::fprintf(stderr, "note: %s has no %s variant; running %s, its portable scalar loop\n", k.c_str(),
+                   isa_name(best_allowed_isa()), lp.kernel->name);
+  }
   open_weights(a, p);
   const ModelConfig& c = p.cfg;
   p.ctx = std::max(a.pp, a.tg);

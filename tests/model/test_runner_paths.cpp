@@ -4,10 +4,13 @@
 // any difference would come from the runner's code.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "kernels/cpu_features.h"
+#include "model/linear_path.h"
 #include "model/runner.h"
 #include "model/weights.h"
 
@@ -40,6 +43,22 @@ TEST(RunnerPaths, LogitsAreIdenticalOnEveryPath) {
     const std::vector<float> other = logits_on(tb::isa_name(isa), *w);
     ASSERT_EQ(other.size(), scalar.size());
     EXPECT_EQ(0, std::memcmp(other.data(), scalar.data(), scalar.size() * sizeof(float))) << tb::isa_name(isa);
+  }
+}
+
+// The default sweep takes every format whose best variant here runs on the widest path allowed: on a forced AVX2 or
+// NEON path TLW (scalar and AVX-512 only) is left out, not run as its scalar loop; with every path allowed it is in
+// where the CPU has AVX-512, and the float baseline comes last.
+TEST(RunnerPaths, DefaultSweepLeavesOutScalarOnlyFormats) {
+  for (const char* isa : {"scalar", "neon", "avx2", "avx512vnni"}) {
+    if (!tb::cpu_supports(tb::parse_isa(isa))) continue;
+    tb::set_forced_isa(isa);
+    const std::vector<std::string> names = tb::default_linear_names();
+    tb::set_forced_isa("");
+    const bool has_tlw = std::find(names.begin(), names.end(), "tlw") != names.end();
+    EXPECT_EQ(has_tlw, std::string(isa) == "avx512vnni" || std::string(isa) == "scalar") << isa;
+    EXPECT_NE(std::find(names.begin(), names.end(), "i2s"), names.end()) << isa;
+    EXPECT_EQ(names.back(), "fp16") << isa;
   }
 }
 
