@@ -16,6 +16,7 @@
 #include <omp.h>
 
 #include "base/rng.h"
+#include "tb_commit.h"  // generated at build time (cmake/git_commit.cmake)
 #include <algorithm>
 #include <cstdio>
 #include <cstring>

@@ -17,6 +17,9 @@
 #include "base/error.h"
 #include "kernels/cpu_features.h"
 
+#if __has_include("tb_commit.h")
+#include "tb_commit.h"  // generated at build time (cmake/git_commit.cmake); not on the include path of the tests
+#endif
 #ifndef TB_GIT_COMMIT
 #define TB_GIT_COMMIT "unknown"
 #endif
