@@ -111,30 +111,11 @@ double measure_lookup_peak(const Kernel& k, int threads, double seconds, int pas
     g.t1 = T;
     k.gemm(g);
   };
-  // Calls per pass: about `seconds` at the rate of a short first run.
-  std::vector<int32_t> c0(size_t(N * T));
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int i = 0; i < 1000; ++i) call(c0.data());
-  const double per_call = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / 1000;
-  const int64_t calls = std::max<int64_t>(1000, int64_t(seconds / std::max(per_call, 1e-9)));
-  std::vector<double> rates;
-  for (int p = 0; p < passes; ++p) {
-    double wall = 0;
-#pragma omp parallel num_threads(threads)
-    {
-      std::vector<int32_t> c(size_t(N * T));  // each thread its own results
-#pragma omp barrier
-#pragma omp master
-      wall = -std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-      for (int64_t i = 0; i < calls; ++i) call(c.data());
-#pragma omp barrier
-#pragma omp master
-      wall += std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-    }
-    rates.push_back(double(threads) * double(calls) * double(N * K * T) / wall);
-  }
-  std::sort(rates.begin(), rates.end());
-  return rates[rates.size() / 2] / 1e9;
+  std::vector<std::vector<int32_t>> c(static_cast<size_t>(threads), std::vector<int32_t>(size_t(N * T)));
+  const TimedPasses tp = time_parallel_passes(threads, seconds, passes, [&](int64_t calls, int thread) {
+    for (int64_t i = 0; i < calls; ++i) call(c[size_t(thread)].data());  // each thread its own results
+  });
+  return double(threads) * double(tp.iters) * double(N * K * T) / tp.seconds / 1e9;
 }
 
 RooflinePoint measure_roofline(int threads) {

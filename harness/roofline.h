@@ -40,8 +40,8 @@ struct RooflinePoint {
 // The variants measure_lookup_peak measures here: lookup formats without tiles, SIMD paths this CPU runs.
 std::vector<const Kernel*> lookup_peak_kernels();
 // A lookup variant's own GEMM on a problem that stays in L1 (128 rows x 4 tokens x K = 252: 28 index words, one
-// int16 run), called directly (no driver) by each of `threads` threads for about `seconds`, median of `passes`:
-// 1e9 multiply-adds per second.
+// int16 run), called directly (no driver) by each of `threads` threads, timed as the int8 peak loops are
+// (time_parallel_passes: about `seconds` a pass, median of `passes`): 1e9 multiply-adds per second.
 double measure_lookup_peak(const Kernel& k, int threads, double seconds = 0.2, int passes = 3);
 
 // The candidates, and how one path's distance is chosen: its cold i2s GEMV at 2B4T's ffn gate/up shape

@@ -54,8 +54,8 @@ struct Format {
   // Inverse of pack, for loaders and tests.
   void (*unpack)(const uint8_t* p, int64_t N, int64_t K, int8_t* w);
   bool oracle = false;      // the reference every kernel is checked against: correct, not fast
-  // Table lookups instead of multiplies (TL1/TL2): the int8 compute ceiling does not bind it, and its kernels
-  // pack with tile sizes per shape (kernels/tl_tiles.h) that the layers above tune per CPU and hand down.
+  // A lookup format (below) whose kernels pack with tile sizes per shape (kernels/tl_tiles.h) that the layers above
+  // tune per CPU and hand down (TL1/TL2).
   bool lookup_tiled = false;
   // Table lookups instead of int8 multiplies (TL1, TL2, TLW): the path's int8 ceiling does not bound its kernels.
   bool lookup = false;

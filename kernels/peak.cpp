@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
 #include <vector>
 
 #include "base/error.h"
@@ -52,6 +53,35 @@ int64_t int8_peak_expected(Isa isa, int64_t iters, const uint8_t* u64, const int
   return iters * times * dot;
 }
 
+TimedPasses time_parallel_passes(int threads, double seconds, int passes,
+                                 const std::function<void(int64_t iters, int thread)>& run) {
+  using clock = std::chrono::steady_clock;
+  auto timed = [&](int64_t iters) {
+    std::vector<std::exception_ptr> err(static_cast<size_t>(threads));
+    const auto t0 = clock::now();
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num();
+      try {
+        run(iters, t);
+      } catch (...) {  // an exception must not leave an OpenMP region: rethrown below
+        err[size_t(t)] = std::current_exception();
+      }
+    }
+    const double dt = std::chrono::duration<double>(clock::now() - t0).count();
+    for (const std::exception_ptr& e : err)
+      if (e) std::rethrow_exception(e);
+    return dt;
+  };
+  int64_t iters = 1 << 12;  // grow until one pass takes a tenth of the target, then scale to it
+  while (timed(iters) < seconds / 10 && iters < (int64_t(1) << 40)) iters *= 4;
+  iters = std::max<int64_t>(1, int64_t(double(iters) * seconds / std::max(timed(iters), 1e-9)));
+  std::vector<double> t;
+  for (int p = 0; p < std::max(1, passes); ++p) t.push_back(timed(iters));
+  std::sort(t.begin(), t.end());
+  return {iters, t[t.size() / 2]};
+}
+
 PeakResult measure_int8_peak(Isa isa, int threads, double seconds, int passes) {
   const PeakLoop& loop = int8_peak_loop(isa);
   if (!cpu_supports(isa)) throw Error(std::string("this CPU cannot run the ") + isa_name(isa) + " path");
@@ -63,25 +93,12 @@ PeakResult measure_int8_peak(Isa isa, int threads, double seconds, int passes) {
     u[b] = uint8_t(b % 3 != 0);
     s[b] = int8_t(b % 3 - 1);
   }
-  using clock = std::chrono::steady_clock;
-  auto timed = [&](int64_t iters) {
-    std::vector<int64_t> sink(static_cast<size_t>(threads));
-    const auto t0 = clock::now();
-#pragma omp parallel num_threads(threads)
-    sink[size_t(omp_get_thread_num())] = loop.run(iters, u, s);
-    const double dt = std::chrono::duration<double>(clock::now() - t0).count();
-    for (int64_t v : sink)
-      if (v != int8_peak_expected(isa, iters, u, s)) throw Error(std::string("int8 peak loop of ") + isa_name(isa) + " computed a wrong sum");
-    return dt;
-  };
-  int64_t iters = 1 << 12;  // grow until one pass takes a tenth of the target, then scale to it
-  while (timed(iters) < seconds / 10 && iters < (int64_t(1) << 40)) iters *= 4;
-  iters = std::max<int64_t>(1, int64_t(double(iters) * seconds / std::max(timed(iters), 1e-9)));
-  std::vector<double> t;
-  for (int p = 0; p < std::max(1, passes); ++p) t.push_back(timed(iters));
-  std::sort(t.begin(), t.end());
+  const TimedPasses tp = time_parallel_passes(threads, seconds, passes, [&](int64_t iters, int) {
+    if (loop.run(iters, u, s) != int8_peak_expected(isa, iters, u, s))
+      throw Error(std::string("int8 peak loop of ") + isa_name(isa) + " computed a wrong sum");
+  });
   PeakResult r;
-  r.macs_per_s = double(iters) * double(loop.macs_per_iter) * threads / t[t.size() / 2];
+  r.macs_per_s = double(tp.iters) * double(loop.macs_per_iter) * threads / tp.seconds;
   r.instructions = loop.instructions;
   return r;
 }

@@ -5,6 +5,7 @@
 // registers, so the figure is the instruction throughput, not memory.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "kernels/cpu_features.h"
@@ -23,6 +24,15 @@ struct PeakLoop {
 const PeakLoop& int8_peak_loop(Isa isa);
 // What the loop of `isa` returns for `iters` iterations on u64, s64.
 int64_t int8_peak_expected(Isa isa, int64_t iters, const uint8_t* u64, const int8_t* s64);
+
+// How the peak loops are timed: run(iters, thread) on `threads` OpenMP threads at once, iters grown until a pass
+// takes about `seconds`, then `passes` timed passes. Returns the iterations per thread and the median pass in seconds.
+struct TimedPasses {
+  int64_t iters = 0;
+  double seconds = 0;
+};
+TimedPasses time_parallel_passes(int threads, double seconds, int passes,
+                                 const std::function<void(int64_t iters, int thread)>& run);
 
 struct PeakResult {
   double macs_per_s = 0;

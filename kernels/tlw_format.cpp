@@ -33,14 +33,14 @@ int group_index(const int8_t* row, int64_t K, int64_t k0) {
 
 void tlw_pack(const int8_t* w, int64_t N, int64_t K, float, uint8_t* out) {
   const int64_t J = tlw_words(K), B = tlw_blocks(N);
-  const int8_t zero_row[9] = {0};
+  constexpr int kZeroGroup = 1 + 3 + 9;  // the index of (0, 0, 0): rows past N
   for (int64_t b = 0; b < B; ++b)
     for (int r = 0; r < 32; ++r) {
       const int64_t n = 32 * b + r;
       for (int64_t j = 0; j < J; ++j) {
         uint16_t word = 0;
         for (int s = 0; s < 3; ++s) {
-          const int idx = n < N ? group_index(w + n * K, K, 9 * j + 3 * s) : group_index(zero_row, 9, 0);
+          const int idx = n < N ? group_index(w + n * K, K, 9 * j + 3 * s) : kZeroGroup;
           word = uint16_t(word | (idx << (5 * s)));
         }
         std::memcpy(out + (b * J + j) * 64 + 2 * r, &word, 2);
