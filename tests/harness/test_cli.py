@@ -781,6 +781,25 @@ class ForScripts(unittest.TestCase):
         self.assertEqual(forced["forced"], "scalar")
         self.assertTrue(all(f["used_here"].endswith("__scalar") for f in forced["formats"]), forced["formats"])
 
+    def test_tlw_by_name_on_every_path(self):
+        # TLW has scalar and AVX-512 variants only: named as a format on an AVX2 or NEON path it runs its scalar loop
+        # and says so; named as a variant it runs that variant.
+        paths = json.loads(run("kernels", "--json").stdout)["paths"]
+        with tempfile.TemporaryDirectory() as d:
+            out = os.path.join(d, "r.jsonl")
+            cases = [(p, "tlw", "tlw__scalar") for p in paths if p in ("avx2", "neon")]
+            if "avx512vnni" in paths:
+                cases.append(("avx512vnni", "tlw__avx512vnni", "tlw__avx512vnni"))
+            for isa, name, variant in cases:
+                p = run("--isa", isa, "-m", "tiny", "-k", name, "-p", "4", "-n", "0", "-r", "1", "--out", out, "-q",
+                        env={"TERNBENCH_CACHE_DIR": d})
+                self.assertEqual(p.returncode, 0, p.stderr)
+                with open(out) as f:
+                    self.assertEqual(json.loads(f.readline())["kernel"], variant)
+                os.remove(out)
+                if variant == "tlw__scalar":
+                    self.assertIn("note: tlw has no %s variant; running tlw__scalar" % isa, p.stderr)
+
 
 @unittest.skipUnless(BENCH, "BENCH_KERNELS names no bench_kernels (built with TB_BUILD_BENCH=OFF)")
 class BenchKernels(unittest.TestCase):
