@@ -81,13 +81,18 @@ std::map<std::string, std::map<int64_t, double>> measure_gemv_prefetch(int threa
 std::vector<const Kernel*> lookup_peak_kernels() {
   std::vector<const Kernel*> ks;
   for (const Kernel& k : all_kernels())
-    if (k.format->lookup && !k.format->lookup_tiled && k.isa != Isa::scalar && (allowed_isas() & uint32_t(k.isa)))
+    if (((k.format->lookup && !k.format->lookup_tiled) || k.lookup_tokens > 0) && k.isa != Isa::scalar &&
+        (allowed_isas() & uint32_t(k.isa)))
       ks.push_back(&k);
   return ks;
 }
 
 double measure_lookup_peak(const Kernel& k, int threads, double seconds, int passes) {
-  constexpr int64_t N = 128, K = 252, T = 4;
+  // A lookup format's kernel (TLW) on 128 x 252 x 4; a GEMM that looks up only from lookup_tokens tokens on (i2s's
+  // AVX2 one, whose tables serve up to 1024 rows) on 1024 rows x 1536 x 16 tokens (384 KiB of weights, in L2; at
+  // K = 512 the fixed cost of a call, its results written token by token, took 13% more on a Zen 4).
+  const bool rows_kernel = k.lookup_tokens > 0;
+  const int64_t N = rows_kernel ? 1024 : 128, K = rows_kernel ? 1536 : 252, T = rows_kernel ? 16 : 4;
   const std::vector<int8_t> w = ternary_matrix(N, K, 7);
   const PackedWeights pw = pack_weights(*k.format, w.data(), N, K, 1.0f);
   const std::vector<float> x = bench_activations(T * K);

@@ -31,16 +31,19 @@ struct RooflinePoint {
   // The distance the GEMV kernels of a path use at this thread count: the measured one, else the kernels' default.
   int64_t prefetch_of(const std::string& isa_name) const;
   // Variants whose inner loop is table lookups rather than their path's int8 multiply-adds and not tuned by tiles
-  // (TLW on AVX-512: vpermw + vpaddw): the multiply-add rate of their own loop on data held in L1
-  // (measure_lookup_peak), by variant name. Their prefill rows are held to it instead of the int8 ceiling.
+  // (TLW on AVX-512: vpermw + vpaddw; i2s on AVX2 in prefill: Kernel::lookup_tokens): the multiply-add rate of their
+  // own loop on cached data (measure_lookup_peak), by variant name. Their prefill rows are held to it instead of
+  // the int8 ceiling.
   std::map<std::string, double> lookup_gmacs;
   double lookup_gmacs_of(const std::string& variant) const;  // 0 when not measured
 };
 
-// The variants measure_lookup_peak measures here: lookup formats without tiles, SIMD paths this CPU runs.
+// The variants measure_lookup_peak measures here: lookup formats without tiles and kernels with lookup_tokens, on
+// the SIMD paths this CPU runs.
 std::vector<const Kernel*> lookup_peak_kernels();
-// A lookup variant's own GEMM on a problem that stays in L1 (128 rows x 4 tokens x K = 252: 28 index words, one
-// int16 run), called directly (no driver) by each of `threads` threads, timed as the int8 peak loops are
+// A lookup variant's own GEMM on a problem that stays in cache (TLW: 128 rows x 4 tokens x K = 252, 28 index words,
+// one int16 run, in L1; i2s__avx2: 1024 rows x 16 tokens x K = 1536, whose tables serve all 1024 rows), called
+// directly (no driver) by each of `threads` threads, timed as the int8 peak loops are
 // (time_parallel_passes: about `seconds` a pass, median of `passes`): 1e9 multiply-adds per second.
 double measure_lookup_peak(const Kernel& k, int threads, double seconds = 0.2, int passes = 3);
 

@@ -77,8 +77,9 @@ int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json, bo
   std::printf("\nint8 ceilings, one per path (the instruction sequence of its best kernels):\n");
   for (const std::string& k : paths) std::printf("- %s: %s\n", k.c_str(), pts.front().path_instructions.at(k).c_str());
   if (!pts.front().lookup_gmacs.empty()) {
-    std::printf("lookup ceilings (a TLW variant's own vpermw + vpaddw loop on data in L1, 96 multiply-adds per lookup;\n"
-                "its prefill rows are held to it, not to the int8 ceiling):\n");
+    std::printf("lookup ceilings (a lookup kernel's own GEMM on data in cache: TLW's vpermw + vpaddw, 96 multiply-adds\n"
+                "per lookup; i2s__avx2's prefill, a 256-bit load-and-add of a table entry, 64 per lookup; their prefill\n"
+                "rows are held to it, not to the int8 ceiling):\n");
     for (const auto& [k, v] : pts.front().lookup_gmacs) {
       std::printf("- %s:", k.c_str());
       for (const RooflinePoint& p : pts)
@@ -87,8 +88,8 @@ int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json, bo
       std::printf("\n");
     }
   }
-  std::printf("A sweep row's ceiling is the lower of bandwidth / bytes per token and its own path's int8 ceiling (TLW: its\n"
-              "lookup ceiling) / MACs per token.\n");
+  std::printf("A sweep row's ceiling is the lower of bandwidth / bytes per token and its own path's int8 ceiling (TLW, and\n"
+              "i2s__avx2 in prefill: its lookup ceiling) / MACs per token.\n");
   std::printf("Read bandwidth: the faster of each thread reading one sequential stream or four side by side (in\n"
               "parentheses); the LM head walks its rows the faster way at each thread count.\n");
   std::printf("GEMV prefetch: how far ahead the i2s and tq1 decode GEMVs of a path fetch their weights in software,\n"

@@ -24,8 +24,8 @@ namespace {
 
 // Ceilings in tokens/s: the int8 ceiling of the kernel's own path over the int8 multiply-adds of a token
 // (linear layers, and the head when it is int8), for the kernels that multiply (not the TL1/TL2 lookups, not the
-// float baselines); for TLW its own lookup loop's rate over the linear layers' multiply-adds (roofline
-// lookup_gmacs); and for decode the bandwidth probed now over the bytes a token reads. The lower one binds.
+// float baselines); for TLW, and for i2s__avx2's prefill (table lookups), the kernel's own lookup loop's rate over
+// the linear layers' multiply-adds (roofline lookup_gmacs); and for decode the bandwidth probed now over the bytes a token reads. The lower one binds.
 void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasurement& m, double median, json& row) {
   const ModelConfig& c = *k.cfg;
   const LinearPath& p = *k.path;
@@ -33,7 +33,10 @@ void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasur
   const double head_macs = k.head == HeadPrecision::int8 ? double(c.vocab * c.hidden) : 0.0;
   const double int8_macs = double(c.linear_params()) + head_macs;
   // A lookup kernel with a measured loop (TLW): its linear layers at that rate, an int8 head at the path's int8 one.
-  const double lookup_gmacs = p.kernel ? t.roof->lookup_gmacs_of(p.kernel->name) : 0.0;
+  // i2s__avx2 looks up in prefill only (from Kernel::lookup_tokens tokens on); its decode GEMV multiplies.
+  double lookup_gmacs = p.kernel ? t.roof->lookup_gmacs_of(p.kernel->name) : 0.0;
+  if (p.kernel && !p.kernel->format->lookup && !(t.pp && t.n >= p.kernel->lookup_tokens && p.kernel->lookup_tokens > 0))
+    lookup_gmacs = 0.0;
   double compute_ts = p.multiplies() && path_gmacs > 0 ? path_gmacs * 1e9 / int8_macs : 0.0;
   if (lookup_gmacs > 0 && path_gmacs > 0)
     compute_ts = 1.0 / (double(c.linear_params()) / (lookup_gmacs * 1e9) + head_macs / (path_gmacs * 1e9));

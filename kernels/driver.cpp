@@ -101,6 +101,10 @@ Tiling plan(int64_t N, int64_t T, const Kernel& k, int nt) {
     p.rb = round_up(std::max(1, k.gemm_rows), rm);
     const int64_t ntb = (T + p.tb - 1) / p.tb;
     while (p.rb > rm && ((N + p.rb - 1) / p.rb) * ntb < 4 * int64_t(nt)) p.rb = round_up(p.rb / 2, rm);
+    // Row tiles of near-equal size (2560 rows in tiles of at most 1024: 3 x 856, not 1024, 1024, 512), so that the
+    // threads' static shares of the tiles hold equal work.
+    const int64_t nrb = (N + p.rb - 1) / p.rb;
+    p.rb = round_up((N + nrb - 1) / nrb, rm);
   }
   p.nrb = (N + p.rb - 1) / p.rb;
   p.ntb = (T + p.tb - 1) / p.tb;

@@ -117,7 +117,7 @@ struct I2sAvx2Gemm {
   }
 };
 
-// GEMM by table lookup (prefill, 12 to 16 tokens per call): no multiplies at all. An I2_S byte holds the codes of
+// GEMM by table lookup (prefill, 16 tokens at a time): no multiplies at all. An I2_S byte holds the codes of
 // four weights of a row (columns g, 32+g, 64+g, 96+g of a block), so the byte itself indexes a table of the 81
 // possible sums (c0-1)x[g] + (c1-1)x[32+g] + (c2-1)x[64+g] + (c3-1)x[96+g]; one entry is a vector of those sums
 // for 16 tokens (int16, |sum| <= 4 x 128 = 512). Per row and byte one 256-bit load-and-add does 4 x 16 = 64
@@ -128,8 +128,10 @@ struct I2sAvx2Gemm {
 // 32767), then are widened into int32 sums; the results are exact for any int8 input and need no sum(q)
 // correction (the tables hold the signed weights). Only the 81 valid byte values are written; a code 11 (which
 // unpack and the loaders reject) would read a zero entry.
-// Measured on a Zen 4 (AVX2 code, tables of 8 bytes, 1280 rows): 3.6e9 lookups/s, 230 GMAC/s, against the 122-156
-// GMAC/s of its vpmaddubsw ceiling.
+// Measured on a Zen 4 VM (its AVX2 path, 1 thread, 2560 x 2560 x 128 through the driver): 177 GMAC/s, against
+// 145 for the vpmaddubsw tiles below and 154 for the path's vpmaddubsw ceiling; building the tables took 7% of it
+// and the activations' transposes 1%. Chunks of 4 bytes (157) or 16 (135, tables beyond L1), 512 rows per pass
+// (168), and offsets precomputed per row (132: more loads) were all slower.
 struct I2sLookup {
   static constexpr int kTok = 16;       // tokens per table entry (int16 lanes of a 256-bit vector)
   static constexpr int kBytes = 8;      // table bytes per chunk: one 64-bit load per row
@@ -260,33 +262,28 @@ void lookup_pass(const GemmArgs& g, int64_t n, int rows, int64_t t, int tt) {
 }  // namespace
 
 void i2s_gemm_avx2(const GemmArgs& g) {
-  #ifndef TB_LOOKUP_TOKENS
-#define TB_LOOKUP_TOKENS 12
-#endif
-  constexpr int64_t kLookupTokens = TB_LOOKUP_TOKENS;
   // GEMV: 3 rows at a time. Their 6 int16 and 3 int32 accumulators, the two masks and the madd's ones leave room
   // for the loop's temporaries in 16 registers; with 4 rows GCC 12 spilled four accumulators to the stack
   // (a store and a reload per block).
-  if (g.t1 - g.t0 == 1) TileWalker<I2sAvx2Gemv, 3, 1>::walk(g);
-  else {
-    for (int64_t t = g.t0; t < g.t1; t += I2sLookup::kTok) {
-      const int tt = int(g.t1 - t < I2sLookup::kTok ? g.t1 - t : I2sLookup::kTok);
-      if (tt >= kLookupTokens) {
-        for (int64_t n = g.n0; n < g.n1; n += I2sLookup::kMaxRows)
-          lookup_pass(g, n, int(g.n1 - n < I2sLookup::kMaxRows ? g.n1 - n : I2sLookup::kMaxRows), t, tt);
-      } else {
-        GemmArgs h = g;
-        h.t0 = t;
-        h.t1 = t + tt;
-        h.c = g.c + (t - g.t0) * int64_t(g.ldc);
-        TileWalker<I2sAvx2Gemm, 2, 4>::walk(h);
-      }
+  if (g.t1 - g.t0 == 1) return TileWalker<I2sAvx2Gemv, 3, 1>::walk(g);
+  // GEMM: 16 tokens at a time, by table lookups when there are at least kI2sAvx2LookupTokens of them (a table entry
+  // holds 16 tokens' sums whether or not all are there), else by vpmaddubsw in tiles of 2 rows x 4 tokens: 8 int16
+  // accumulators + 2 code registers + 1 activation + the mask fit in 16 registers, and 4 tokens' activations at
+  // K = 6912 (27 KiB) stay inside a 32 KiB L1 (Zen 1). Measured (bench_kernels gemm128 warm, 1 thread, Zen 5 on its
+  // AVX2 path, ms at 2560x2560): 2x4 5.5, 2x3 5.8, 2x5 5.8, 3x3 5.9, 2x6 6.2, 3x4 6.3, 4x2 7.7.
+  for (int64_t t = g.t0; t < g.t1; t += I2sLookup::kTok) {
+    const int tt = int(g.t1 - t < I2sLookup::kTok ? g.t1 - t : I2sLookup::kTok);
+    if (tt >= kI2sAvx2LookupTokens) {
+      for (int64_t n = g.n0; n < g.n1; n += I2sLookup::kMaxRows)
+        lookup_pass(g, n, int(g.n1 - n < I2sLookup::kMaxRows ? g.n1 - n : I2sLookup::kMaxRows), t, tt);
+    } else {
+      GemmArgs h = g;
+      h.t0 = t;
+      h.t1 = t + tt;
+      h.c = g.c + (t - g.t0) * int64_t(g.ldc);
+      TileWalker<I2sAvx2Gemm, 2, 4>::walk(h);
     }
   }
-  // 2 rows x 4 tokens: 8 int16 accumulators + 2 code registers + 1 activation + the mask fit in 16 registers,
-  // and 4 tokens' activations at K = 6912 (27 KiB) stay inside a 32 KiB L1 (Zen 1). Measured (bench_kernels
-  // gemm128 warm, 1 thread, Zen 5 on its AVX2 path, ms at 2560x2560): 2x4 5.5, 2x3 5.8, 2x5 5.8, 3x3 5.9, 2x6 6.2,
-  // 3x4 6.3, 4x2 7.7; the previous 1x8 kernel (a madd per block, no row reuse) 8.3.
 }
 
 }  // namespace detail

@@ -77,6 +77,10 @@ struct Kernel {
   // and fewer tokens per call (each table then serves more rows while it is in cache).
   int gemm_rows = 64;
   int gemm_tokens = 32;
+  // A kernel of a multiplying format whose GEMM is table lookups for calls of at least this many tokens (i2s on AVX2:
+  // kernels/i2s_avx2.cpp); 0: never. Prefill rows of such a kernel are held to its measured lookup ceiling
+  // (harness/roofline.h) instead of its path's int8 one; its GEMV multiplies.
+  int lookup_tokens = 0;
 };
 
 // Every kernel variant compiled into this binary, oracle first. An explicit list (registry.cpp).

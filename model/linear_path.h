@@ -23,7 +23,8 @@ struct LinearPath {
   // Format::lookup_tiled (TL1/TL2): packs with tiles tuned per CPU (harness/tiles.h).
   bool tiled() const { return kernel && kernel->format->lookup_tiled; }
   // Whether the kernel's inner loop is int8 multiply-adds, so the path's int8 ceiling bounds it (not the table
-  // lookups of TL1/TL2/TLW, not the float baselines).
+  // lookups of TL1/TL2/TLW, not the float baselines). A multiplying kernel may still look up in prefill
+  // (Kernel::lookup_tokens: i2s on AVX2); the sweep then holds its prefill rows to its lookup ceiling.
   bool multiplies() const { return kernel && !kernel->format->lookup; }
   size_t float_bytes() const { return kind == Kind::fp32 ? 4 : 2; }
 };

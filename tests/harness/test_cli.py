@@ -662,23 +662,40 @@ class Roofline(unittest.TestCase):
             else:
                 self.assertNotIn("gemv_prefetch", row)  # scalar and NEON do not prefetch
 
-            # the lookup ceiling of every TLW variant with a SIMD path here (AVX-512: vpermw), none elsewhere; a
-            # prefill row of it is held to that ceiling (binding "<path> lookup"), not to the int8 one
+            # the lookup ceiling of every TLW variant with a SIMD path here (AVX-512: vpermw) and of i2s__avx2 (its
+            # prefill GEMM looks up), none elsewhere (NEON); a prefill row of 16 tokens is held to that ceiling
+            # (binding "<path> lookup"), not to the int8 one
             lk = cache["points"][0]["lookup_gmacs"]
-            self.assertEqual(set(lk), {"tlw__avx512vnni"} if "avx512vnni" in paths else set())
+            self.assertEqual(set(lk), ({"tlw__avx512vnni"} if "avx512vnni" in paths else set()) |
+                             ({"i2s__avx2"} if "avx2" in paths else set()))
             self.assertTrue(all(v > 0 for v in lk.values()), lk)
             self.assertEqual(j["points"][0]["lookup_gmacs"], lk)
             for v in lk:
                 self.assertIn("- %s: %.0f GMAC/s at 1 thread" % (v, lk[v]), b.stdout)
-                p = run("-m", "tiny", "-k", v, "-p", "4", "-n", "0", "-r", "1", "-t", "1", "--out", out, "-q",
+                p = run("-m", "tiny", "-k", v, "-p", "16", "-n", "2", "-r", "1", "-t", "1", "--out", out, "-q",
                         env=env)
                 self.assertEqual(p.returncode, 0, p.stderr)
                 with open(out) as f:
-                    lrow = json.loads(f.readline())
+                    lrow, drow = (json.loads(line) for line in f)
                 os.remove(out)
                 self.assertEqual(lrow["lookup_peak_gmacs"], lk[v])
                 self.assertAlmostEqual(lrow["lookup_share"], lrow["gmacs"] / lk[v])
                 self.assertEqual(lrow["binding"], v.split("__")[1] + " lookup")
+                # decode: TLW's GEMV looks up too (the same compute ceiling as its prefill); i2s__avx2's multiplies
+                # (its path's int8 ceiling)
+                self.assertEqual((lrow["test"], lrow["n_prompt"], drow["test"]), ("pp", 16, "tg"))
+                if v == "i2s__avx2":
+                    self.assertNotAlmostEqual(drow["compute_ceiling_ts"], lrow["compute_ceiling_ts"])
+                else:
+                    self.assertAlmostEqual(drow["compute_ceiling_ts"], lrow["compute_ceiling_ts"])
+                if v == "i2s__avx2":
+                    p = run("-m", "tiny", "-k", v, "-p", "8", "-n", "0", "-r", "1", "-t", "1", "--out", out, "-q",
+                            env=env)
+                    with open(out) as f:
+                        srow = json.loads(f.readline())
+                    os.remove(out)
+                    self.assertNotIn("lookup_peak_gmacs", srow)  # 8 tokens: vpmaddubsw, held to the int8 ceiling
+                    self.assertIn("int8_peak_gmacs", srow)
 
             def remeasured(bad, why):  # a cache changed by `bad` is not used: measured again, and it says why
                 c = json.loads(json.dumps(cache))
