@@ -33,13 +33,25 @@ void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasur
   const double head_macs = k.head == HeadPrecision::int8 ? double(c.vocab * c.hidden) : 0.0;
   const double int8_macs = double(c.linear_params()) + head_macs;
   // A lookup kernel with a measured loop (TLW): its linear layers at that rate, an int8 head at the path's int8 one.
-  // i2s__avx2 looks up in prefill only (from Kernel::lookup_tokens tokens on); its decode GEMV multiplies.
+  // A kernel whose GEMM looks up in large enough tiles (i2s__avx2, Kernel::lookup_tokens): in prefill, the
+  // multiply-adds of the matrices' lookup tiles at that rate (gemm_lookup_share, per matrix at this thread count),
+  // the rest at the int8 one; its decode GEMV multiplies.
   double lookup_gmacs = p.kernel ? t.roof->lookup_gmacs_of(p.kernel->name) : 0.0;
-  if (p.kernel && !p.kernel->format->lookup && !(t.pp && t.n >= p.kernel->lookup_tokens && p.kernel->lookup_tokens > 0))
-    lookup_gmacs = 0.0;
+  double lookup_macs = 0.0;  // linear multiply-adds per token done by lookup
+  if (p.kernel && p.kernel->format->lookup) {
+    lookup_macs = double(c.linear_params());
+  } else if (p.kernel && t.pp && p.kernel->lookup_tokens > 0) {
+    const int64_t shapes[7][2] = {{c.q_dim(), c.hidden}, {c.kv_dim(), c.hidden}, {c.kv_dim(), c.hidden},
+                                  {c.hidden, c.q_dim()}, {c.ffn, c.hidden},     {c.ffn, c.hidden},
+                                  {c.hidden, c.ffn}};  // q, k, v, o, gate, up, down: N x K
+    for (const auto& s : shapes)
+      lookup_macs += double(s[0] * s[1]) * gemm_lookup_share(*p.kernel, s[0], t.n, t.threads);
+    lookup_macs *= double(c.layers);
+  }
+  if (lookup_macs <= 0) lookup_gmacs = 0.0;
   double compute_ts = p.multiplies() && path_gmacs > 0 ? path_gmacs * 1e9 / int8_macs : 0.0;
   if (lookup_gmacs > 0 && path_gmacs > 0)
-    compute_ts = 1.0 / (double(c.linear_params()) / (lookup_gmacs * 1e9) + head_macs / (path_gmacs * 1e9));
+    compute_ts = 1.0 / (lookup_macs / (lookup_gmacs * 1e9) + (int8_macs - lookup_macs) / (path_gmacs * 1e9));
   double bw_ts = 0.0;
   if (t.pp) {
     const double lin_s = m.timers.linear / double(k.reps);
@@ -54,6 +66,7 @@ void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasur
       if (lookup_gmacs > 0) {
         row["lookup_peak_gmacs"] = lookup_gmacs;
         row["lookup_share"] = gmacs / lookup_gmacs;
+        row["lookup_macs_share"] = lookup_macs / double(c.linear_params());  // of the linear layers' multiply-adds
       }
     }
   } else {
@@ -79,7 +92,10 @@ void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasur
     const bool by_bw = bw_ts > 0 && (compute_ts <= 0 || bw_ts <= compute_ts);
     const double ceil_ts = by_bw ? bw_ts : compute_ts;
     row["ceiling_ts"] = ceil_ts;
-    row["binding"] = by_bw ? "bandwidth" : std::string(isa_name(p.kernel->isa)) + (lookup_gmacs > 0 ? " lookup" : " int8");
+    const bool all_lookup = lookup_gmacs > 0 && lookup_macs >= double(c.linear_params());
+    row["binding"] = by_bw ? "bandwidth"
+                           : std::string(isa_name(p.kernel->isa)) +
+                                 (all_lookup ? " lookup" : lookup_gmacs > 0 ? " lookup+int8" : " int8");
     row["ceiling_share"] = median / ceil_ts;
   }
 }

@@ -87,7 +87,7 @@ void Table::row(const json& r) {
     std::string roof = "-";
     if (r.contains("roofline_share"))
       roof = fmt("%.1f GB/s", r["bandwidth_gbs"].get<double>()) + fmt(" (%.2f of bw)", r["roofline_share"].get<double>());
-    else if (r.contains("lookup_share"))  // TLW: its own lookup loop's rate, not the int8 peak, is its peak
+    else if (r.contains("lookup_share"))  // TLW, i2s__avx2 prefill: its own lookup loop's rate, not the int8 peak
       roof = fmt("%.0f GMAC/s", r["gmacs"].get<double>()) + fmt(" (%.2f of lookup peak,", r["lookup_share"].get<double>()) +
              fmt(" %.2f of int8)", r.value("compute_share", 0.0));
     else if (r.contains("compute_share"))

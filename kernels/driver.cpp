@@ -97,8 +97,10 @@ Tiling plan(int64_t N, int64_t T, const Kernel& k, int nt) {
     // GEMM: tiles of up to 32 tokens x 64 rows (activations stay in L2, weight rows in L1), or what the kernel
     // asks for (Kernel::gemm_rows/gemm_tokens), smaller row tiles when there would be too few tiles to share
     // among the threads.
-    p.tb = std::min<int64_t>(T, std::max(1, k.gemm_tokens));
-    p.rb = round_up(std::max(1, k.gemm_rows), rm);
+    // A kernel that looks up only from lookup_tokens tokens on (i2s__avx2) multiplies below that, in the default tiles.
+    const bool multiply_tiles = k.lookup_tokens > 0 && T < k.lookup_tokens;
+    p.tb = std::min<int64_t>(T, std::max(1, multiply_tiles ? Kernel{}.gemm_tokens : k.gemm_tokens));
+    p.rb = round_up(std::max(1, multiply_tiles ? Kernel{}.gemm_rows : k.gemm_rows), rm);
     const int64_t ntb = (T + p.tb - 1) / p.tb;
     while (p.rb > rm && ((N + p.rb - 1) / p.rb) * ntb < 4 * int64_t(nt)) p.rb = round_up(p.rb / 2, rm);
     // Row tiles of near-equal size (2560 rows in tiles of at most 1024: 3 x 856, not 1024, 1024, 512), so that the
@@ -110,6 +112,20 @@ Tiling plan(int64_t N, int64_t T, const Kernel& k, int nt) {
   p.ntb = (T + p.tb - 1) / p.tb;
   return p;
 }
+
+}  // namespace
+
+double gemm_lookup_share(const Kernel& k, int64_t N, int64_t T, int threads) {
+  if (k.lookup_tokens <= 0 || T < k.lookup_tokens || N <= 0) return 0.0;
+  const Tiling p = plan(N, T, k, threads > 0 ? threads : omp_get_max_threads());
+  auto covered = [](int64_t total, int64_t tile, int64_t least) {  // units in tiles of at least `least`
+    const int64_t full = total / tile, last = total - full * tile;
+    return (tile >= least ? full * tile : 0) + (last >= least ? last : 0);
+  };
+  return double(covered(N, p.rb, k.lookup_rows)) / double(N) * double(covered(T, p.tb, k.lookup_tokens)) / double(T);
+}
+
+namespace {
 
 // One parallel region over every target (weights sharing the prepared activations: q, k, v; gate, up): each
 // target's tiles are shared among the threads with no barrier between targets (omp for nowait: a thread goes on

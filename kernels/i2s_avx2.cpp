@@ -1,7 +1,8 @@
-// I2_S on AVX2 (layout: see i2s_format.cpp). Per 32-byte block and row: one load, then for each of the
-// four 2-bit fields a shift and a mask give 32 codes c in {0,1,2} for 32 consecutive activations.
-// maddubs(c, q) makes int16 pairs bounded by 2*2*128 = 512 (no saturation), madd widens to int32.
-// Result = sum(c*q) - sum(q).
+// I2_S on AVX2 (layout: see i2s_format.cpp). GEMV and short GEMMs multiply: per 32-byte block and row, one load,
+// then for each of the four 2-bit fields a shift and a mask give 32 codes c in {0,1,2} for 32 consecutive
+// activations; maddubs(c, q) makes int16 pairs bounded by 2*2*128 = 512 (no saturation), madd widens to int32, and
+// the result is sum(c*q) - sum(q). GEMMs of whole 16-token runs (prefill) look up instead (I2sLookup below): signed
+// sums from tables, no multiply and no sum(q) correction.
 #include <immintrin.h>
 
 #include "kernels/simd_tile.h"
@@ -122,14 +123,14 @@ struct I2sAvx2Gemm {
 // possible sums (c0-1)x[g] + (c1-1)x[32+g] + (c2-1)x[64+g] + (c3-1)x[96+g]; one entry is a vector of those sums
 // for 16 tokens (int16, |sum| <= 4 x 128 = 512). Per row and byte one 256-bit load-and-add does 4 x 16 = 64
 // multiply-adds, against 32 for a vpmaddubsw, and uses no multiply unit. The tables of 8 bytes (one 64-bit load
-// of a row) are built in L1 and then serve every row of the call, so their cost (about 90 adds and stores per
+// of a row) are built in L1 and then serve every row of the call, so their cost (about 100 adds and 81 stores per
 // byte) is spread over the call's rows: the driver gives this kernel up to 1024 rows x 16 tokens per call
 // (registry.cpp). Each row's 16 int16 sums run over at most kRun = 7 chunks of 8 bytes (56 x 512 = 28672 <=
 // 32767), then are widened into int32 sums; the results are exact for any int8 input and need no sum(q)
-// correction (the tables hold the signed weights). Only the 81 valid byte values are written; a code 11 (which
-// unpack and the loaders reject) would read a zero entry.
+// correction (the tables hold the signed weights). Only the 81 valid byte values are written (the others stay zero);
+// a byte with a code 11, which unpack and the loaders reject, would read a wrong entry, inside this struct.
 // Measured on a Zen 4 VM (its AVX2 path, 1 thread, 2560 x 2560 x 128 through the driver): 177 GMAC/s, against
-// 145 for the vpmaddubsw tiles below and 154 for the path's vpmaddubsw ceiling; building the tables took 7% of it
+// 145 for the vpmaddubsw tiles above and 154 for the path's vpmaddubsw ceiling; building the tables took 7% of it
 // and the activations' transposes 1%. Chunks of 4 bytes (157) or 16 (135, tables beyond L1), 512 rows per pass
 // (168), and offsets precomputed per row (132: more loads) were all slower.
 struct I2sLookup {
@@ -267,13 +268,14 @@ void i2s_gemm_avx2(const GemmArgs& g) {
   // (a store and a reload per block).
   if (g.t1 - g.t0 == 1) return TileWalker<I2sAvx2Gemv, 3, 1>::walk(g);
   // GEMM: 16 tokens at a time, by table lookups when there are at least kI2sAvx2LookupTokens of them (a table entry
-  // holds 16 tokens' sums whether or not all are there), else by vpmaddubsw in tiles of 2 rows x 4 tokens: 8 int16
+  // holds 16 tokens' sums whether or not all are there) and kI2sAvx2LookupRows rows (the driver shrinks row tiles
+  // for short prefills on many threads), else by vpmaddubsw in tiles of 2 rows x 4 tokens: 8 int16
   // accumulators + 2 code registers + 1 activation + the mask fit in 16 registers, and 4 tokens' activations at
   // K = 6912 (27 KiB) stay inside a 32 KiB L1 (Zen 1). Measured (bench_kernels gemm128 warm, 1 thread, Zen 5 on its
   // AVX2 path, ms at 2560x2560): 2x4 5.5, 2x3 5.8, 2x5 5.8, 3x3 5.9, 2x6 6.2, 3x4 6.3, 4x2 7.7.
   for (int64_t t = g.t0; t < g.t1; t += I2sLookup::kTok) {
     const int tt = int(g.t1 - t < I2sLookup::kTok ? g.t1 - t : I2sLookup::kTok);
-    if (tt >= kI2sAvx2LookupTokens) {
+    if (tt >= kI2sAvx2LookupTokens && g.n1 - g.n0 >= kI2sAvx2LookupRows) {
       for (int64_t n = g.n0; n < g.n1; n += I2sLookup::kMaxRows)
         lookup_pass(g, n, int(g.n1 - n < I2sLookup::kMaxRows ? g.n1 - n : I2sLookup::kMaxRows), t, tt);
     } else {

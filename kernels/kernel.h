@@ -77,10 +77,12 @@ struct Kernel {
   // and fewer tokens per call (each table then serves more rows while it is in cache).
   int gemm_rows = 64;
   int gemm_tokens = 32;
-  // A kernel of a multiplying format whose GEMM is table lookups for calls of at least this many tokens (i2s on AVX2:
-  // kernels/i2s_avx2.cpp); 0: never. Prefill rows of such a kernel are held to its measured lookup ceiling
-  // (harness/roofline.h) instead of its path's int8 one; its GEMV multiplies.
+  // A kernel of a multiplying format whose GEMM is table lookups for calls of at least lookup_tokens tokens and
+  // lookup_rows rows (i2s on AVX2: kernels/i2s_avx2.cpp); lookup_tokens 0: never. The multiply-adds a GEMM does by
+  // lookup (gemm_lookup_share) are held to the kernel's measured lookup ceiling (harness/roofline.h) in a prefill
+  // row, the others to its path's int8 one; its GEMV multiplies.
   int lookup_tokens = 0;
+  int lookup_rows = 0;
 };
 
 // Every kernel variant compiled into this binary, oracle first. An explicit list (registry.cpp).
@@ -147,6 +149,11 @@ void set_gemv_prefetch(int64_t bytes);
 int64_t gemv_prefetch();
 // Whether a variant's GEMV reads gemv_prefetch() (the one list of them: the harness measures and reports by it).
 bool gemv_prefetches(const Kernel& k);
+
+// The share of an N-row GEMM of T tokens that a kernel with Kernel::lookup_tokens computes by table lookup when the
+// driver runs it on `threads` threads: the rows in tiles of at least lookup_rows times the tokens in tiles of at least
+// lookup_tokens (its tiles as run_f32 plans them); 0 for every other kernel and for T < lookup_tokens.
+double gemm_lookup_share(const Kernel& k, int64_t N, int64_t T, int threads);
 
 // Convenience: prepare + run_f32.
 void matmul(const Kernel& k, const PackedWeights& w, const QuantizedActs& acts, float* Y, int threads);

@@ -23,7 +23,8 @@ const std::vector<Kernel>& all_kernels() {
 #endif
       {"i2s__scalar", &kFormatI2S, Isa::scalar, 4, nullptr, nullptr, &i2s_gemm_scalar},
 #ifdef TB_HAVE_X86_KERNELS
-      {"i2s__avx2", &kFormatI2S, Isa::avx2, 4, nullptr, nullptr, &i2s_gemm_avx2, 1024, 16, kI2sAvx2LookupTokens},
+      {"i2s__avx2", &kFormatI2S, Isa::avx2, 4, nullptr, nullptr, &i2s_gemm_avx2, 1024, 16, kI2sAvx2LookupTokens,
+       kI2sAvx2LookupRows},
       {"i2s__avx512vnni", &kFormatI2S, Isa::avx512vnni, 4, &i2s_avx512_prepared_bytes, &i2s_avx512_prepare,
        &i2s_gemm_avx512vnni},
 #endif

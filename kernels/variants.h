@@ -36,6 +36,9 @@ void i2s_gemm_avx2(const GemmArgs& a);
 // there: with 12 tokens a call ran at 0.65-0.8x the vpmaddubsw tiles on a Zen 4 (2560 x 2560, 1 thread), with 16
 // on par when its weights came from L3, and 1.2x in a 128-token prefill, where 8 token tiles reuse them from L2.
 constexpr int kI2sAvx2LookupTokens = 16;
+// ... and tiles of at least this many rows: fewer leave the tables' cost to too few lookups (at 512 rows a pass ran
+// 0.95x as fast as at 1024, at 256 about as fast as the vpmaddubsw tiles, on a Zen 4).
+constexpr int kI2sAvx2LookupRows = 256;
 size_t i2s_avx512_prepared_bytes(int64_t K);
 void i2s_avx512_prepare(const int8_t* q, int64_t K, uint8_t* out);
 void i2s_gemm_avx512vnni(const GemmArgs& a);

@@ -663,8 +663,10 @@ class Roofline(unittest.TestCase):
                 self.assertNotIn("gemv_prefetch", row)  # scalar and NEON do not prefetch
 
             # the lookup ceiling of every TLW variant with a SIMD path here (AVX-512: vpermw) and of i2s__avx2 (its
-            # prefill GEMM looks up), none elsewhere (NEON); a prefill row of 16 tokens is held to that ceiling
-            # (binding "<path> lookup"), not to the int8 one
+            # prefill GEMM looks up), none elsewhere (NEON). A TLW prefill row is held to it (binding "<path> lookup"),
+            # not to the int8 one; an i2s__avx2 one for the multiply-adds of its lookup tiles (16 tokens x 256 rows
+            # or more: tiny's 64-token prefill at 1 thread looks up in every matrix but k and v, 128 rows each), the
+            # int8 ceiling for the rest ("avx2 lookup+int8")
             lk = cache["points"][0]["lookup_gmacs"]
             self.assertEqual(set(lk), ({"tlw__avx512vnni"} if "avx512vnni" in paths else set()) |
                              ({"i2s__avx2"} if "avx2" in paths else set()))
@@ -672,7 +674,8 @@ class Roofline(unittest.TestCase):
             self.assertEqual(j["points"][0]["lookup_gmacs"], lk)
             for v in lk:
                 self.assertIn("- %s: %.0f GMAC/s at 1 thread" % (v, lk[v]), b.stdout)
-                p = run("-m", "tiny", "-k", v, "-p", "16", "-n", "2", "-r", "1", "-t", "1", "--out", out, "-q",
+                pp = 64 if v == "i2s__avx2" else 16
+                p = run("-m", "tiny", "-k", v, "-p", str(pp), "-n", "2", "-r", "1", "-t", "1", "--out", out, "-q",
                         env=env)
                 self.assertEqual(p.returncode, 0, p.stderr)
                 with open(out) as f:
@@ -680,10 +683,16 @@ class Roofline(unittest.TestCase):
                 os.remove(out)
                 self.assertEqual(lrow["lookup_peak_gmacs"], lk[v])
                 self.assertAlmostEqual(lrow["lookup_share"], lrow["gmacs"] / lk[v])
-                self.assertEqual(lrow["binding"], v.split("__")[1] + " lookup")
+                if v == "i2s__avx2":
+                    h, f = 256, 768  # tiny: hidden (= q_dim), ffn; k and v are 128 x 256
+                    self.assertAlmostEqual(lrow["lookup_macs_share"], (2 * h * h + 3 * f * h) / (2 * h * h + 2 * 128 * h + 3 * f * h))
+                    self.assertEqual(lrow["binding"], "avx2 lookup+int8")
+                else:
+                    self.assertEqual(lrow["lookup_macs_share"], 1.0)
+                    self.assertEqual(lrow["binding"], v.split("__")[1] + " lookup")
                 # decode: TLW's GEMV looks up too (the same compute ceiling as its prefill); i2s__avx2's multiplies
                 # (its path's int8 ceiling)
-                self.assertEqual((lrow["test"], lrow["n_prompt"], drow["test"]), ("pp", 16, "tg"))
+                self.assertEqual((lrow["test"], lrow["n_prompt"], drow["test"]), ("pp", pp, "tg"))
                 if v == "i2s__avx2":
                     self.assertNotAlmostEqual(drow["compute_ceiling_ts"], lrow["compute_ceiling_ts"])
                 else:
@@ -691,6 +700,7 @@ class Roofline(unittest.TestCase):
                 if v == "i2s__avx2":
                     p = run("-m", "tiny", "-k", v, "-p", "8", "-n", "0", "-r", "1", "-t", "1", "--out", out, "-q",
                             env=env)
+                    self.assertEqual(p.returncode, 0, p.stderr)
                     with open(out) as f:
                         srow = json.loads(f.readline())
                     os.remove(out)
@@ -713,7 +723,7 @@ class Roofline(unittest.TestCase):
             if pf:
                 remeasured(lambda c: c["points"][0]["path_prefetch"].update({next(iter(pf)): 3}),
                            "not a candidate distance")
-            # and one that lacks the lookup ceiling of a TLW variant this CPU runs
+            # and one that lacks the lookup ceiling of a lookup variant this CPU runs (TLW, i2s__avx2)
             if lk:
                 remeasured(lambda c: c["points"][0]["lookup_gmacs"].clear(), "lacks the lookup ceiling")
             # A cache written by older peak loops (no "peak_loops" version: the AVX2 and NEON loops counted merged

@@ -91,6 +91,40 @@ TEST_P(BitExact, RandomInputsEqualOracle) {
   }
 }
 
+// A GEMM that looks up only for whole runs of Kernel::lookup_tokens tokens and tiles of enough rows (i2s on AVX2:
+// 256) meets the extreme inputs there too: 1024 rows (the driver's tiles at 1 thread: 256 rows x 16 tokens, 512 x 32),
+// K = 6912, the activations at -128 with all weights +1 or -1, whose int16 runs are the longest the kernel allows.
+// Which tiles look up, as the sweep's ceilings count them: whole tiles of lookup_tokens tokens and lookup_rows rows.
+TEST(LookupGemms, LookupShareFollowsTheDriversTiles) {
+  int checked = 0;
+  for (const tb::Kernel& k : tb::all_kernels()) {
+    if (k.lookup_tokens <= 0) {
+      EXPECT_EQ(tb::gemm_lookup_share(k, 2560, 128, 1), 0.0) << k.name;
+      continue;
+    }
+    ++checked;
+    EXPECT_EQ(k.lookup_tokens, 16) << k.name;  // the figures below are i2s__avx2's: 16 tokens, 256 rows
+    EXPECT_EQ(k.lookup_rows, 256) << k.name;
+    EXPECT_EQ(tb::gemm_lookup_share(k, 2560, 128, 1), 1.0);   // 3 x 856 rows, 8 x 16 tokens
+    EXPECT_EQ(tb::gemm_lookup_share(k, 2560, 20, 1), 0.8);    // 16 of 20 tokens
+    EXPECT_EQ(tb::gemm_lookup_share(k, 2560, 15, 1), 0.0);    // vpmaddubsw
+    EXPECT_EQ(tb::gemm_lookup_share(k, 128, 128, 1), 0.0);    // one tile of 128 rows
+    EXPECT_EQ(tb::gemm_lookup_share(k, 2560, 16, 16), 0.0);   // 16 threads: 32-row tiles
+    EXPECT_EQ(tb::gemm_lookup_share(k, 6912, 128, 16), 1.0);  // 16 threads: 14 row tiles of 496 (the last 464)
+  }
+  if (checked == 0) GTEST_SKIP() << "no kernel of this binary computes a GEMM by table lookup";
+}
+
+TEST(LookupGemms, ExtremeInputsInTheLookupPathEqualOracle) {
+  int checked = 0;
+  for (const tb::Kernel& k : tb::all_kernels()) {
+    if (k.lookup_tokens <= 0 || !tb::cpu_supports(k.isa)) continue;
+    EXPECT_EQ(tbtest::check_extremes(k, 1024, 6912, {k.lookup_tokens, 2 * k.lookup_tokens}, {1}, true), "") << k.name;
+    ++checked;
+  }
+  if (checked == 0) GTEST_SKIP() << "no kernel of this binary and CPU computes a GEMM by table lookup";
+}
+
 // At K = 6912 the extreme inputs give the largest int32 sums any kernel meets (37 rows: odd, so row edges too).
 // 16 tokens: the GEMM paths that take a whole 16-token tile at once (i2s's AVX2 table lookups, TLW), whose int16
 // runs these inputs push to their limits.
@@ -226,7 +260,7 @@ std::pair<std::vector<int32_t>, std::vector<float>> run_wrapped(const tb::Kernel
 }
 
 TEST(BrokenVariants, SkippedTokenTileIsReportedEvenWhenTheDriverOracleWouldAgree) {
-  const int64_t N = 100, K = 256, T = 33;  // tokens 0-31 and 32: the last token tile is one token
+  const int64_t N = 100, K = 256, T = 33;  // last token tile: token 32 alone (tiles of 32, or of 16 for i2s__avx2)
   const auto w = tbtest::ternary(N, K, 5);
   const tb::QuantizedActs x = tbtest::random_acts(T, K, 6);
   const tbtest::OracleOut want = tbtest::oracle(w, N, K, 0.25f, x);
