@@ -171,6 +171,19 @@ void build_tables(I2sLookup& s, int h) {
   }
 }
 
+// One round of a 16 x 16 byte transpose: out[k] and out[k + 8] interleave the low and the high W-bit lanes of in[2k]
+// and in[2k + 1].
+template <int W>
+inline void unpack_round(const __m128i* in, __m128i* out) {
+  for (int k = 0; k < 8; ++k) {
+    const __m128i x = in[2 * k], y = in[2 * k + 1];
+    if constexpr (W == 8) out[k] = _mm_unpacklo_epi8(x, y), out[k + 8] = _mm_unpackhi_epi8(x, y);
+    else if constexpr (W == 16) out[k] = _mm_unpacklo_epi16(x, y), out[k + 8] = _mm_unpackhi_epi16(x, y);
+    else if constexpr (W == 32) out[k] = _mm_unpacklo_epi32(x, y), out[k + 8] = _mm_unpackhi_epi32(x, y);
+    else out[k] = _mm_unpacklo_epi64(x, y), out[k + 8] = _mm_unpackhi_epi64(x, y);
+  }
+}
+
 // The activations of columns [k0, k0 + 128) of tokens [t, t + tt) into s.xt, one 16-token int16 vector per column
 // (lanes of missing tokens are zero): 16 x 16 byte transposes in four rounds of unpacks, which leave column
 // bitrev4(r) in register r, then sign extension.
@@ -180,22 +193,10 @@ void load_block(I2sLookup& s, const GemmArgs& g, int64_t t, int tt, int64_t k0) 
     __m128i a[16], b[16];
     for (int i = 0; i < 16; ++i)
       a[i] = i < tt ? _mm_loadu_si128(reinterpret_cast<const __m128i*>(g.x + (t + i) * g.ldx + k0 + c0)) : _mm_setzero_si128();
-    for (int k = 0; k < 8; ++k) {
-      b[k] = _mm_unpacklo_epi8(a[2 * k], a[2 * k + 1]);
-      b[k + 8] = _mm_unpackhi_epi8(a[2 * k], a[2 * k + 1]);
-    }
-    for (int k = 0; k < 8; ++k) {
-      a[k] = _mm_unpacklo_epi16(b[2 * k], b[2 * k + 1]);
-      a[k + 8] = _mm_unpackhi_epi16(b[2 * k], b[2 * k + 1]);
-    }
-    for (int k = 0; k < 8; ++k) {
-      b[k] = _mm_unpacklo_epi32(a[2 * k], a[2 * k + 1]);
-      b[k + 8] = _mm_unpackhi_epi32(a[2 * k], a[2 * k + 1]);
-    }
-    for (int k = 0; k < 8; ++k) {
-      a[k] = _mm_unpacklo_epi64(b[2 * k], b[2 * k + 1]);
-      a[k + 8] = _mm_unpackhi_epi64(b[2 * k], b[2 * k + 1]);
-    }
+    unpack_round<8>(a, b);
+    unpack_round<16>(b, a);
+    unpack_round<32>(a, b);
+    unpack_round<64>(b, a);
     for (int r = 0; r < 16; ++r) st(s.xt[c0 + kBitrev4[r]], _mm256_cvtepi8_epi16(a[r]));
   }
 }
