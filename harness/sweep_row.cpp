@@ -25,7 +25,8 @@ namespace {
 // Ceilings in tokens/s: the int8 ceiling of the kernel's own path over the int8 multiply-adds of a token
 // (linear layers, and the head when it is int8), for the kernels that multiply (not the TL1/TL2 lookups, not the
 // float baselines); for TLW, and for i2s__avx2's prefill (table lookups), the kernel's own lookup loop's rate over
-// the linear layers' multiply-adds (roofline lookup_gmacs); and for decode the bandwidth probed now over the bytes a token reads. The lower one binds.
+// the multiply-adds it looks up (roofline lookup_gmacs); and for decode the bandwidth probed now over the bytes a
+// token reads. The lower one binds.
 void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasurement& m, double median, json& row) {
   const ModelConfig& c = *k.cfg;
   const LinearPath& p = *k.path;
@@ -41,11 +42,8 @@ void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasur
   if (p.kernel && p.kernel->format->lookup) {
     lookup_macs = double(c.linear_params());
   } else if (p.kernel && t.pp && p.kernel->lookup_tokens > 0) {
-    const int64_t shapes[7][2] = {{c.q_dim(), c.hidden}, {c.kv_dim(), c.hidden}, {c.kv_dim(), c.hidden},
-                                  {c.hidden, c.q_dim()}, {c.ffn, c.hidden},     {c.ffn, c.hidden},
-                                  {c.hidden, c.ffn}};  // q, k, v, o, gate, up, down: N x K
-    for (const auto& s : shapes)
-      lookup_macs += double(s[0] * s[1]) * gemm_lookup_share(*p.kernel, s[0], t.n, t.threads);
+    for (const ModelConfig::Matmul& mm : c.layer_matmuls())
+      lookup_macs += double(mm.N * mm.K) * gemm_lookup_share(*p.kernel, mm.N, t.n, t.threads);
     lookup_macs *= double(c.layers);
   }
   if (lookup_macs <= 0) lookup_gmacs = 0.0;
