@@ -7,6 +7,8 @@
 // directly, so there are no int16 partial sums to bound.
 #include <immintrin.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 #include "kernels/simd_tile.h"
@@ -83,8 +85,9 @@ struct I2sVnniGemv {
   }
 };
 
-// GEMM: each row's 2-bit field is shifted down and masked once per micro-tile and reused by TT tokens.
-struct I2sVnniGemm {
+// Short GEMMs (calls of fewer than kLaneGemmTokens tokens): each row's 2-bit field is shifted down and masked once
+// per micro-tile and reused by TT tokens; a horizontal sum per row and token ends the micro-tile.
+struct I2sVnniShortGemm {
   template <int R, int TT, int J, bool kHalf>
   static inline __attribute__((always_inline)) void field(const uint8_t* w, int64_t stride,
                                                           const uint8_t* const (&x)[TT], __m512i (&acc)[R][TT]) {
@@ -146,11 +149,155 @@ struct I2sVnniGemm {
   }
 };
 
+// GEMM (prefill): rows in the lanes. A call first unpacks the codes of its rows once, one byte per weight in
+// {0, 1, 2}, interleaved by 16 rows: dword d of row r (the codes of prepared activation bytes 4d .. 4d + 3) goes to
+// lane r of vector d, so one vpdpbusd with a broadcast of a token's activation dword d adds 4 products to each of
+// 16 rows' sums, and the sums need no horizontal reduction at the end. The unpacking is a 16 x 16 dword transpose of
+// 16 rows' packed bytes (64 shuffles per 4096 codes), then a shift and a mask per field, spread over the call's
+// tokens (the driver gives this kernel tiles of 64 rows x 128 tokens). The micro-kernel of RV x 16 rows x TT tokens
+// is then loads and vpdpbusd only: per dword of K, RV code vectors, TT broadcasts and RV x TT vpdpbusd.
+// Codes of a call: sets of RV x 16 rows, each [d][v][16 rows][4 bytes]; rows past the call's end are zero codes.
+// Measured on a Xeon VM (family 6, model 207; 1 thread, through the driver, 128 tokens): 316-319 GMAC/s at
+// 2560 x 2560 and 326-328 at 2560 x 6912, 0.9 of the path's vpdpbusd ceiling there (356), against 239-259 for
+// I2sVnniShortGemm, whose shifts and masks share the vpdpbusd ports and whose horizontal sums end every micro-tile.
+// Micro-tiles of 3 x 16 rows x 8 tokens, 2 x 12 or 1 x 24 ran 150-220 (GCC 12 keeps fewer token pointers in
+// registers); driver tiles of 64 rows x 64 tokens ran 291-299, 64 x 256 and 128 x 128 no faster than 64 x 128.
+constexpr int kRV = 4, kTT = 6;
+// Calls of fewer tokens take I2sVnniShortGemm, as the unpacking would cost more than it saves: at 32 tokens both ran
+// 245 GMAC/s on that Xeon, at 16 the short GEMM 244 against 195, at 8 222 against 133.
+constexpr int64_t kLaneGemmTokens = 32;
+
+// A thread's unpacked codes (grown as needed, freed when the thread ends).
+struct CodeSlab {
+  uint8_t* p = nullptr;
+  size_t cap = 0;
+  uint8_t* reserve(size_t bytes) {
+    if (bytes > cap) {
+      std::free(p);
+      p = static_cast<uint8_t*>(std::aligned_alloc(64, (bytes + 63) / 64 * 64));
+      if (!p) {
+        std::fputs("i2s__avx512vnni: out of memory for the unpacked codes of a GEMM tile\n", stderr);
+        std::abort();
+      }
+      cap = bytes;
+    }
+    return p;
+  }
+  ~CodeSlab() { std::free(p); }
+};
+thread_local CodeSlab tls_codes;
+
+// 16 x 16 transpose of dwords: out[c] holds dword c of in[0], ..., in[15].
+inline void transpose16(const __m512i (&in)[16], __m512i (&out)[16]) {
+  __m512i t[16], u[16];
+  for (int k = 0; k < 8; ++k) {
+    t[2 * k] = _mm512_unpacklo_epi32(in[2 * k], in[2 * k + 1]);
+    t[2 * k + 1] = _mm512_unpackhi_epi32(in[2 * k], in[2 * k + 1]);
+  }
+  // u[4a + c], lane L: dword 4L + c of rows 4a .. 4a + 3.
+  for (int a = 0; a < 4; ++a) {
+    u[4 * a] = _mm512_unpacklo_epi64(t[4 * a], t[4 * a + 2]);
+    u[4 * a + 1] = _mm512_unpackhi_epi64(t[4 * a], t[4 * a + 2]);
+    u[4 * a + 2] = _mm512_unpacklo_epi64(t[4 * a + 1], t[4 * a + 3]);
+    u[4 * a + 3] = _mm512_unpackhi_epi64(t[4 * a + 1], t[4 * a + 3]);
+  }
+  for (int c = 0; c < 4; ++c) {
+    const __m512i s0 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0x88), s1 = _mm512_shuffle_i32x4(u[c], u[4 + c], 0xDD);
+    const __m512i s2 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0x88), s3 = _mm512_shuffle_i32x4(u[8 + c], u[12 + c], 0xDD);
+    out[c] = _mm512_shuffle_i32x4(s0, s2, 0x88);
+    out[8 + c] = _mm512_shuffle_i32x4(s0, s2, 0xDD);
+    out[4 + c] = _mm512_shuffle_i32x4(s1, s3, 0x88);
+    out[12 + c] = _mm512_shuffle_i32x4(s1, s3, 0xDD);
+  }
+}
+
+// Codes of rows [n, n + 16) (those below n1) into lane group v of a set at o (stride kRV x 64 bytes per dword).
+// Chunk p's dword e holds bytes 4e .. 4e + 3 of the chunk, whose field j is the codes of prepared activation
+// bytes 256p + 64j + 4e .. + 3: dword d = 64p + 16j + e.
+void unpack_group(const GemmArgs& g, int64_t n, int64_t n1, uint8_t* o) {
+  const int64_t rb = g.K / 4, nch = (g.K + 255) / 256, nfull = g.K / 256;
+  const __m512i m3 = _mm512_set1_epi8(3);
+  for (int64_t p = 0; p < nch; ++p) {
+    __m512i in[16], tr[16];
+    for (int r = 0; r < 16; ++r)
+      in[r] = n + r < n1 ? load_chunk(g.w + (n + r) * rb + 64 * p, p == nfull) : _mm512_setzero_si512();
+    transpose16(in, tr);
+    for (int e = 0; e < 16; ++e) {
+      uint8_t* q = o + (64 * p + e) * (kRV * 64);
+      _mm512_store_si512(q, _mm512_and_si512(_mm512_srli_epi16(tr[e], 6), m3));
+      _mm512_store_si512(q + 16 * kRV * 64, _mm512_and_si512(_mm512_srli_epi16(tr[e], 4), m3));
+      _mm512_store_si512(q + 32 * kRV * 64, _mm512_and_si512(_mm512_srli_epi16(tr[e], 2), m3));
+      _mm512_store_si512(q + 48 * kRV * 64, _mm512_and_si512(tr[e], m3));
+    }
+  }
+}
+
+struct I2sVnniLaneGemm {
+  // Rows [n, n + 16 kRV) (those below g.n1) x tokens [t, t + TT); cs: the set's codes.
+  template <int TT>
+  static void run(const GemmArgs& g, const uint8_t* cs, int64_t n, int64_t t) {
+    const int64_t nd = (g.K + 255) / 256 * 64;
+    __m512i acc[kRV][TT];
+#pragma GCC unroll 8
+    for (int v = 0; v < kRV; ++v)
+#pragma GCC unroll 8
+      for (int i = 0; i < TT; ++i) acc[v][i] = _mm512_setzero_si512();
+    const uint8_t* x[TT];
+    for (int i = 0; i < TT; ++i) x[i] = g.x + (t + i) * g.ldx;
+    for (int64_t d = 0; d < nd; ++d) {
+      __m512i w[kRV];
+#pragma GCC unroll 8
+      for (int v = 0; v < kRV; ++v) w[v] = _mm512_load_si512(cs + (d * kRV + v) * 64);
+#pragma GCC unroll 8
+      for (int i = 0; i < TT; ++i) {
+        int32_t xd;
+        __builtin_memcpy(&xd, x[i] + 4 * d, 4);
+        const __m512i xv = _mm512_set1_epi32(xd);
+#pragma GCC unroll 8
+        for (int v = 0; v < kRV; ++v) acc[v][i] = dpbusd(acc[v][i], w[v], xv);
+      }
+    }
+    for (int v = 0; v < kRV; ++v) {
+      const int64_t r0 = n + 16 * v;
+      if (r0 >= g.n1) break;
+      const __mmask16 m = g.n1 - r0 >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (g.n1 - r0)) - 1);
+      for (int i = 0; i < TT; ++i) {
+        int32_t* c = g.c + (t + i - g.t0) * int64_t(g.ldc) + (r0 - g.n0);
+        _mm512_mask_storeu_epi32(c, m, _mm512_sub_epi32(acc[v][i], _mm512_set1_epi32(g.xsum[t + i])));
+      }
+    }
+  }
+
+  template <int TT>
+  static void edge(const GemmArgs& g, const uint8_t* cs, int64_t n, int64_t t, int tt) {
+    if constexpr (TT > 1) {
+      if (tt < TT) return edge<TT - 1>(g, cs, n, t, tt);
+    }
+    run<TT>(g, cs, n, t);
+  }
+
+  static void walk(const GemmArgs& g) {
+    const int64_t nd = (g.K + 255) / 256 * 64, set_rows = 16 * kRV, set_bytes = nd * kRV * 64;
+    const int64_t sets = (g.n1 - g.n0 + set_rows - 1) / set_rows;
+    uint8_t* codes = tls_codes.reserve(size_t(sets * set_bytes));
+    for (int64_t s = 0; s < sets; ++s)
+      for (int v = 0; v < kRV; ++v) unpack_group(g, g.n0 + s * set_rows + 16 * v, g.n1, codes + s * set_bytes + 64 * v);
+    for (int64_t t = g.t0; t < g.t1; t += kTT) {
+      const int tt = int(g.t1 - t < kTT ? g.t1 - t : kTT);
+      for (int64_t s = 0; s < sets; ++s) {
+        if (tt == kTT) run<kTT>(g, codes + s * set_bytes, g.n0 + s * set_rows, t);
+        else edge<kTT>(g, codes + s * set_bytes, g.n0 + s * set_rows, t, tt);
+      }
+    }
+  }
+};
+
 }  // namespace
 
 void i2s_gemm_avx512vnni(const GemmArgs& g) {
   if (g.t1 - g.t0 == 1) TileWalker<I2sVnniGemv, 4, 1>::walk(g);
-  else TileWalker<I2sVnniGemm, 4, 6>::walk(g);
+  else if (g.t1 - g.t0 < kLaneGemmTokens) TileWalker<I2sVnniShortGemm, 4, 6>::walk(g);
+  else I2sVnniLaneGemm::walk(g);
 }
 
 }  // namespace detail
