@@ -156,7 +156,7 @@ struct I2sVnniShortGemm {
 // 16 rows' packed bytes (64 shuffles per 4096 codes), then a shift and a mask per field, spread over the call's
 // tokens (the driver gives this kernel tiles of 64 rows x 128 tokens). The micro-kernel of RV x 16 rows x TT tokens
 // is then loads and vpdpbusd only: per dword of K, RV code vectors, TT broadcasts and RV x TT vpdpbusd.
-// Codes of a call: sets of RV x 16 rows, each [d][v][16 rows][4 bytes]; rows past the call's end are zero codes.
+// Codes of a set of RV groups of 16 rows: [d][v][16 rows][4 bytes]; rows past the call's end are zero codes.
 // Measured on a Xeon VM (family 6, model 207; 1 thread, through the driver, 128 tokens): 316-319 GMAC/s at
 // 2560 x 2560 and 326-328 at 2560 x 6912, 0.9 of the path's vpdpbusd ceiling there (356), against 239-259 for
 // I2sVnniShortGemm, whose shifts and masks share the vpdpbusd ports and whose horizontal sums end every micro-tile.
@@ -211,9 +211,10 @@ inline void transpose16(const __m512i (&in)[16], __m512i (&out)[16]) {
   }
 }
 
-// Codes of rows [n, n + 16) (those below n1) into lane group v of a set at o (stride kRV x 64 bytes per dword).
-// Chunk p's dword e holds bytes 4e .. 4e + 3 of the chunk, whose field j is the codes of prepared activation
+// Codes of rows [n, n + 16) (those below n1) into lane group v of a set of RV groups at o (RV x 64 bytes per
+// dword). Chunk p's dword e holds bytes 4e .. 4e + 3 of the chunk, whose field j is the codes of prepared activation
 // bytes 256p + 64j + 4e .. + 3: dword d = 64p + 16j + e.
+template <int RV>
 void unpack_group(const GemmArgs& g, int64_t n, int64_t n1, uint8_t* o) {
   const int64_t rb = g.K / 4, nch = (g.K + 255) / 256, nfull = g.K / 256;
   const __m512i m3 = _mm512_set1_epi8(3);
@@ -223,41 +224,41 @@ void unpack_group(const GemmArgs& g, int64_t n, int64_t n1, uint8_t* o) {
       in[r] = n + r < n1 ? load_chunk(g.w + (n + r) * rb + 64 * p, p == nfull) : _mm512_setzero_si512();
     transpose16(in, tr);
     for (int e = 0; e < 16; ++e) {
-      uint8_t* q = o + (64 * p + e) * (kRV * 64);
+      uint8_t* q = o + (64 * p + e) * (RV * 64);
       _mm512_store_si512(q, _mm512_and_si512(_mm512_srli_epi16(tr[e], 6), m3));
-      _mm512_store_si512(q + 16 * kRV * 64, _mm512_and_si512(_mm512_srli_epi16(tr[e], 4), m3));
-      _mm512_store_si512(q + 32 * kRV * 64, _mm512_and_si512(_mm512_srli_epi16(tr[e], 2), m3));
-      _mm512_store_si512(q + 48 * kRV * 64, _mm512_and_si512(tr[e], m3));
+      _mm512_store_si512(q + 16 * RV * 64, _mm512_and_si512(_mm512_srli_epi16(tr[e], 4), m3));
+      _mm512_store_si512(q + 32 * RV * 64, _mm512_and_si512(_mm512_srli_epi16(tr[e], 2), m3));
+      _mm512_store_si512(q + 48 * RV * 64, _mm512_and_si512(tr[e], m3));
     }
   }
 }
 
 struct I2sVnniLaneGemm {
-  // Rows [n, n + 16 kRV) (those below g.n1) x tokens [t, t + TT); cs: the set's codes.
-  template <int TT>
+  // Rows [n, n + 16 RV) (those below g.n1) x tokens [t, t + TT); cs: the set's codes.
+  template <int RV, int TT>
   static void run(const GemmArgs& g, const uint8_t* cs, int64_t n, int64_t t) {
     const int64_t nd = (g.K + 255) / 256 * 64;
-    __m512i acc[kRV][TT];
+    __m512i acc[RV][TT];
 #pragma GCC unroll 8
-    for (int v = 0; v < kRV; ++v)
+    for (int v = 0; v < RV; ++v)
 #pragma GCC unroll 8
       for (int i = 0; i < TT; ++i) acc[v][i] = _mm512_setzero_si512();
     const uint8_t* x[TT];
     for (int i = 0; i < TT; ++i) x[i] = g.x + (t + i) * g.ldx;
     for (int64_t d = 0; d < nd; ++d) {
-      __m512i w[kRV];
+      __m512i w[RV];
 #pragma GCC unroll 8
-      for (int v = 0; v < kRV; ++v) w[v] = _mm512_load_si512(cs + (d * kRV + v) * 64);
+      for (int v = 0; v < RV; ++v) w[v] = _mm512_load_si512(cs + (d * RV + v) * 64);
 #pragma GCC unroll 8
       for (int i = 0; i < TT; ++i) {
         int32_t xd;
         __builtin_memcpy(&xd, x[i] + 4 * d, 4);
         const __m512i xv = _mm512_set1_epi32(xd);
 #pragma GCC unroll 8
-        for (int v = 0; v < kRV; ++v) acc[v][i] = dpbusd(acc[v][i], w[v], xv);
+        for (int v = 0; v < RV; ++v) acc[v][i] = dpbusd(acc[v][i], w[v], xv);
       }
     }
-    for (int v = 0; v < kRV; ++v) {
+    for (int v = 0; v < RV; ++v) {
       const int64_t r0 = n + 16 * v;
       if (r0 >= g.n1) break;
       const __mmask16 m = g.n1 - r0 >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (g.n1 - r0)) - 1);
@@ -268,27 +269,38 @@ struct I2sVnniLaneGemm {
     }
   }
 
-  template <int TT>
-  static void edge(const GemmArgs& g, const uint8_t* cs, int64_t n, int64_t t, int tt) {
-    if constexpr (TT > 1) {
-      if (tt < TT) return edge<TT - 1>(g, cs, n, t, tt);
-    }
-    run<TT>(g, cs, n, t);
-  }
-
-  static void walk(const GemmArgs& g) {
-    const int64_t nd = (g.K + 255) / 256 * 64, set_rows = 16 * kRV, set_bytes = nd * kRV * 64;
-    const int64_t sets = (g.n1 - g.n0 + set_rows - 1) / set_rows;
-    uint8_t* codes = tls_codes.reserve(size_t(sets * set_bytes));
-    for (int64_t s = 0; s < sets; ++s)
-      for (int v = 0; v < kRV; ++v) unpack_group(g, g.n0 + s * set_rows + 16 * v, g.n1, codes + s * set_bytes + 64 * v);
+  // A set of RV groups: its codes, then every token of the call, kTT at a time.
+  template <int RV>
+  static void set(const GemmArgs& g, int64_t n, uint8_t* cs) {
+    for (int v = 0; v < RV; ++v) unpack_group<RV>(g, n + 16 * v, g.n1, cs + 64 * v);
     for (int64_t t = g.t0; t < g.t1; t += kTT) {
       const int tt = int(g.t1 - t < kTT ? g.t1 - t : kTT);
-      for (int64_t s = 0; s < sets; ++s) {
-        if (tt == kTT) run<kTT>(g, codes + s * set_bytes, g.n0 + s * set_rows, t);
-        else edge<kTT>(g, codes + s * set_bytes, g.n0 + s * set_rows, t, tt);
-      }
+      if (tt == kTT) run<RV, kTT>(g, cs, n, t);
+      else edge<RV, kTT>(g, cs, n, t, tt);
     }
+  }
+
+  template <int RV, int TT>
+  static void edge(const GemmArgs& g, const uint8_t* cs, int64_t n, int64_t t, int tt) {
+    if constexpr (TT > 1) {
+      if (tt < TT) return edge<RV, TT - 1>(g, cs, n, t, tt);
+    }
+    run<RV, TT>(g, cs, n, t);
+  }
+
+  // Sets of kRV groups of 16 rows, then one of the 1 .. kRV - 1 groups the rest needs (rows past the call's end are
+  // zero codes): a call of few rows (many threads on a short prefill) wastes no vpdpbusd on padding. Each set is
+  // unpacked and then run over all the call's tokens, so its codes are read again from L1 or L2 while they are there.
+  static void walk(const GemmArgs& g) {
+    const int64_t nd = (g.K + 255) / 256 * 64, rows = g.n1 - g.n0, full = rows / (16 * kRV);
+    const int tail = int((rows - full * 16 * kRV + 15) / 16);
+    uint8_t* cs = tls_codes.reserve(size_t(nd * kRV * 64));
+    for (int64_t s = 0; s < full; ++s) set<kRV>(g, g.n0 + s * 16 * kRV, cs);
+    const int64_t n = g.n0 + full * 16 * kRV;
+    static_assert(kRV == 4, "the tail below takes 1 .. 3 groups");
+    if (tail == 1) set<1>(g, n, cs);
+    else if (tail == 2) set<2>(g, n, cs);
+    else if (tail == 3) set<3>(g, n, cs);
   }
 };
 

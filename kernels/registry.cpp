@@ -25,7 +25,8 @@ const std::vector<Kernel>& all_kernels() {
 #ifdef TB_HAVE_X86_KERNELS
       {"i2s__avx2", &kFormatI2S, Isa::avx2, 4, nullptr, nullptr, &i2s_gemm_avx2, 1024, 16, kI2sAvx2LookupTokens,
        kI2sAvx2LookupRows},
-      {"i2s__avx512vnni", &kFormatI2S, Isa::avx512vnni, 4, &i2s_avx512_prepared_bytes, &i2s_avx512_prepare,
+      // Its prefill GEMM puts groups of 16 rows in the lanes and unpacks a tile's codes once for all its tokens.
+      {"i2s__avx512vnni", &kFormatI2S, Isa::avx512vnni, 16, &i2s_avx512_prepared_bytes, &i2s_avx512_prepare,
        &i2s_gemm_avx512vnni, 64, 128},
 #endif
 #ifdef TB_HAVE_NEON_KERNELS
