@@ -74,7 +74,8 @@ struct Kernel {
   void (*gemm)(const GemmArgs& args);
   // The driver's GEMM tile (rows x tokens per call) for this variant; the default suits kernels whose activations
   // are int8. Table-lookup kernels read tables many times larger than the activations, so they ask for more rows
-  // and fewer tokens per call (each table then serves more rows while it is in cache).
+  // and fewer tokens per call (each table then serves more rows while it is in cache); i2s on AVX-512, which unpacks
+  // a call's codes once for all its tokens, asks for more tokens.
   int gemm_rows = 64;
   int gemm_tokens = 32;
   // A kernel of a multiplying format whose GEMM is table lookups for calls of at least lookup_tokens tokens and
