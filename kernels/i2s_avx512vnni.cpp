@@ -121,12 +121,9 @@ struct I2sVnniShortGemm {
     const bool odd = (g.K / 128) % 2 != 0;
     const uint8_t* w = g.w + n * rb;
     __m512i acc[R][TT];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-      for (int i = 0; i < TT; ++i) acc[r][i] = _mm512_setzero_si512();
+    zero_tile(acc);
     const uint8_t* x[TT];
-    for (int i = 0; i < TT; ++i) x[i] = g.x + (t + i) * g.ldx;
+    token_rows(g, t, x);
     for (int64_t p = 0; p < nfull; ++p) {
       const uint8_t* xp[TT];
 #pragma GCC unroll 8
@@ -239,12 +236,9 @@ struct I2sVnniLaneGemm {
   static void run(const GemmArgs& g, const uint8_t* cs, int64_t n, int64_t t) {
     const int64_t nd = (g.K + 255) / 256 * 64;
     __m512i acc[RV][TT];
-#pragma GCC unroll 8
-    for (int v = 0; v < RV; ++v)
-#pragma GCC unroll 8
-      for (int i = 0; i < TT; ++i) acc[v][i] = _mm512_setzero_si512();
+    zero_tile(acc);
     const uint8_t* x[TT];
-    for (int i = 0; i < TT; ++i) x[i] = g.x + (t + i) * g.ldx;
+    token_rows(g, t, x);
     for (int64_t d = 0; d < nd; ++d) {
       __m512i w[RV];
 #pragma GCC unroll 8

@@ -46,12 +46,9 @@ struct Int8Vnni {
     const int8_t* w = reinterpret_cast<const int8_t*>(g.w) + n * K;
     const int32_t* rowsum = reinterpret_cast<const int32_t*>(g.w + (g.N * K + 63) / 64 * 64) + n;
     const uint8_t* x[TT];
-    for (int i = 0; i < TT; ++i) x[i] = g.x + (t + i) * g.ldx;
+    token_rows(g, t, x);
     __m512i acc[R][TT];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-      for (int i = 0; i < TT; ++i) acc[r][i] = _mm512_setzero_si512();
+    zero_tile(acc);
     for (int64_t k = 0; k < K64; k += 64) step<R, TT, false>(w, rs * K, x, k, tail, acc);
     if (tail) step<R, TT, true>(w, rs * K, x, K64, tail, acc);
     for (int i = 0; i < TT; ++i) {

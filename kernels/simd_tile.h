@@ -10,6 +10,12 @@ namespace tb {
 namespace detail {
 namespace {
 
+// x[i]: the prepared activations of token t + i.
+template <int TT>
+inline void token_rows(const GemmArgs& g, int64_t t, const uint8_t* (&x)[TT]) {
+  for (int i = 0; i < TT; ++i) x[i] = g.x + (t + i) * g.ldx;
+}
+
 // Calls M::template run<r, tt>(g, n, rs, t) for every micro-tile of the tile in g: rows n, n + rs, ...
 // (r of them) and tokens t .. t + tt - 1.
 // GEMM (TT > 1): tokens outer, so the activations of TT tokens stay in L1 while the tile's weight rows

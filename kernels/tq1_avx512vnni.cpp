@@ -125,12 +125,9 @@ struct Tq1Vnni {
     const int64_t G = (g.K + 159) / 160, rb = 32 * G, nfull = G / 2, stride = rs * rb;
     const uint8_t* w = g.w + n * rb;
     __m512i acc[R][TT];
-#pragma GCC unroll 8
-    for (int r = 0; r < R; ++r)
-#pragma GCC unroll 8
-      for (int i = 0; i < TT; ++i) acc[r][i] = _mm512_setzero_si512();
+    zero_tile(acc);
     const uint8_t* x[TT];
-    for (int i = 0; i < TT; ++i) x[i] = g.x + (t + i) * g.ldx;
+    token_rows(g, t, x);
     for (int64_t p = 0; p < nfull; ++p) {
       const uint8_t* xp[TT];
 #pragma GCC unroll 8

@@ -20,6 +20,15 @@ inline __attribute__((always_inline)) __m512i dpbusd(__m512i acc, __m512i u8, __
 #endif
 }
 
+// The accumulators of an R x TT micro-tile, zeroed.
+template <int R, int TT>
+inline __attribute__((always_inline)) void zero_tile(__m512i (&acc)[R][TT]) {
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r)
+#pragma GCC unroll 8
+    for (int i = 0; i < TT; ++i) acc[r][i] = _mm512_setzero_si512();
+}
+
 // Horizontal sums of four int32 vectors at once: {sum(a), sum(b), sum(c), sum(d)}. About a third of
 // the instructions of four separate reductions, which matters in micro-tiles with short K.
 inline __attribute__((always_inline)) __m128i reduce4(__m512i a, __m512i b, __m512i c, __m512i d) {
