@@ -282,19 +282,27 @@ struct I2sVnniLaneGemm {
     run<RV, TT>(g, cs, n, t);
   }
 
-  // Sets of kRV groups of 16 rows, then one of the 1 .. kRV - 1 groups the rest needs (rows past the call's end are
-  // zero codes): a call of few rows (many threads on a short prefill) wastes no vpdpbusd on padding. Each set is
-  // unpacked and then run over all the call's tokens, so its codes are read again from L1 or L2 while they are there.
+  // The call's rows in sets of up to kRV groups of 16 (rows past the call's end are zero codes), so that a call of
+  // few rows (many threads on a short prefill, the last row tile of a matrix) wastes no vpdpbusd on padding; a set of
+  // 16 rows or fewer takes I2sVnniShortGemm instead: one group's micro-tile (1 code vector, 6 broadcasts, 6 vpdpbusd
+  // per dword) ran 178-180 GMAC/s on that Xeon, the short GEMM 244, two groups 310. Each set is unpacked and then run
+  // over all the call's tokens, so its codes are read again from L1 or L2 while they are there.
   static void walk(const GemmArgs& g) {
-    const int64_t nd = (g.K + 255) / 256 * 64, rows = g.n1 - g.n0, full = rows / (16 * kRV);
-    const int tail = int((rows - full * 16 * kRV + 15) / 16);
+    const int64_t nd = (g.K + 255) / 256 * 64;
     uint8_t* cs = tls_codes.reserve(size_t(nd * kRV * 64));
-    for (int64_t s = 0; s < full; ++s) set<kRV>(g, g.n0 + s * 16 * kRV, cs);
-    const int64_t n = g.n0 + full * 16 * kRV;
-    static_assert(kRV == 4, "the tail below takes 1 .. 3 groups");
-    if (tail == 1) set<1>(g, n, cs);
-    else if (tail == 2) set<2>(g, n, cs);
-    else if (tail == 3) set<3>(g, n, cs);
+    static_assert(kRV == 4, "the sets below take 1 .. 4 groups");
+    for (int64_t n = g.n0; n < g.n1; n += 16 * kRV) {
+      const int groups = int(((g.n1 - n < 16 * kRV ? g.n1 - n : 16 * kRV) + 15) / 16);
+      if (groups == 4) set<4>(g, n, cs);
+      else if (groups == 3) set<3>(g, n, cs);
+      else if (groups == 2) set<2>(g, n, cs);
+      else {
+        GemmArgs h = g;
+        h.n0 = n;
+        h.c = g.c + (n - g.n0);
+        TileWalker<I2sVnniShortGemm, 4, 6>::walk(h);
+      }
+    }
   }
 };
 
@@ -302,7 +310,7 @@ struct I2sVnniLaneGemm {
 
 void i2s_gemm_avx512vnni(const GemmArgs& g) {
   if (g.t1 - g.t0 == 1) TileWalker<I2sVnniGemv, 4, 1>::walk(g);
-  else if (g.t1 - g.t0 < kLaneGemmTokens) TileWalker<I2sVnniShortGemm, 4, 6>::walk(g);
+  else if (g.t1 - g.t0 < kLaneGemmTokens || g.n1 - g.n0 <= 16) TileWalker<I2sVnniShortGemm, 4, 6>::walk(g);
   else I2sVnniLaneGemm::walk(g);
 }
 
