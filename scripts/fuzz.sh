@@ -12,6 +12,9 @@ secs=${FUZZ_SECONDS:-60}
 [ -x "$dir/tests/fuzz/fuzz_gguf" ] || { echo "fuzz.sh: no fuzz targets in $dir (configure with -DTB_FUZZ=ON and clang++)" >&2; exit 2; }
 corpus=$dir/fuzz-corpus
 mkdir -p "$corpus"/gguf "$corpus"/config "$corpus"/results
+# The seed sweep below probes the machine with an instrumented binary: its roofline (a tenth of the real one) must
+# land in the build's own folder, never in the user's cache (~/.cache/ternbench), which later sweeps trust.
+export TERNBENCH_CACHE_DIR="$dir/cache"
 "$dir/harness/harness" export --model tiny --format i2s --out "$corpus/gguf/tiny-i2s.gguf" 2>/dev/null
 # The committed seeds (tests/fuzz/seeds: micro models whose whole GGUF is a few tens of KB, so mutations stay
 # fast) and the peers' files committed with the tests (tests/data/peers).
