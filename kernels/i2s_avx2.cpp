@@ -201,19 +201,23 @@ void load_block(I2sLookup& s, const GemmArgs& g, int64_t t, int tt, int64_t k0) 
   }
 }
 
-// One chunk (8 bytes per row) over rows [0, rows): first starts the int16 run, last ends it into acc32.
+// One chunk (8 bytes per row) over rows [0, rows): first starts the int16 run, last ends it into acc32. Not inlined:
+// inside lookup_pass GCC 12 kept the eight tables' bases on the stack and reloaded them per row.
 template <bool kFirst, bool kLast>
-void chunk(I2sLookup& s, const uint8_t* w, int64_t rb, int rows, bool first_run) {
+__attribute__((noinline)) void chunk(I2sLookup& s, const uint8_t* w, int64_t rb, int rows, bool first_run) {
   const char* t = reinterpret_cast<const char*>(s.tab);
   constexpr int64_t ts = int64_t(sizeof(s.tab[0]));
   for (int r = 0; r < rows; ++r) {
-    uint64_t v;
-    __builtin_memcpy(&v, w + r * rb, 8);
+    const uint8_t* v = w + r * rb;
     // Each row's 8 bytes are in a line of their own (rows are K / 4 bytes apart): fetch 16 rows ahead.
     _mm_prefetch(reinterpret_cast<const char*>(w + (r + 16) * rb), _MM_HINT_T0);
     __m256i a = kFirst ? _mm256_setzero_si256() : ld(s.acc16[r]);
+    // A byte load per lookup (movzx from memory, a shift by 5, the load-and-add at a constant displacement from the
+    // tables' base): about 30 instructions per row and chunk against 50 for one 64-bit load and a shift and a mask
+    // per byte. On the Xeon VM's AVX2 path (bench_kernels gemm128 warm, 1 thread) 1-2% faster at every 2B4T shape;
+    // the loads, not the instructions, bind.
 #pragma GCC unroll 8
-    for (int i = 0; i < 8; ++i) a = _mm256_add_epi16(a, ld(t + i * ts + int64_t((v >> (8 * i)) & 255) * 32));
+    for (int i = 0; i < 8; ++i) a = _mm256_add_epi16(a, ld(t + i * ts + int64_t(v[i]) * 32));
     if (kLast) {
       __m256i lo = _mm256_cvtepi16_epi32(_mm256_castsi256_si128(a));
       __m256i hi = _mm256_cvtepi16_epi32(_mm256_extracti128_si256(a, 1));

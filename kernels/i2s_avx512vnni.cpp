@@ -159,6 +159,8 @@ struct I2sVnniShortGemm {
 // I2sVnniShortGemm, whose shifts and masks share the vpdpbusd ports and whose horizontal sums end every micro-tile.
 // Micro-tiles of 3 x 16 rows x 8 tokens, 2 x 12 or 1 x 24 ran 150-220 (GCC 12 keeps fewer token pointers in
 // registers); driver tiles of 64 rows x 64 tokens ran 291-299, 64 x 256 and 128 x 128 no faster than 64 x 128.
+// Unpacking and running K in slices of 1, 2 or 4 chunks of 256 (the codes in L1, the sums kept in g.c between
+// slices) was slower: 2B4T pp128 at 1 thread 108-113, 114-120 and 118 t/s against 121-122 unsliced.
 constexpr int kRV = 4, kTT = 6;
 // Calls of fewer tokens take I2sVnniShortGemm, as the unpacking would cost more than it saves: at 32 tokens both ran
 // 245 GMAC/s on that Xeon, at 16 the short GEMM 244 against 195, at 8 222 against 133.
@@ -294,10 +296,17 @@ struct I2sVnniLaneGemm {
     int64_t r1 = after < g.n1 ? (after + 16 * RV < g.n1 ? after + 16 * RV : g.n1) : g.n1 + (g.n1 - g.n0);
     if (r1 > g.N) r1 = g.N;
     NextRows next{reinterpret_cast<const char*>(g.w + r0 * rb), reinterpret_cast<const char*>(g.w + (r1 > r0 ? r1 : r0) * rb)};
-    for (int64_t t = g.t0; t < g.t1; t += kTT) {
-      const int tt = int(g.t1 - t < kTT ? g.t1 - t : kTT);
+    // The tokens in blocks of near-equal size, at most kTT: 128 tokens as 18 x 6 + 4 x 5, not 21 x 6 + 2. The
+    // micro-kernel of 2 tokens loads RV code vectors per 2 x RV vpdpbusd and reloads them from L2 each time (2B4T
+    // pp128 on that Xeon, 1 thread: 2.3% of the time for 1.6% of the tokens); one of 5 tokens runs nearly as fast
+    // as one of 6.
+    const int64_t T = g.t1 - g.t0, nb = (T + kTT - 1) / kTT, small = T / nb, big = T % nb;
+    int64_t t = g.t0;
+    for (int64_t b = 0; b < nb; ++b) {
+      const int tt = int(b < big ? small + 1 : small);
       if (tt == kTT) run<RV, kTT>(g, cs, n, t, next);
       else edge<RV, kTT>(g, cs, n, t, tt, next);
+      t += tt;
     }
   }
 
