@@ -203,12 +203,18 @@ void run_impl(const Kernel& k, const RunTarget* targets, int count, const Prepar
         if (kFloat) {
           g.c = reinterpret_cast<int32_t*>(scratch.data());
           g.ldc = size_t(g.n1 - g.n0);
+          if (k.writes_y) {
+            g.y = Y + g.t0 * N + g.n0;
+            g.ldy = size_t(N);
+            g.a = a;
+            g.s = s;
+          }
         } else {
           g.c = C + g.t0 * N + g.n0;
           g.ldc = size_t(N);
         }
         k.gemm(g);
-        if (kFloat) {
+        if (kFloat && !k.writes_y) {
           for (int64_t t = g.t0; t < g.t1; ++t)
             epilogue_rows(g.c + (t - g.t0) * int64_t(g.ldc), g.n1 - g.n0, a[t], s, Y + t * N + g.n0);
         }

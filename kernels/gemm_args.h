@@ -19,6 +19,13 @@ struct GemmArgs {
   // Software prefetch distance of a GEMV's weight streams in bytes (0: none), for the kernels that prefetch
   // (i2s and tq1 on AVX2 and AVX-512): set_gemv_prefetch in kernel.h. Never changes a result.
   int64_t prefetch = 0;
+  // The float epilogue, for a kernel whose Kernel::writes_y is set (the driver sets these only then): when y is not
+  // null the kernel writes y[(t - t0) * ldy + (n - n0)] = epilogue(exact sum, a[t], s) (kernel.h: acc / a * s, in
+  // float, in that order) for its tile in place of c, which it may use as scratch.
+  float* y = nullptr;
+  size_t ldy = 0;
+  const float* a = nullptr;
+  float s = 0.0f;
 };
 
 }  // namespace tb

@@ -84,6 +84,9 @@ struct Kernel {
   // row, the others to its path's int8 one; its GEMV multiplies.
   int lookup_tokens = 0;
   int lookup_rows = 0;
+  // The kernel writes run_f32's floats itself when GemmArgs::y is set (the epilogue applied to sums still in its
+  // registers), and the driver then applies none.
+  bool writes_y = false;
 };
 
 // Every kernel variant compiled into this binary, oracle first. An explicit list (registry.cpp).

@@ -27,7 +27,7 @@ const std::vector<Kernel>& all_kernels() {
        kI2sAvx2LookupRows},
       // Its prefill GEMM puts groups of 16 rows in the lanes and unpacks a tile's codes once for all its tokens.
       {"i2s__avx512vnni", &kFormatI2S, Isa::avx512vnni, 16, &i2s_avx512_prepared_bytes, &i2s_avx512_prepare,
-       &i2s_gemm_avx512vnni, 64, 128},
+       &i2s_gemm_avx512vnni, 64, 128, 0, 0, true},
 #endif
 #ifdef TB_HAVE_NEON_KERNELS
       {"i2s__neon", &kFormatI2S, Isa::neon, 4, nullptr, nullptr, &i2s_gemm_neon},

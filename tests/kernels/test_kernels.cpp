@@ -229,19 +229,26 @@ INSTANTIATE_TEST_SUITE_P(AllKernels, SmallShapes, testing::ValuesIn(kernel_names
 void (*g_inner)(const tb::GemmArgs&) = nullptr;
 int64_t g_tokens = 0;  // T of the current run
 
+// Output (t, n) of a tile set to a zero sum: in c, or in y where the kernel writes the floats itself
+// (Kernel::writes_y; the epilogue of 0 is 0).
+void zero_output(const tb::GemmArgs& a, int64_t t, int64_t n) {
+  if (a.y) a.y[size_t(t - a.t0) * a.ldy + size_t(n - a.n0)] = 0.0f;
+  else a.c[size_t(t - a.t0) * a.ldc + size_t(n - a.n0)] = 0;
+}
+
 // Runs the real kernel, except on the tile that holds the last token: its outputs are left at zero (a
 // tiling bug that drops a token tile, e.g. a loop bound of ntb - 1).
 void skip_last_token_tile(const tb::GemmArgs& a) {
   if (a.t1 < g_tokens) return g_inner(a);
   for (int64_t t = a.t0; t < a.t1; ++t)
-    for (int64_t n = a.n0; n < a.n1; ++n) a.c[size_t(t - a.t0) * a.ldc + size_t(n - a.n0)] = 0;
+    for (int64_t n = a.n0; n < a.n1; ++n) zero_output(a, t, n);
 }
 
 // Runs the real kernel on every tile but zeroes the last token's outputs (an off-by-one at t1).
 void zero_last_token(const tb::GemmArgs& a) {
   g_inner(a);
   if (a.t1 == g_tokens)
-    for (int64_t n = a.n0; n < a.n1; ++n) a.c[size_t(a.t1 - 1 - a.t0) * a.ldc + size_t(n - a.n0)] = 0;
+    for (int64_t n = a.n0; n < a.n1; ++n) zero_output(a, a.t1 - 1, n);
 }
 
 // Runs `k` with its gemm replaced by `wrapper` through the driver; returns (int32, float) results.
