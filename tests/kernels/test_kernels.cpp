@@ -125,6 +125,24 @@ TEST(LookupGemms, ExtremeInputsInTheLookupPathEqualOracle) {
   if (checked == 0) GTEST_SKIP() << "no kernel of this binary and CPU computes a GEMM by table lookup";
 }
 
+// Lookup tiles whose rows are not a multiple of 8, the lookup's write-out unit (i2s__avx2 writes 8 rows x 8 tokens at
+// a time and masks the last rows % 8): 1028 rows at 1 thread are tiles of 516 and 512 rows, at 2 threads 344, 344, 340;
+// 33 tokens are two 16-token lookup tiles and one token by vpmaddubsw. Both the int32 sums and the floats.
+TEST(LookupGemms, RowTilesOfAnySizeEqualOracle) {
+  int checked = 0;
+  for (const tb::Kernel& k : tb::all_kernels()) {
+    if (k.lookup_tokens <= 0 || !tb::cpu_supports(k.isa)) continue;
+    const int64_t N = 1028, K = 256, T = 33;
+    const auto w = tbtest::ternary(N, K, 4242);
+    const tb::PackedWeights p = tb::pack_weights(*k.format, w.data(), N, K, 0.037f);
+    const tb::QuantizedActs x = tbtest::random_acts(T, K, 4243);
+    const tbtest::OracleOut want = tbtest::oracle(w, N, K, 0.037f, x);
+    for (int threads : {1, 2}) EXPECT_EQ(compare(k, p, x, want, threads), "") << k.name << ", " << threads << " threads";
+    ++checked;
+  }
+  if (checked == 0) GTEST_SKIP() << "no kernel of this binary and CPU computes a GEMM by table lookup";
+}
+
 // At K = 6912 the extreme inputs give the largest int32 sums any kernel meets (37 rows: odd, so row edges too).
 // 16 tokens: the GEMM paths that take a whole 16-token tile at once (i2s's AVX2 table lookups, TLW), whose int16
 // runs these inputs push to their limits; 33: those that take 32 or more at once (i2s's AVX-512 GEMM with rows in the
