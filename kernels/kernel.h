@@ -4,6 +4,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,15 @@ struct QuantizedActs {
 // are split over that many OpenMP threads (prefill); the result does not depend on it.
 void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& out, int threads = 1);
 void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& out, Isa isa, int threads = 1);
+// quantize_activations and prepare_activations (below) in one pass over the tokens: token t's floats are made by
+// row(t) just before they are quantized and its int8 values prepared right after, so that a prefill's floats, int8
+// values and prepared bytes of a token pass through L1 once instead of through L2/L3 once per step (e.g. row(t) an
+// RMS norm of the residual stream, the runner's). The same results as the two calls on the rows row() returns; row(t)
+// runs once per token, on any of the threads, and must not throw.
+struct Kernel;
+struct PreparedActs;
+void quantize_and_prepare(const std::function<const float*(int64_t t)>& row, int64_t T, int64_t K, const Kernel& k,
+                          QuantizedActs& qa, PreparedActs& prep, int threads);
 // Builds QuantizedActs from given int8 values (tests, extreme inputs); a is taken as given.
 QuantizedActs acts_from_int8(const int8_t* q, int64_t T, int64_t K, const float* a);
 

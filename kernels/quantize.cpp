@@ -1,7 +1,9 @@
 // Activation quantizer, scalar path and dispatch (docs/reference.md §1.2). SIMD paths live in
 // quantize_<isa>.cpp and must match this one bit for bit (tests/kernels/test_quantize.cpp).
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
+#include <functional>
 #include <string>
 
 #include "kernels/kernel.h"
@@ -34,9 +36,11 @@ int64_t quantize_row_scalar(const float* x, int64_t K, int8_t* q, float* a_out, 
 
 }  // namespace detail
 
-void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& out, Isa isa, int threads) {
-  if (T < 0 || K <= 0) throw Error("quantize_activations: need T >= 0 and K > 0, got T=" + std::to_string(T) +
-                                   " K=" + std::to_string(K));
+namespace {
+
+using RowQuantizer = int64_t (*)(const float* x, int64_t K, int8_t* q, float* a, int32_t* sum);
+
+RowQuantizer row_quantizer(Isa isa) {
   auto fn = &detail::quantize_row_scalar;
   switch (isa) {
     case Isa::scalar: break;
@@ -50,37 +54,78 @@ void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& o
     default: throw Error(std::string("no activation quantizer for ISA path ") + isa_name(isa));
   }
   if (!cpu_supports(isa)) throw Error(std::string("this CPU cannot run the ") + isa_name(isa) + " quantizer");
+  return fn;
+}
+
+// Tokens [0, T): row(t) gives token t's K floats, quantized into out; then after(t), when given, on its int8 row.
+// Non-finite input throws, naming the token, the index and the value, and leaves out empty.
+void quantize_rows(const std::function<const float*(int64_t)>& row, int64_t T, int64_t K, QuantizedActs& out,
+                   RowQuantizer fn, int threads, const std::function<void(int64_t)>* after) {
+  if (T < 0 || K <= 0) throw Error("quantize_activations: need T >= 0 and K > 0, got T=" + std::to_string(T) +
+                                   " K=" + std::to_string(K));
   out.T = T;
   out.K = K;
   out.q.resize(size_t(T * K));
   out.a.resize(size_t(T));
   out.sum.resize(size_t(T));
-  auto fail = [&](int64_t t, int64_t b) {
-    const float v = x[t * K + b];
+  auto fail = [&](int64_t t, int64_t b, float v) {
     out = QuantizedActs();  // never leave half-quantized activations behind
     throw Error("activation token " + std::to_string(t) + " has a non-finite value (" + std::to_string(v) +
                 ") at index " + std::to_string(b) + ": int8 quantization needs finite inputs");
   };
   if (threads <= 1 || T <= 1) {  // decode: one token, no fork and no allocation
-    for (int64_t t = 0; t < T; ++t)
-      if (const int64_t b = fn(x + t * K, K, out.q.data() + t * K, &out.a[t], &out.sum[t]); b >= 0) fail(t, b);
+    for (int64_t t = 0; t < T; ++t) {
+      const float* x = row(t);
+      if (const int64_t b = fn(x, K, out.q.data() + t * K, &out.a[t], &out.sum[t]); b >= 0) fail(t, b, x[b]);
+      if (after) (*after)(t);
+    }
     return;
   }
   // Tokens are independent: split over the threads (nothing may throw inside the parallel loop, so the
   // first bad token is found after it).
   std::vector<int64_t> bad(size_t(T), -1);
+  std::vector<float> bad_value(size_t(T), 0.0f);
 #pragma omp parallel for schedule(static) num_threads(threads)
-  for (int64_t t = 0; t < T; ++t) bad[size_t(t)] = fn(x + t * K, K, out.q.data() + t * K, &out.a[t], &out.sum[t]);
+  for (int64_t t = 0; t < T; ++t) {
+    const float* x = row(t);
+    const int64_t b = fn(x, K, out.q.data() + t * K, &out.a[t], &out.sum[t]);
+    bad[size_t(t)] = b;
+    if (b >= 0) bad_value[size_t(t)] = x[b];
+    else if (after) (*after)(t);
+  }
   for (int64_t t = 0; t < T; ++t)
-    if (bad[size_t(t)] >= 0) fail(t, bad[size_t(t)]);
+    if (bad[size_t(t)] >= 0) fail(t, bad[size_t(t)], bad_value[size_t(t)]);
+}
+
+}  // namespace
+
+void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& out, Isa isa, int threads) {
+  const RowQuantizer fn = row_quantizer(isa);
+  quantize_rows([x, K](int64_t t) { return x + t * K; }, T, K, out, fn, threads, nullptr);
 }
 
 void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& out, int threads) {
-  const uint32_t allowed = allowed_isas();
-  Isa isa = Isa::scalar;
-  for (Isa i : {Isa::neon, Isa::avx2, Isa::avx512vnni})
-    if (allowed & uint32_t(i)) isa = i;
-  quantize_activations(x, T, K, out, isa, threads);
+  quantize_activations(x, T, K, out, best_allowed_isa(), threads);
+}
+
+void quantize_and_prepare(const std::function<const float*(int64_t)>& row, int64_t T, int64_t K, const Kernel& k,
+                          QuantizedActs& qa, PreparedActs& prep, int threads) {
+  const RowQuantizer fn = row_quantizer(best_allowed_isa());
+  const size_t ld = k.prepare ? k.prepared_bytes_per_token(K) : 0;
+  prep.src = nullptr;  // unprepared until the end (a throw leaves it so)
+  prep.kernel = nullptr;
+  if (k.prepare) prep.buf.reserve_scratch(ld * size_t(std::max<int64_t>(T, 1)));
+  const std::function<void(int64_t)> after = [&](int64_t t) {
+    k.prepare(qa.q.data() + t * K, K, prep.buf.data() + size_t(t) * ld);
+  };
+  quantize_rows(row, T, K, qa, fn, threads, k.prepare ? &after : nullptr);
+  prep.src = &qa;
+  prep.kernel = &k;
+  prep.T = qa.T;
+  prep.K = qa.K;
+  prep.q = qa.q.data();
+  prep.x = k.prepare ? prep.buf.data() : reinterpret_cast<const uint8_t*>(qa.q.data());
+  prep.ldx = k.prepare ? ld : size_t(K);
 }
 
 QuantizedActs acts_from_int8(const int8_t* q, int64_t T, int64_t K, const float* a) {

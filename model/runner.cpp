@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <functional>
 
 #include "kernels/float_matmul.h"
 #include "model/float_ops.h"
@@ -122,10 +123,23 @@ struct Runner::Impl {
 
   // Quantizes x once and runs every weight in ws on it (q/k/v share an input, as do gate/up). part is the
   // block's quantization site (QuantSite), and the matmuls of ws are numbered from kFirstMatmul[part].
+  // make (optional): makes the input's token t, into row t of x, and returns it (a norm of the residual stream, with
+  // the residual add or the FFN activation before it). The ternary kernels then make, quantize and prepare each token
+  // in one pass while it is in L1 (quantize_and_prepare); the float baselines and a probe make every token first.
+  // The same floats either way: the same operations on the same rows.
   static constexpr int kFirstMatmul[4] = {0, 3, 4, 6};
+  using RowMaker = std::function<const float*(int64_t)>;
   void linear(int part, const float* x, int64_t T, int64_t K,
-              std::initializer_list<std::pair<const PackedWeights*, float*>> ws) {
+              std::initializer_list<std::pair<const PackedWeights*, float*>> ws, const RowMaker& make = nullptr) {
     auto t0 = Clock::now();
+    const bool fuse = make && !path.is_float() && !probe;
+    if (make && !fuse) {
+      const bool par = forks(T);
+#pragma omp parallel for schedule(static) num_threads(threads) if (par)
+      for (int64_t t = 0; t < T; ++t) make(t);
+      tm.norms_and_quant += since(t0);
+      t0 = Clock::now();
+    }
     // One fork-join per matmul for the float baselines; the ternary kernels run the group in one (run_f32 with
     // several targets).
     tm.parallel_regions += path.is_float() ? int64_t(ws.size()) : 1;
@@ -145,14 +159,19 @@ struct Runner::Impl {
       tm.linear_by_shape[part] += dt;
       return;
     }
-    forks(T, path.kernel->prepare ? 2 : 1);  // quantize_activations and prepare_activations fork on the same condition
-    quantize_activations(x, T, K, qa, threads);
-    if (probe) {
-      QuantPoint p(cur_layer, QuantSite(part), pos, T, K, x, qa.q.data(), qa.a.data());
-      probe->quantized(p);
-      qa = acts_from_int8(qa.q.data(), T, K, qa.a.data());  // the probe may have rewritten the codes: new sums
+    if (fuse) {
+      forks(T);
+      quantize_and_prepare(make, T, K, *path.kernel, qa, prep, threads);
+    } else {
+      forks(T, path.kernel->prepare ? 2 : 1);  // quantize_activations and prepare_activations fork on the same condition
+      quantize_activations(x, T, K, qa, threads);
+      if (probe) {
+        QuantPoint p(cur_layer, QuantSite(part), pos, T, K, x, qa.q.data(), qa.a.data());
+        probe->quantized(p);
+        qa = acts_from_int8(qa.q.data(), T, K, qa.a.data());  // the probe may have rewritten the codes: new sums
+      }
+      prepare_activations(*path.kernel, qa, prep, threads);
     }
-    prepare_activations(*path.kernel, qa, prep, threads);
     tm.norms_and_quant += since(t0);
     t0 = Clock::now();
     targets.clear();
@@ -253,13 +272,23 @@ struct Runner::Impl {
     t0 = Clock::now();
     rope_table(T, pos);
     tm.attention += since(t0);
+    const FloatOps& ops = float_ops();
+    const float eps = float(cfg.norm_eps);
+    // The residual add of the last layer's FFN output (TMP) into X, where the next norm makes its rows (deferred).
+    bool add_pending = false;
     for (int64_t l = 0; l < cfg.layers; ++l) {
       Layer& L = layers[size_t(l)];
       cur_layer = l;
-      t0 = Clock::now();
-      rmsnorm(X.data(), L.attn_norm.data(), T, h, XN.data());
-      tm.norms_and_quant += since(t0);
-      linear(0, XN.data(), T, h, {{&L.q, Q.data()}, {&L.k, Kt.data()}, {&L.v, Vt.data()}});
+      {
+        const bool add = add_pending;
+        const float* nw = L.attn_norm.data();
+        linear(0, XN.data(), T, h, {{&L.q, Q.data()}, {&L.k, Kt.data()}, {&L.v, Vt.data()}}, [&, add, nw](int64_t t) {
+          if (add) ops.add(X.data() + t * h, TMP.data() + t * h, h);
+          ops.rmsnorm(X.data() + t * h, nw, h, eps, XN.data() + t * h);
+          return static_cast<const float*>(XN.data() + t * h);
+        });
+        add_pending = false;
+      }
       t0 = Clock::now();
       rope_qk(T);
       std::memcpy(kcache.data() + (l * context + pos) * kvd, Kt.data(), size_t(T * kvd) * sizeof(float));
@@ -268,39 +297,43 @@ struct Runner::Impl {
       ++tm.parallel_regions;
       tm.attention += since(t0);
       if (probe) probe->attention(l, T, qd, ATT.data());
-      const float* ao = ATT.data();
       if (cfg.sub_norms) {
-        t0 = Clock::now();
-        rmsnorm(ATT.data(), L.attn_sub.data(), T, qd, XN.data());
-        tm.norms_and_quant += since(t0);
-        ao = XN.data();
+        const float* nw = L.attn_sub.data();
+        linear(1, XN.data(), T, qd, {{&L.o, TMP.data()}}, [&, nw](int64_t t) {
+          ops.rmsnorm(ATT.data() + t * qd, nw, qd, eps, XN.data() + t * qd);
+          return static_cast<const float*>(XN.data() + t * qd);
+        });
+      } else {
+        linear(1, ATT.data(), T, qd, {{&L.o, TMP.data()}});
       }
-      linear(1, ao, T, qd, {{&L.o, TMP.data()}});
-      add_into(X.data(), TMP.data(), T, h);
-      t0 = Clock::now();
-      rmsnorm(X.data(), L.ffn_norm.data(), T, h, XN.data());
-      tm.norms_and_quant += since(t0);
-      linear(2, XN.data(), T, h, {{&L.gate, G.data()}, {&L.up, U.data()}});
-      t0 = Clock::now();
       {
-        const FloatOps& ops = float_ops();
+        const float* nw = L.ffn_norm.data();
+        linear(2, XN.data(), T, h, {{&L.gate, G.data()}, {&L.up, U.data()}}, [&, nw](int64_t t) {
+          ops.add(X.data() + t * h, TMP.data() + t * h, h);
+          ops.rmsnorm(X.data() + t * h, nw, h, eps, XN.data() + t * h);
+          return static_cast<const float*>(XN.data() + t * h);
+        });
+      }
+      {
         const auto act = cfg.ffn_act == FfnAct::relu2 ? ops.relu2_mul : ops.silu_mul;
-        const bool par = forks(T);
-        float* gp = G.data();
-        const float* up = U.data();
-#pragma omp parallel for schedule(static) num_threads(threads) if (par)
-        for (int64_t t = 0; t < T; ++t) act(gp + t * f, up + t * f, f);
+        const bool sub = cfg.sub_norms;
+        const float* nw = L.ffn_sub.data();
+        linear(3, sub ? U.data() : G.data(), T, f, {{&L.down, TMP.data()}}, [&, act, sub, nw](int64_t t) {
+          float* g = G.data() + t * f;
+          act(g, U.data() + t * f, f);
+          if (!sub) return static_cast<const float*>(g);
+          ops.rmsnorm(g, nw, f, eps, U.data() + t * f);  // U's row t is read by act above, before
+          return static_cast<const float*>(U.data() + t * f);
+        });
       }
-      const float* fo = G.data();
-      if (cfg.sub_norms) {
-        rmsnorm(G.data(), L.ffn_sub.data(), T, f, U.data());
-        fo = U.data();
+      if (probe) {
+        add_into(X.data(), TMP.data(), T, h);
+        probe->residual(l, T, h, X.data());
+      } else {
+        add_pending = true;
       }
-      tm.norms_and_quant += since(t0);
-      linear(3, fo, T, f, {{&L.down, TMP.data()}});
-      add_into(X.data(), TMP.data(), T, h);
-      if (probe) probe->residual(l, T, h, X.data());
     }
+    if (add_pending) add_into(X.data(), TMP.data(), T, h);
     pos += T;
     if (logits) {
       t0 = Clock::now();
