@@ -25,7 +25,8 @@ namespace {
 //    about 20% faster than the fixed 4 KiB that a Zen 5 preferred.
 // 6: the lookup ceiling of each TLW variant (lookup_gmacs): its vpermw loop, not vpdpbusd, bounds it.
 // 7: i2s__avx2's lookup ceiling on 2048 rows, as many as its tables now serve in one pass (1024 before).
-constexpr int kPeakLoopsVersion = 7;
+// 8: ... on as many rows as its tables serve in one pass (Kernel::gemm_rows: 2560).
+constexpr int kPeakLoopsVersion = 8;
 // The fields that must match for cached figures to apply to this machine.
 json identity() {
   const json m = machine_fingerprint();
@@ -90,10 +91,10 @@ std::vector<const Kernel*> lookup_peak_kernels() {
 
 double measure_lookup_peak(const Kernel& k, int threads, double seconds, int passes) {
   // A lookup format's kernel (TLW) on 128 x 252 x 4; a GEMM that looks up only from lookup_tokens tokens on (i2s's
-  // AVX2 one, whose tables serve up to 2048 rows) on 2048 rows x 1536 x 16 tokens (768 KiB of weights, in L2 on
-  // most cores; at K = 512 the fixed cost of a call, its results written token by token, took 13% more on a Zen 4).
+  // AVX2 one) on as many rows as its tables serve in one pass (Kernel::gemm_rows, 2560: 960 KiB of weights at
+  // K = 1536, in L2 on most cores) x 1536 x 16 tokens (at K = 512 the fixed cost of a call took 13% more on a Zen 4).
   const bool rows_kernel = k.lookup_tokens > 0;
-  const int64_t N = rows_kernel ? 2048 : 128, K = rows_kernel ? 1536 : 252, T = rows_kernel ? 16 : 4;
+  const int64_t N = rows_kernel ? k.gemm_rows : 128, K = rows_kernel ? 1536 : 252, T = rows_kernel ? 16 : 4;
   const std::vector<int8_t> w = ternary_matrix(N, K, 7);
   const PackedWeights pw = pack_weights(*k.format, w.data(), N, K, 1.0f);
   const std::vector<float> x = bench_activations(T * K);
@@ -188,7 +189,7 @@ RooflineCache::RooflineCache(std::string path) : path_(std::move(path)) {
   // Compared as JSON: a damaged file's float would make get<int> a cast with undefined overflow.
   if (!j.contains("peak_loops") || j["peak_loops"] != json(kPeakLoopsVersion)) {
     note_ = "cached roofline " + path_ + " was measured with older int8 peak loops or probes (before version " +
-            std::to_string(kPeakLoopsVersion) + ": i2s__avx2's lookup ceiling on 2048 rows); measuring again";
+            std::to_string(kPeakLoopsVersion) + ": i2s__avx2's lookup ceiling on 2560 rows); measuring again";
     return;
   }
   if (j["machine"] != identity()) {

@@ -42,7 +42,7 @@ struct RooflinePoint {
 // the SIMD paths this CPU runs.
 std::vector<const Kernel*> lookup_peak_kernels();
 // A lookup variant's own GEMM on a problem that stays in cache (TLW: 128 rows x 4 tokens x K = 252, 28 index words,
-// one int16 run, in L1; i2s__avx2: 2048 rows x 16 tokens x K = 1536, whose tables serve all 2048 rows), called
+// one int16 run, in L1; i2s__avx2: Kernel::gemm_rows (2560) rows x 16 tokens x K = 1536, all served by one pass's tables), called
 // directly (no driver) by each of `threads` threads, timed as the int8 peak loops are
 // (time_parallel_passes: about `seconds` a pass, median of `passes`): 1e9 multiply-adds per second.
 double measure_lookup_peak(const Kernel& k, int threads, double seconds = 0.2, int passes = 3);

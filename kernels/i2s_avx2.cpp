@@ -124,7 +124,7 @@ struct I2sAvx2Gemm {
 // for 16 tokens (int16, |sum| <= 4 x 128 = 512). Per row and byte one 256-bit load-and-add does 4 x 16 = 64
 // multiply-adds, against 32 for a vpmaddubsw, and uses no multiply unit. The tables of 8 bytes (8 bytes of a row)
 // are built in L1 and then serve every row of the call, so their cost (about 100 adds and 81 stores per
-// byte) is spread over the call's rows: the driver gives this kernel up to 2048 rows x 16 tokens per call
+// byte) is spread over the call's rows: the driver gives this kernel up to 2560 rows x 16 tokens per call
 // (registry.cpp). Each row's 16 int16 sums run over at most kRun = 7 chunks of 8 bytes (56 x 512 = 28672 <=
 // 32767), then are widened into int32 sums; the results are exact for any int8 input and need no sum(q)
 // correction (the tables hold the signed weights). Only the 81 valid byte values are written (the others stay zero);
@@ -135,12 +135,16 @@ struct I2sAvx2Gemm {
 // (168), and offsets precomputed per row (132: more loads) were all slower. Up to 2048 rows a pass, not 1024, on a
 // Xeon VM (family 6, model 207; its AVX2 path): the tables' cost spread over 1.5-2x the rows, 4-6% faster at 2B4T's
 // 2560 x 2560, 6912 x 2560 and 2560 x 6912 (bench_kernels gemm128 warm, 1 and 2 threads), 2B4T pp128 56 -> 58 t/s at
-// 1 thread and 110 -> 115 at 2 (4096 rows: no faster at 6912 x 2560, and 3/8 MiB of scratch a thread).
+// 1 thread and 110 -> 115 at 2 (4096 rows: no faster at 6912 x 2560, and 3/8 MiB of scratch a thread). Up to 2560, not
+// 2048, there: 2B4T's 2560-row matrices in one pass instead of two of 1280 (the driver's near-equal tiles), bench_kernels
+// gemm128 warm (two interleaved rounds, medians of 3) 2560 x 2560 5.92-5.95 -> 5.62 ms at 1 thread and 3.02-3.29 ->
+// 2.78-2.94 at 2, 2560 x 6912 16.4-16.6 -> 15.5 and 8.25-8.70 -> 7.93-7.97, 6912 x 2560 (tiles of 1728 either way)
+// 1-2% faster; 290 KiB of scratch a thread.
 struct I2sLookup {
   static constexpr int kTok = 16;       // tokens per table entry (int16 lanes of a 256-bit vector)
   static constexpr int kBytes = 8;      // table bytes per chunk
   static constexpr int kRun = 7;        // chunks per int16 run
-  static constexpr int kMaxRows = 2048; // rows per pass (the scratch below)
+  static constexpr int kMaxRows = 2560; // rows per pass (the scratch below)
   static constexpr int kStride = 176;   // entries per table: valid bytes are <= 0xAA = 170; 176 x 32 B skews tables
   alignas(64) int16_t tab[kBytes][kStride][kTok];
   alignas(64) int16_t xt[128][kTok];    // one block's activations, column-major over the 16 tokens

@@ -23,7 +23,7 @@ const std::vector<Kernel>& all_kernels() {
 #endif
       {"i2s__scalar", &kFormatI2S, Isa::scalar, 4, nullptr, nullptr, &i2s_gemm_scalar},
 #ifdef TB_HAVE_X86_KERNELS
-      {"i2s__avx2", &kFormatI2S, Isa::avx2, 4, nullptr, nullptr, &i2s_gemm_avx2, 2048, 16, kI2sAvx2LookupTokens,
+      {"i2s__avx2", &kFormatI2S, Isa::avx2, 4, nullptr, nullptr, &i2s_gemm_avx2, 2560, 16, kI2sAvx2LookupTokens,
        kI2sAvx2LookupRows, true},
       // Its prefill GEMM puts groups of 16 rows in the lanes and unpacks a tile's codes once for all its tokens.
       {"i2s__avx512vnni", &kFormatI2S, Isa::avx512vnni, 16, &i2s_avx512_prepared_bytes, &i2s_avx512_prepare,
