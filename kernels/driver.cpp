@@ -45,23 +45,36 @@ PackedWeights pack_weights(const Format& f, const int8_t* w, int64_t N, int64_t 
   return p;
 }
 
-void prepare_activations(const Kernel& k, const QuantizedActs& acts, PreparedActs& out, int threads) {
+namespace detail {
+
+size_t begin_prepared(const Kernel& k, int64_t T, int64_t K, PreparedActs& out) {
+  out.src = nullptr;  // unprepared until end_prepared (a throw in between leaves it so)
+  out.kernel = nullptr;
+  if (!k.prepare) return 0;
+  const size_t ld = k.prepared_bytes_per_token(K);
+  out.buf.reserve_scratch(ld * size_t(std::max<int64_t>(T, 1)));
+  return ld;
+}
+
+void end_prepared(const Kernel& k, const QuantizedActs& acts, size_t ld, PreparedActs& out) {
   out.src = &acts;
   out.kernel = &k;
   out.T = acts.T;
   out.K = acts.K;
   out.q = acts.q.data();
-  if (!k.prepare) {
-    out.x = reinterpret_cast<const uint8_t*>(acts.q.data());
-    out.ldx = size_t(acts.K);
-    return;
-  }
-  const size_t ld = k.prepared_bytes_per_token(acts.K);
-  out.buf.reserve_scratch(ld * size_t(std::max<int64_t>(acts.T, 1)));
+  out.x = k.prepare ? out.buf.data() : reinterpret_cast<const uint8_t*>(acts.q.data());
+  out.ldx = k.prepare ? ld : size_t(acts.K);
+}
+
+}  // namespace detail
+
+void prepare_activations(const Kernel& k, const QuantizedActs& acts, PreparedActs& out, int threads) {
+  const size_t ld = detail::begin_prepared(k, acts.T, acts.K, out);
+  if (k.prepare) {
 #pragma omp parallel for schedule(static) num_threads(threads) if (threads > 1 && acts.T > 1)
-  for (int64_t t = 0; t < acts.T; ++t) k.prepare(acts.q.data() + t * acts.K, acts.K, out.buf.data() + t * ld);
-  out.x = out.buf.data();
-  out.ldx = ld;
+    for (int64_t t = 0; t < acts.T; ++t) k.prepare(acts.q.data() + t * acts.K, acts.K, out.buf.data() + t * ld);
+  }
+  detail::end_prepared(k, acts, ld, out);
 }
 
 namespace {
@@ -208,6 +221,7 @@ void run_impl(const Kernel& k, const RunTarget* targets, int count, const Prepar
             g.ldy = size_t(N);
             g.a = a;
             g.s = s;
+            g.epilogue_row = epilogue_rows;
           }
         } else {
           g.c = C + g.t0 * N + g.n0;
@@ -224,6 +238,12 @@ void run_impl(const Kernel& k, const RunTarget* targets, int count, const Prepar
 }
 
 }  // namespace
+
+void apply_epilogue(const GemmArgs& g, int64_t t0, int64_t t1) {
+  if (!g.y) return;
+  for (int64_t t = t0; t < t1; ++t)
+    g.epilogue_row(g.c + (t - g.t0) * int64_t(g.ldc), g.n1 - g.n0, g.a[t], g.s, g.y + (t - g.t0) * int64_t(g.ldy));
+}
 
 namespace {
 std::atomic<int64_t> g_gemv_prefetch{kDefaultGemvPrefetch};

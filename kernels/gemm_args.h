@@ -26,6 +26,14 @@ struct GemmArgs {
   size_t ldy = 0;
   const float* a = nullptr;
   float s = 0.0f;
+  // The driver's own row epilogue (set with y): y[i] = epilogue(c[i], a, s) for i < n. A kernel's sub-paths that
+  // leave their sums in c (a GEMV, a short tile) hand them to it through apply_epilogue, so that the epilogue of
+  // sums in memory exists once, in the driver.
+  void (*epilogue_row)(const int32_t* c, int64_t n, float a, float s, float* y) = nullptr;
 };
+
+// The epilogue of tokens [t0, t1) of a call whose sums are in g.c (rows [n0, n1)), into g.y through g.epilogue_row;
+// nothing when g.y is null. Defined in driver.cpp (baseline ISA: callable from every path's file).
+void apply_epilogue(const GemmArgs& g, int64_t t0, int64_t t1);
 
 }  // namespace tb

@@ -330,22 +330,6 @@ void lookup_pass(const GemmArgs& g, int64_t n, int rows, int64_t t, int tt) {
   write_out(g, s, n, rows, t, tt);
 }
 
-// The epilogue of tokens [t0, t1) of a tile whose sums are in g.c, into g.y when it is set (Kernel::writes_y): the
-// GEMV and the vpmaddubsw tiles.
-void epilogue_tokens(const GemmArgs& g, int64_t t0, int64_t t1) {
-  if (!g.y) return;
-  const int64_t rows = g.n1 - g.n0;
-  for (int64_t t = t0; t < t1; ++t) {
-    const int32_t* c = g.c + (t - g.t0) * int64_t(g.ldc);
-    float* y = g.y + (t - g.t0) * int64_t(g.ldy);
-    for (int64_t r = 0; r < rows; r += 8) {
-      const __m256i mask = first_lanes(rows - r);
-      const __m256i sum = _mm256_maskload_epi32(reinterpret_cast<const int*>(c + r), mask);
-      _mm256_maskstore_ps(y + r, mask, epilogue8(sum, g.a[t], g.s));
-    }
-  }
-}
-
 }  // namespace
 
 void i2s_gemm_avx2(const GemmArgs& g) {
@@ -354,7 +338,7 @@ void i2s_gemm_avx2(const GemmArgs& g) {
   // (a store and a reload per block).
   if (g.t1 - g.t0 == 1) {
     TileWalker<I2sAvx2Gemv, 3, 1>::walk(g);
-    return epilogue_tokens(g, g.t0, g.t1);
+    return apply_epilogue(g, g.t0, g.t1);
   }
   // GEMM: 16 tokens at a time, by table lookups when there are at least kI2sAvx2LookupTokens of them (a table entry
   // holds 16 tokens' sums whether or not all are there) and kI2sAvx2LookupRows rows (the driver shrinks row tiles
@@ -373,7 +357,7 @@ void i2s_gemm_avx2(const GemmArgs& g) {
       h.t1 = t + tt;
       h.c = g.c + (t - g.t0) * int64_t(g.ldc);
       TileWalker<I2sAvx2Gemm, 2, 4>::walk(h);
-      epilogue_tokens(g, t, t + tt);
+      apply_epilogue(g, t, t + tt);
     }
   }
 }

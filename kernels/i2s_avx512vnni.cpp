@@ -250,21 +250,11 @@ struct NextRows {
   }
 };
 
-// A tile computed into g.c as int32 sums, then (when g.y is set) the epilogue from there into g.y, as the driver's.
+// A tile computed into g.c as int32 sums, then (when g.y is set) the driver's epilogue from there into g.y.
 template <void (*F)(const GemmArgs&)>
 void with_epilogue(const GemmArgs& g) {
   F(g);
-  if (!g.y) return;
-  for (int64_t t = g.t0; t < g.t1; ++t) {
-    const int32_t* c = g.c + (t - g.t0) * int64_t(g.ldc);
-    float* y = g.y + (t - g.t0) * int64_t(g.ldy);
-    const __m512 a = _mm512_set1_ps(g.a[t]), s = _mm512_set1_ps(g.s);
-    for (int64_t n = 0; n < g.n1 - g.n0; n += 16) {
-      const __mmask16 m = g.n1 - g.n0 - n >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (g.n1 - g.n0 - n)) - 1);
-      const __m512 f = _mm512_cvtepi32_ps(_mm512_maskz_loadu_epi32(m, c + n));
-      _mm512_mask_storeu_ps(y + n, m, _mm512_mul_ps(_mm512_div_ps(f, a), s));
-    }
-  }
+  apply_epilogue(g, g.t0, g.t1);
 }
 inline void short_gemm(const GemmArgs& g) { with_epilogue<TileWalker<I2sVnniShortGemm, 4, 6>::walk>(g); }
 

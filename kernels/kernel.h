@@ -136,6 +136,13 @@ struct PreparedActs {
   const int8_t* q = nullptr;
 };
 void prepare_activations(const Kernel& k, const QuantizedActs& acts, PreparedActs& out, int threads = 1);
+namespace detail {
+// The two halves of filling a PreparedActs, shared by prepare_activations and quantize_and_prepare: begin reserves
+// the buffer for T tokens of K and marks `out` unprepared, returning the prepared bytes per token (0: the kernel
+// reads the int8 rows as they are); end, once every token is prepared, points `out` at them and records acts.
+size_t begin_prepared(const Kernel& k, int64_t T, int64_t K, PreparedActs& out);
+void end_prepared(const Kernel& k, const QuantizedActs& acts, size_t ld, PreparedActs& out);
+}  // namespace detail
 
 // Y (T x N, row-major) = the exact int32 accumulators, or the shared epilogue of them.
 // threads <= 0: OpenMP's default. Results are identical for every thread count.

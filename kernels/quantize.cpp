@@ -5,6 +5,7 @@
 #include <cmath>
 #include <functional>
 #include <string>
+#include <utility>
 
 #include "kernels/kernel.h"
 #include "kernels/variants.h"
@@ -83,18 +84,16 @@ void quantize_rows(const std::function<const float*(int64_t)>& row, int64_t T, i
   }
   // Tokens are independent: split over the threads (nothing may throw inside the parallel loop, so the
   // first bad token is found after it).
-  std::vector<int64_t> bad(size_t(T), -1);
-  std::vector<float> bad_value(size_t(T), 0.0f);
+  std::vector<std::pair<int64_t, float>> bad(size_t(T), {-1, 0.0f});  // per token: the bad index and its value
 #pragma omp parallel for schedule(static) num_threads(threads)
   for (int64_t t = 0; t < T; ++t) {
     const float* x = row(t);
     const int64_t b = fn(x, K, out.q.data() + t * K, &out.a[t], &out.sum[t]);
-    bad[size_t(t)] = b;
-    if (b >= 0) bad_value[size_t(t)] = x[b];
+    if (b >= 0) bad[size_t(t)] = {b, x[b]};
     else if (after) (*after)(t);
   }
   for (int64_t t = 0; t < T; ++t)
-    if (bad[size_t(t)] >= 0) fail(t, bad[size_t(t)], bad_value[size_t(t)]);
+    if (bad[size_t(t)].first >= 0) fail(t, bad[size_t(t)].first, bad[size_t(t)].second);
 }
 
 }  // namespace
@@ -111,21 +110,12 @@ void quantize_activations(const float* x, int64_t T, int64_t K, QuantizedActs& o
 void quantize_and_prepare(const std::function<const float*(int64_t)>& row, int64_t T, int64_t K, const Kernel& k,
                           QuantizedActs& qa, PreparedActs& prep, int threads) {
   const RowQuantizer fn = row_quantizer(best_allowed_isa());
-  const size_t ld = k.prepare ? k.prepared_bytes_per_token(K) : 0;
-  prep.src = nullptr;  // unprepared until the end (a throw leaves it so)
-  prep.kernel = nullptr;
-  if (k.prepare) prep.buf.reserve_scratch(ld * size_t(std::max<int64_t>(T, 1)));
+  const size_t ld = detail::begin_prepared(k, T, K, prep);
   const std::function<void(int64_t)> after = [&](int64_t t) {
     k.prepare(qa.q.data() + t * K, K, prep.buf.data() + size_t(t) * ld);
   };
   quantize_rows(row, T, K, qa, fn, threads, k.prepare ? &after : nullptr);
-  prep.src = &qa;
-  prep.kernel = &k;
-  prep.T = qa.T;
-  prep.K = qa.K;
-  prep.q = qa.q.data();
-  prep.x = k.prepare ? prep.buf.data() : reinterpret_cast<const uint8_t*>(qa.q.data());
-  prep.ldx = k.prepare ? ld : size_t(K);
+  detail::end_prepared(k, qa, ld, prep);
 }
 
 QuantizedActs acts_from_int8(const int8_t* q, int64_t T, int64_t K, const float* a) {
