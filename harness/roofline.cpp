@@ -171,8 +171,12 @@ std::string ternbench_cache_dir() {
   return dir;
 }
 
+// One file per machine, and one per forced ISA path beside it (--isa avx2 measures that path's ceilings only): runs
+// that alternate between the native and a forced path each find their own figures, not the other's to replace.
 std::string roofline_cache_path() {
-  return ternbench_cache_dir() + "/roofline-" + machine_fingerprint()["host"].get<std::string>() + ".json";
+  const std::string forced = forced_isa();
+  return ternbench_cache_dir() + "/roofline-" + machine_fingerprint()["host"].get<std::string>() +
+         (forced.empty() ? "" : "-" + forced) + ".json";
 }
 
 RooflineCache::RooflineCache(std::string path) : path_(std::move(path)) {

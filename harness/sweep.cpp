@@ -301,7 +301,12 @@ class Sweep {
         check_interrupt();
         bw_now[th] = measure_read_gbs(th);
       }
-    for (int th : a_.threads) roof_.get(th);
+    for (int th : a_.threads) {
+      if (!a_.quiet && !roof_.find(th))
+        std::fprintf(stderr, "measuring this machine's roofline at %d thread%s (once: cached in %s)...\n", th,
+                     th == 1 ? "" : "s", roof_.path().c_str());
+      roof_.get(th);
+    }
     k.peak_reset = reset_peak_rss();
     kernel_peak_ = 0;
     if (!a_.quiet) std::fprintf(stderr, "packing %s for %s (%s)...\n", c.name.c_str(), p.name.c_str(), plan_.weights->describe().c_str());

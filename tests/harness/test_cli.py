@@ -15,8 +15,10 @@ HARNESS = os.environ.get("HARNESS", "build/harness/harness")
 BENCH = os.environ.get("BENCH_KERNELS", "")  # ctest names bench_kernels whenever it is built
 
 
-# Every run gets a cache folder of its own unless a test names one: the sweeps here probe the machine under the
+# Every run gets this module's cache folder unless a test names one: the sweeps here probe the machine under the
 # load of the other tests, and their roofline and tiles must never land in the user's cache (~/.cache/ternbench).
+# Only a test of the cache itself names a folder of its own: each fresh folder measures the roofline again, about
+# 70-100 s under ASan + UBSan (five such folders took harness_cli to 864 s of its 900).
 _CACHE = tempfile.TemporaryDirectory()
 
 
@@ -35,7 +37,7 @@ class Sweep(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
-        cls.env = {"TERNBENCH_CACHE_DIR": cls.tmp.name}
+        cls.env = {}  # the module's cache folder (_CACHE above)
         cls.out = os.path.join(cls.tmp.name, "sub", "r.jsonl")  # the folder does not exist yet
         cls.p = run("-m", "tiny", "-t", "1,2", "-k", "i2s,fp16", "-r", "3", "-p", "8", "-n", "4", "--out", cls.out,
                     "-o", "jsonl", env=cls.env)
@@ -429,7 +431,7 @@ class Peers(unittest.TestCase):
             out = os.path.join(d, "r.jsonl")
             p = run("-m", "tiny", "-k", "i2s", "-t", "1", "-r", "2", "-p", "8", "-n", "4", "--out", out,
                     "--peer", good, "--peer", bad, "--peer", garbage, "--peer", os.path.join(d, "missing"),
-                    "--peer-model", "m.gguf", "--baseline", "llama.cpp:F16", env={"TERNBENCH_CACHE_DIR": d})
+                    "--peer-model", "m.gguf", "--baseline", "llama.cpp:F16")
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(os.path.join(d, "args")) as f:
                 self.assertEqual(f.read().split(), ["-m", "m.gguf", "-p", "8", "-n", "4", "-r", "2", "-t", "1", "-o", "json"])
@@ -455,7 +457,7 @@ class Peers(unittest.TestCase):
             os.chmod(path, 0o755)
             base = ["-m", "tiny", "-k", "i2s", "-t", "1", "-r", "2", "-p", "8", "-n", "4", "--out", "none"]
             p = run(*base, "--peer", path, "--peer-model", "a.gguf", "--peer-model", "b.gguf",
-                    "--peer-args=-rtr 1", "--peer-args=none", env={"TERNBENCH_CACHE_DIR": d})
+                    "--peer-args=-rtr 1", "--peer-args=none")
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(os.path.join(d, "args")) as f:
                 calls = [l.split() for l in f]
@@ -463,7 +465,7 @@ class Peers(unittest.TestCase):
             self.assertEqual(calls[0][:2], ["-m", "a.gguf"])
             self.assertEqual(calls[1][-2:], ["-o", "json"])  # the second run: none
             p = run(*base, "--peer", path, "--peer-model", "a.gguf", "--peer-model", "b.gguf", "--peer-model", "c.gguf",
-                    "--peer-args=-rtr 1", "--peer-args=none", env={"TERNBENCH_CACHE_DIR": d})
+                    "--peer-args=-rtr 1", "--peer-args=none")
             self.assertEqual(p.returncode, 2)
             self.assertIn("2 --peer-args for 3 peer runs", p.stderr)
 
@@ -733,6 +735,18 @@ class Roofline(unittest.TestCase):
             # multiplies) is measured again.
             remeasured(lambda c: c.pop("peak_loops"), "older int8 peak loops")
 
+            # A forced path measures into a file of its own beside the native one, which it leaves alone: runs that
+            # alternate between the two (an A/B of --isa avx2 against the native path) find both cached.
+            with open(os.path.join(d, files[0])) as f:
+                native = f.read()
+            s = run("--isa", "scalar", "roofline", "-t", "1", env=env)
+            self.assertEqual(s.returncode, 0, s.stderr)
+            self.assertEqual(sorted(os.listdir(d)), sorted([files[0], files[0][:-len(".json")] + "-scalar.json"]))
+            with open(os.path.join(d, files[0])) as f:
+                self.assertEqual(f.read(), native)
+            self.assertIn("(cached)", run("roofline", "-t", "1", env=env).stdout)
+            self.assertIn("(cached)", run("--isa", "scalar", "roofline", "-t", "1", env=env).stdout)
+
 
 class ForScripts(unittest.TestCase):
     """models --json and kernels --json: the facts scripts would otherwise re-derive."""
@@ -774,8 +788,7 @@ class ForScripts(unittest.TestCase):
         # a sweep's row reports the memory it planned: the parts say the same (pp 6 -> batch 6, context 6)
         with tempfile.TemporaryDirectory() as d:
             out = os.path.join(d, "r.jsonl")
-            p = run("-m", "tiny", "-k", "i2s", "-p", "6", "-n", "2", "-r", "1", "--out", out, "-q", "-o", "jsonl",
-                    env={"TERNBENCH_CACHE_DIR": d})
+            p = run("-m", "tiny", "-k", "i2s", "-p", "6", "-n", "2", "-r", "1", "--out", out, "-q", "-o", "jsonl")
             self.assertEqual(p.returncode, 0, p.stderr)
             with open(out) as f:
                 row = json.loads(f.readline())
@@ -821,8 +834,7 @@ class ForScripts(unittest.TestCase):
             if "avx512vnni" in paths:
                 cases.append(("avx512vnni", "tlw__avx512vnni", "tlw__avx512vnni"))
             for isa, name, variant in cases:
-                p = run("--isa", isa, "-m", "tiny", "-k", name, "-p", "4", "-n", "0", "-r", "1", "--out", out, "-q",
-                        env={"TERNBENCH_CACHE_DIR": d})
+                p = run("--isa", isa, "-m", "tiny", "-k", name, "-p", "4", "-n", "0", "-r", "1", "--out", out, "-q")
                 self.assertEqual(p.returncode, 0, p.stderr)
                 with open(out) as f:
                     self.assertEqual(json.loads(f.readline())["kernel"], variant)
