@@ -234,8 +234,9 @@ void unpack_group(const GemmArgs& g, int64_t n, int64_t n1, uint8_t* o) {
 
 // The I2_S bytes of the rows a thread will most likely unpack next, fetched into L2 one line per 16 dwords of the
 // micro-kernel's loop while the current set runs: the next set of the call, or after the call's last set the rows
-// just past the call (the driver deals each thread consecutive row tiles). A set holds K / 4 lines and its token loop
-// K / 4 / 16 x ceil(tokens / 6) prefetch slots, so at 32 tokens and more every line is asked for before the set ends.
+// just past the call (the driver deals prefill tiles out guided: runs of consecutive row tiles per thread, shorter
+// towards the end). A set holds K / 4 lines and its token loop K / 4 / 16 x ceil(tokens / 6) prefetch slots, so at
+// 32 tokens and more every line is asked for before the set ends.
 // 2B4T pp128, 1 thread, 3 interleaved rounds on that Xeon: 114.7-116.5 t/s against 111.5-114.4 without (the weights
 // stream from memory, 0.5 GB per pass). All the lines at once before each 6 tokens did as well, but stalled on the
 // fill buffers (perf: 43% of the walk's samples on the prefetch loop).
