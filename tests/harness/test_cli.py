@@ -37,10 +37,9 @@ class Sweep(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.TemporaryDirectory()
-        cls.env = {}  # the module's cache folder (_CACHE above)
         cls.out = os.path.join(cls.tmp.name, "sub", "r.jsonl")  # the folder does not exist yet
         cls.p = run("-m", "tiny", "-t", "1,2", "-k", "i2s,fp16", "-r", "3", "-p", "8", "-n", "4", "--out", cls.out,
-                    "-o", "jsonl", env=cls.env)
+                    "-o", "jsonl")
         with open(cls.out) as f:
             cls.rows = [json.loads(l) for l in f]
         # What this machine measures energy with (a counter where RAPL, perf, MSR or powermetrics work, else the
@@ -164,7 +163,7 @@ class Sweep(unittest.TestCase):
 
     def test_counters_in_the_tables_on_request(self):
         args = ["-m", "tiny", "-k", "i2s", "-r", "1", "-p", "4", "-n", "2", "--out", "none", "-q"]
-        csv = run(*args, "-o", "csv", "--counters", env=self.env)
+        csv = run(*args, "-o", "csv", "--counters")
         self.assertEqual(csv.returncode, 0, csv.stderr)
         head, *rows = csv.stdout.splitlines()
         self.assertTrue(head.endswith(",cycles_per_token,instructions_per_token,ipc,llc_misses_per_token,counters_scaled"))
@@ -174,9 +173,9 @@ class Sweep(unittest.TestCase):
             self.assertEqual(len(cells), len(head.split(",")))
             ipc, scaled = cells[-3], cells[-1]
             self.assertIn(scaled, ("true", "false") if ipc else ("",))  # empty where this machine cannot count
-        plain = run(*args, "-o", "csv", env=self.env)
+        plain = run(*args, "-o", "csv")
         self.assertNotIn(",ipc,", plain.stdout.splitlines()[0])
-        md = run(*args, "--counters", env=self.env)
+        md = run(*args, "--counters")
         self.assertEqual(md.returncode, 0, md.stderr)
         self.assertIn("| cycles/token | IPC | LLC misses/token |", md.stdout.splitlines()[0])
         self.assertEqual(len(md.stdout.splitlines()[2].split(" | ")), len(md.stdout.splitlines()[0].split(" | ")))
@@ -188,17 +187,17 @@ class Sweep(unittest.TestCase):
         return c["layers"] * (h * q + 2 * h * kv + q * h + 3 * h * f)
 
     def test_table_formats(self):
-        md = run("-m", "tiny", "-k", "i2s", "-r", "1", "-p", "4", "-n", "2", "--out", "none", "-q", env=self.env)
+        md = run("-m", "tiny", "-k", "i2s", "-r", "1", "-p", "4", "-n", "2", "--out", "none", "-q")
         self.assertEqual(md.returncode, 0, md.stderr)
         lines = md.stdout.splitlines()
         self.assertTrue(lines[0].startswith("| model | size | params | engine | kernel |"))
         self.assertEqual([l.split(" | ")[8] for l in lines[2:4]], ["pp4", "tg2"])
         self.assertIn("(no ternbench:fp16 rows here, so no speedup column", md.stdout)  # baseline not run: said
-        csv = run("-m", "tiny", "-k", "i2s", "-r", "1", "-p", "4", "-n", "2", "--out", "none", "-q", "-o", "csv", env=self.env)
+        csv = run("-m", "tiny", "-k", "i2s", "-r", "1", "-p", "4", "-n", "2", "--out", "none", "-q", "-o", "csv")
         rows = csv.stdout.splitlines()
         self.assertEqual(len(rows), 3)
         self.assertEqual(len(rows[1].split(",")), len(rows[0].split(",")))
-        js = run("-m", "tiny", "-k", "i2s", "-r", "1", "-p", "4", "-n", "2", "--out", "none", "-q", "-o", "json", env=self.env)
+        js = run("-m", "tiny", "-k", "i2s", "-r", "1", "-p", "4", "-n", "2", "--out", "none", "-q", "-o", "json")
         self.assertEqual(len(json.loads(js.stdout)), 2)
 
 
