@@ -264,14 +264,27 @@ struct I2sVnniLaneGemm {
   template <int RV, int TT>
   static void run(const GemmArgs& g, const uint8_t* cs, int64_t n, int64_t t, NextRows& next) {
     const int64_t nd = (g.K + 255) / 256 * 64;
+    // The tile's outputs: token i's rows [n, r1) at out + i * ld (floats in y, or int32 sums in c).
+    const int64_t r1 = n + 16 * RV < g.n1 ? n + 16 * RV : g.n1;
+    char* const out = g.y ? reinterpret_cast<char*>(g.y + (t - g.t0) * int64_t(g.ldy) + (n - g.n0))
+                          : reinterpret_cast<char*>(g.c + (t - g.t0) * int64_t(g.ldc) + (n - g.n0));
+    const int64_t ld = 4 * int64_t(g.y ? g.ldy : g.ldc), row_bytes = 4 * (r1 - n);
     __m512i acc[RV][TT];
     zero_tile(acc);
     const uint8_t* x[TT];
     token_rows(g, t, x);
-    for (int64_t d0 = 0; d0 < nd; d0 += 16) {
+    const int64_t nb = nd / 16;
+    for (int64_t b = 0; b < nb; ++b) {
       next.one();
-      const int64_t d1 = d0 + 16 < nd ? d0 + 16 : nd;
-      for (int64_t d = d0; d < d1; ++d) {
+      // The outputs' lines, one token's per block of the last TT blocks, asked for while the sums are still being
+      // made: the tile writes them at the end, a few hundred cycles later (they are not in cache: a prefill's y is
+      // tokens x N floats, 3.5 MB for 128 x 6912). Stored cold, they stalled the store queue: the stores and the
+      // epilogue were 6% of this function's samples (2B4T pp128 on that Xeon, 1 thread).
+      if (const int64_t i = b - (nb - TT); i >= 0) {
+        const char* p = out + i * ld;
+        for (int64_t o = 0; o < row_bytes + 63; o += 64) _mm_prefetch(p + o, _MM_HINT_T0);
+      }
+      for (int64_t d = 16 * b; d < 16 * b + 16; ++d) {
         __m512i w[RV];
 #pragma GCC unroll 8
         for (int v = 0; v < RV; ++v) w[v] = _mm512_load_si512(cs + (d * RV + v) * 64);
@@ -285,22 +298,29 @@ struct I2sVnniLaneGemm {
         }
       }
     }
+    // The arguments in locals: the stores below could alias g's fields, and the compiler reloaded them per vector.
+    const int32_t* const xsum = g.xsum + t;
+    const float* const a = g.a + t;
+    const bool to_y = g.y != nullptr;
+    const __m512 s = _mm512_set1_ps(g.s);
+#pragma GCC unroll 8
     for (int v = 0; v < RV; ++v) {
-      const int64_t r0 = n + 16 * v;
-      if (r0 >= g.n1) break;
-      const __mmask16 m = g.n1 - r0 >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << (g.n1 - r0)) - 1);
+      const int64_t left = (r1 - n) - 16 * v;
+      if (left <= 0) break;
+      const __mmask16 m = left >= 16 ? __mmask16(0xFFFF) : __mmask16((1u << left) - 1);
+#pragma GCC unroll 8
       for (int i = 0; i < TT; ++i) {
-        const __m512i sum = _mm512_sub_epi32(acc[v][i], _mm512_set1_epi32(g.xsum[t + i]));
-        if (g.y) {
+        const __m512i sum = _mm512_sub_epi32(acc[v][i], _mm512_set1_epi32(xsum[i]));
+        char* const o = out + i * ld + 64 * v;
+        if (to_y) {
           // The epilogue (kernel.h: acc / a * s, in float, in that order) on 16 rows at once: the same conversion,
           // division and product per lane, so the same floats as the driver's. Here the divisions overlap the next
           // micro-tile's vpdpbusd; the driver's pass after the call read and wrote the tile once more (3-4% of a
           // 2B4T prefill).
-          const __m512 f = _mm512_mul_ps(_mm512_div_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(g.a[t + i])),
-                                         _mm512_set1_ps(g.s));
-          _mm512_mask_storeu_ps(g.y + (t + i - g.t0) * int64_t(g.ldy) + (r0 - g.n0), m, f);
+          const __m512 f = _mm512_mul_ps(_mm512_div_ps(_mm512_cvtepi32_ps(sum), _mm512_set1_ps(a[i])), s);
+          _mm512_mask_storeu_ps(o, m, f);
         } else {
-          _mm512_mask_storeu_epi32(g.c + (t + i - g.t0) * int64_t(g.ldc) + (r0 - g.n0), m, sum);
+          _mm512_mask_storeu_epi32(o, m, sum);
         }
       }
     }
