@@ -231,7 +231,8 @@ struct Runner::Impl {
     }
   }
 
-  void attention(int64_t l, int64_t T, int64_t p0) {
+  // Attention output (ATT) of tokens [t_from, T) of the chunk.
+  void attention(int64_t l, int64_t T, int64_t p0, int64_t t_from = 0) {
     const int64_t d = cfg.head_dim, H = cfg.heads, kvd = cfg.kv_dim(), group = cfg.heads / cfg.kv_heads;
     const float* kc = kcache.data() + l * context * kvd;
     const float* vc = vcache.data() + l * context * kvd;
@@ -245,7 +246,7 @@ struct Runner::Impl {
       // tokens (at 2 threads and p0 = 0, 3/4 of the work on one thread); dealing the (token, group) pairs out one
       // at a time balances them for any thread count. Each pair writes only its own output: same result.
 #pragma omp for collapse(2) schedule(static, 1)
-      for (int64_t t = 0; t < T; ++t)
+      for (int64_t t = t_from; t < T; ++t)
         for (int64_t g = 0; g < cfg.kv_heads; ++g) {
           const int64_t n = p0 + t + 1;  // causal: positions 0 .. p0 + t
           const int64_t h = g * group;
@@ -257,6 +258,8 @@ struct Runner::Impl {
 
   void forward_chunk(const int32_t* tokens, int64_t T, float* logits) {
     const int64_t h = cfg.hidden, qd = cfg.q_dim(), kvd = cfg.kv_dim(), f = cfg.ffn;
+    const int64_t T_chunk = T;  // T itself drops to 1 in the last layer
+    int64_t out_row = T - 1;    // the row of X that holds the last token at the end
     auto t0 = Clock::now();
     for (int64_t t = 0; t < T; ++t) {
       const int64_t id = tokens[t];
@@ -293,7 +296,23 @@ struct Runner::Impl {
       rope_qk(T);
       std::memcpy(kcache.data() + (l * context + pos) * kvd, Kt.data(), size_t(T * kvd) * sizeof(float));
       std::memcpy(vcache.data() + (l * context + pos) * kvd, Vt.data(), size_t(T * kvd) * sizeof(float));
-      attention(l, T, pos);
+      // The last layer: past its keys and values (cached above), only the tokens whose logits are asked for matter,
+      // the chunk's last one or none, as in llama.cpp, bitnet.cpp and ik_llama.cpp (their graphs keep the rows of
+      // the output tokens, inp_out_ids, after the last layer's attention). Every row of a layer is computed on its
+      // own (per-token activation scales, exact integer sums), so the last token's row, moved to row 0, gives the
+      // same logits bit for bit. A probe sees every token of every layer.
+      const bool last = l + 1 == cfg.layers && !probe;
+      if (last && !logits) {
+        tm.attention += since(t0);
+        break;
+      }
+      attention(l, T, pos, last ? T - 1 : 0);
+      if (last && T > 1) {
+        std::memcpy(ATT.data(), ATT.data() + (T - 1) * qd, size_t(qd) * sizeof(float));
+        std::memcpy(X.data(), X.data() + (T - 1) * h, size_t(h) * sizeof(float));
+        out_row = 0;
+        T = 1;
+      }
       ++tm.parallel_regions;
       tm.attention += since(t0);
       if (probe) probe->attention(l, T, qd, ATT.data());
@@ -334,10 +353,10 @@ struct Runner::Impl {
       }
     }
     if (add_pending) add_into(X.data(), TMP.data(), T, h);
-    pos += T;
+    pos += T_chunk;
     if (logits) {
       t0 = Clock::now();
-      rmsnorm(X.data() + (T - 1) * h, out_norm.data(), 1, h, XN.data());
+      rmsnorm(X.data() + out_row * h, out_norm.data(), 1, h, XN.data());
       if (probe) probe->final_hidden(h, XN.data());
       const float* w32 = head32.empty() ? emb32.data() : head32.data();
       const uint16_t* w16 = head16.empty() ? emb16.data() : head16.data();

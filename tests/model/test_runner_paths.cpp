@@ -74,6 +74,8 @@ std::vector<float> logits_of(const tb::WeightSource& w, const std::string& linea
 // the FFN activation and the norm before it, in one pass; model/runner.cpp, linear); with a probe attached it makes
 // every token first and quantizes after, step by step. Same operations on the same rows: identical logits, at 1
 // and 2 threads, with and without the sub-norms, for ReLU^2 and SiLU. (The float baselines always go step by step.)
+// Without a probe the last layer also runs past its attention on the prompt's last token alone (its row moved to
+// row 0), with a probe on every token: the prompt's logits compare the two as well.
 TEST(RunnerPaths, FusedInputsGiveTheLogitsOfTheStepByStepPass) {
   for (bool sub : {true, false}) {
     tb::ModelConfig c = tb::load_model_config("tiny");
