@@ -195,8 +195,8 @@ TB_INLINE void attend_body(const float* q, int64_t nq, const float* k, const flo
 // accumulated as dot16 does (products rounded, then added: no FMA), the keys' lane vectors are transposed so that
 // lane kk of vector j holds key kk's acc[j], and the 16 vectors are added to 0 in the order j = 0..15: every key
 // gets exactly dot16's value, with a vector add per 16 (AVX-512) or 4 (AVX2) keys in place of a scalar add per key.
-// Only for d % 16 == 0 (dot16's tail terms come after the lane sum); otherwise, and for the last n % 16 (n % 4)
-// keys, dot16. (Alone this changed little: reading the cache once per head from L2 was the cost; see attend_body.)
+// Only for d % 16 == 0 (dot16's tail terms come after the lane sum); otherwise dot16. The AVX-512 block also
+// takes the last n % 16 keys; AVX2's leaves the last n % 4 to dot16. (Alone this changed little: reading the cache once per head from L2 was the cost; see attend_body.)
 int64_t no_block(const float*, const float*, int64_t, int64_t, int64_t, float, float*) { return 0; }
 bool no_wsum(const float*, int64_t, const float*, int64_t, int64_t, int64_t, float*) { return false; }
 
@@ -212,14 +212,19 @@ __attribute__((target("avx512f"))) int64_t block_avx512(const float* q, const fl
   if (d % 16 != 0) return 0;
   const __m512 vs = _mm512_set1_ps(scale);
   int64_t j0 = 0;
-  for (; j0 + 16 <= n; j0 += 16) {
+  // The last n % 16 keys too, as a block whose missing keys repeat its last one: each key's lanes see the same
+  // operations as in a full block, and only the real keys' scores are stored. (Their dot16 one key at a time was a
+  // third of attend's own time in a 2B4T prefill: about 7.5 keys per head and tile of 32.)
+  for (; j0 < n; j0 += 16) {
+    const int64_t real = std::min<int64_t>(16, n - j0);
     __m512 a[16];
     for (int kk = 0; kk < 16; ++kk) a[kk] = _mm512_setzero_ps();
     const float* kb = k + j0 * stride;
+    const float* kr[16];
+    for (int kk = 0; kk < 16; ++kk) kr[kk] = kb + std::min<int64_t>(kk, real - 1) * stride;
     for (int64_t i = 0; i < d; i += 16) {
       const __m512 qv = _mm512_loadu_ps(q + i);
-      for (int kk = 0; kk < 16; ++kk)
-        a[kk] = _mm512_add_ps(a[kk], _mm512_mul_ps(qv, _mm512_loadu_ps(kb + kk * stride + i)));
+      for (int kk = 0; kk < 16; ++kk) a[kk] = _mm512_add_ps(a[kk], _mm512_mul_ps(qv, _mm512_loadu_ps(kr[kk] + i)));
     }
     // 16 x 16 transpose, so that r[j] lane kk = a[kk] lane j. In 128-bit blocks: 4 x 4 transposes within the blocks
     // (unpack), then the blocks (shuffle_f32x4).
@@ -247,9 +252,9 @@ __attribute__((target("avx512f"))) int64_t block_avx512(const float* q, const fl
     }
     __m512 s = _mm512_setzero_ps();
     for (int j = 0; j < 16; ++j) s = _mm512_add_ps(s, r[j]);
-    _mm512_storeu_ps(sc + j0, _mm512_mul_ps(s, vs));
+    _mm512_mask_storeu_ps(sc + j0, __mmask16((1u << real) - 1u), _mm512_mul_ps(s, vs));
   }
-  return j0;
+  return n;
 }
 #undef TB_LO64
 #undef TB_HI64
