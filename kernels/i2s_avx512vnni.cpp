@@ -210,25 +210,23 @@ inline void transpose16(const __m512i (&in)[16], __m512i (&out)[16]) {
   }
 }
 
-// Codes of rows [n, n + 16) (those below n1) into lane group v of a set of RV groups at o (RV x 64 bytes per
-// dword). Chunk p's dword e holds bytes 4e .. 4e + 3 of the chunk, whose field j is the codes of prepared activation
+// Chunk p (256 codes per row) of rows [n, n + 16) (those below n1) into lane group v of a set of RV groups at o
+// (RV x 64 bytes per dword). Chunk p's dword e holds bytes 4e .. 4e + 3 of the chunk, whose field j is the codes of prepared activation
 // bytes 256p + 64j + 4e .. + 3: dword d = 64p + 16j + e.
 template <int RV>
-void unpack_group(const GemmArgs& g, int64_t n, int64_t n1, uint8_t* o) {
-  const int64_t rb = g.K / 4, nch = (g.K + 255) / 256, nfull = g.K / 256;
+__attribute__((noinline)) void unpack_chunk(const GemmArgs& g, int64_t n, int64_t n1, uint8_t* o, int64_t p) {
+  const int64_t rb = g.K / 4, nfull = g.K / 256;
   const __m512i m3 = _mm512_set1_epi8(3);
-  for (int64_t p = 0; p < nch; ++p) {
-    __m512i in[16], tr[16];
-    for (int r = 0; r < 16; ++r)
-      in[r] = n + r < n1 ? load_chunk(g.w + (n + r) * rb + 64 * p, p == nfull) : _mm512_setzero_si512();
-    transpose16(in, tr);
-    for (int e = 0; e < 16; ++e) {
-      uint8_t* q = o + (64 * p + e) * (RV * 64);
-      _mm512_store_si512(q, _mm512_and_si512(_mm512_srli_epi16(tr[e], 6), m3));
-      _mm512_store_si512(q + 16 * RV * 64, _mm512_and_si512(_mm512_srli_epi16(tr[e], 4), m3));
-      _mm512_store_si512(q + 32 * RV * 64, _mm512_and_si512(_mm512_srli_epi16(tr[e], 2), m3));
-      _mm512_store_si512(q + 48 * RV * 64, _mm512_and_si512(tr[e], m3));
-    }
+  __m512i in[16], tr[16];
+  for (int r = 0; r < 16; ++r)
+    in[r] = n + r < n1 ? load_chunk(g.w + (n + r) * rb + 64 * p, p == nfull) : _mm512_setzero_si512();
+  transpose16(in, tr);
+  for (int e = 0; e < 16; ++e) {
+    uint8_t* q = o + (64 * p + e) * (RV * 64);
+    _mm512_store_si512(q, _mm512_and_si512(_mm512_srli_epi16(tr[e], 6), m3));
+    _mm512_store_si512(q + 16 * RV * 64, _mm512_and_si512(_mm512_srli_epi16(tr[e], 4), m3));
+    _mm512_store_si512(q + 32 * RV * 64, _mm512_and_si512(_mm512_srli_epi16(tr[e], 2), m3));
+    _mm512_store_si512(q + 48 * RV * 64, _mm512_and_si512(tr[e], m3));
   }
 }
 
@@ -261,9 +259,14 @@ inline void short_gemm(const GemmArgs& g) { with_epilogue<TileWalker<I2sVnniShor
 
 struct I2sVnniLaneGemm {
   // Rows [n, n + 16 RV) (those below g.n1) x tokens [t, t + TT); cs: the set's codes.
-  template <int RV, int TT>
-  static void run(const GemmArgs& g, const uint8_t* cs, int64_t n, int64_t t, NextRows& next) {
-    const int64_t nd = (g.K + 255) / 256 * 64;
+  // kUnpack (a set's first token block): the codes are unpacked on the way, chunk p + 1's group v (16 rows) in the
+  // 16 dwords 64p + 16v .. of chunk p, so that the stores of the codes (64 lines per group and chunk, to a buffer
+  // that lives in L2) drain while vpdpbusd runs. Unpacked all before the set's first token block, they stalled on
+  // the store queue: 2B4T pp128 on that Xeon, 1 thread, ran 9% faster in a test that stored them all to one L1 line
+  // (wrong codes), the time of the whole unpacking then being 7.5% of the samples.
+  template <int RV, int TT, bool kUnpack>
+  static void run(const GemmArgs& g, uint8_t* cs, int64_t n, int64_t t, NextRows& next) {
+    const int64_t nd = (g.K + 255) / 256 * 64, nch = nd / 64;
     // The tile's outputs: token i's rows [n, r1) at out + i * ld (floats in y, or int32 sums in c).
     const int64_t r1 = n + 16 * RV < g.n1 ? n + 16 * RV : g.n1;
     char* const out = g.y ? reinterpret_cast<char*>(g.y + (t - g.t0) * int64_t(g.ldy) + (n - g.n0))
@@ -274,8 +277,15 @@ struct I2sVnniLaneGemm {
     const uint8_t* x[TT];
     token_rows(g, t, x);
     const int64_t nb = nd / 16;
+    if constexpr (kUnpack)
+      for (int v = 0; v < RV; ++v) unpack_chunk<RV>(g, n + 16 * v, g.n1, cs + 64 * v, 0);
     for (int64_t b = 0; b < nb; ++b) {
       next.one();
+      if constexpr (kUnpack) {
+        const int64_t p = b / 4 + 1;
+        const int v = int(b % 4);
+        if (v < RV && p < nch) unpack_chunk<RV>(g, n + 16 * v, g.n1, cs + 64 * v, p);
+      }
       // The outputs' lines, one token's per block of the last TT blocks, asked for while the sums are still being
       // made: the tile writes them at the end, a few hundred cycles later (they are not in cache: a prefill's y is
       // tokens x N floats, 3.5 MB for 128 x 6912). Stored cold, they stalled the store queue: the stores and the
@@ -329,7 +339,6 @@ struct I2sVnniLaneGemm {
   // A set of RV groups: its codes, then every token of the call, kTT at a time.
   template <int RV>
   static void set(const GemmArgs& g, int64_t n, uint8_t* cs) {
-    for (int v = 0; v < RV; ++v) unpack_group<RV>(g, n + 16 * v, g.n1, cs + 64 * v);
     const int64_t rb = g.K / 4, after = n + 16 * RV;  // rows [r0, r1) next
     const int64_t r0 = after < g.n1 ? after : g.n1;
     int64_t r1 = after < g.n1 ? (after + 16 * RV < g.n1 ? after + 16 * RV : g.n1) : g.n1 + (g.n1 - g.n0);
@@ -343,18 +352,23 @@ struct I2sVnniLaneGemm {
     int64_t t = g.t0;
     for (int64_t b = 0; b < nb; ++b) {
       const int tt = int(b < big ? small + 1 : small);
-      if (tt == kTT) run<RV, kTT>(g, cs, n, t, next);
-      else edge<RV, kTT>(g, cs, n, t, tt, next);
+      if (b == 0) {
+        if (tt == kTT) run<RV, kTT, true>(g, cs, n, t, next);
+        else edge<RV, kTT, true>(g, cs, n, t, tt, next);
+      } else {
+        if (tt == kTT) run<RV, kTT, false>(g, cs, n, t, next);
+        else edge<RV, kTT, false>(g, cs, n, t, tt, next);
+      }
       t += tt;
     }
   }
 
-  template <int RV, int TT>
-  static void edge(const GemmArgs& g, const uint8_t* cs, int64_t n, int64_t t, int tt, NextRows& next) {
+  template <int RV, int TT, bool kUnpack>
+  static void edge(const GemmArgs& g, uint8_t* cs, int64_t n, int64_t t, int tt, NextRows& next) {
     if constexpr (TT > 1) {
-      if (tt < TT) return edge<RV, TT - 1>(g, cs, n, t, tt, next);
+      if (tt < TT) return edge<RV, TT - 1, kUnpack>(g, cs, n, t, tt, next);
     }
-    run<RV, TT>(g, cs, n, t, next);
+    run<RV, TT, kUnpack>(g, cs, n, t, next);
   }
 
   // The call's rows in sets of up to kRV groups of 16 (rows past the call's end are zero codes), so that a call of
