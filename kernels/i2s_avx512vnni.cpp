@@ -146,7 +146,8 @@ struct I2sVnniShortGemm {
   }
 };
 
-// GEMM (prefill): rows in the lanes. A call first unpacks the codes of its rows once, one byte per weight in
+// GEMM (prefill): rows in the lanes. A call unpacks the codes of its rows once (during its first token block), one
+// byte per weight in
 // {0, 1, 2}, interleaved by 16 rows: dword d of row r (the codes of prepared activation bytes 4d .. 4d + 3) goes to
 // lane r of vector d, so one vpdpbusd with a broadcast of a token's activation dword d adds 4 products to each of
 // 16 rows' sums, and the sums need no horizontal reduction at the end. The unpacking is a 16 x 16 dword transpose of
