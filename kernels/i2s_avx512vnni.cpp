@@ -146,14 +146,13 @@ struct I2sVnniShortGemm {
   }
 };
 
-// GEMM (prefill): rows in the lanes. A call unpacks the codes of its rows once (during its first token block), one
-// byte per weight in
-// {0, 1, 2}, interleaved by 16 rows: dword d of row r (the codes of prepared activation bytes 4d .. 4d + 3) goes to
-// lane r of vector d, so one vpdpbusd with a broadcast of a token's activation dword d adds 4 products to each of
-// 16 rows' sums, and the sums need no horizontal reduction at the end. The unpacking is a 16 x 16 dword transpose of
-// 16 rows' packed bytes (64 shuffles per 4096 codes), then a shift and a mask per field, spread over the call's
-// tokens (the driver gives this kernel tiles of 64 rows x 128 tokens). The micro-kernel of RV x 16 rows x TT tokens
-// is then loads and vpdpbusd only: per dword of K, RV code vectors, TT broadcasts and RV x TT vpdpbusd.
+// GEMM (prefill): rows in the lanes. A call unpacks the codes of its rows once (during its first token block), one byte
+// per weight in {0, 1, 2}, interleaved by 16 rows: dword d of row r (the codes of prepared activation bytes 4d .. 4d +
+// 3) goes to lane r of vector d, so one vpdpbusd with a broadcast of a token's activation dword d adds 4 products to
+// each of 16 rows' sums, and the sums need no horizontal reduction at the end. The unpacking is a 16 x 16 dword
+// transpose of 16 rows' packed bytes (64 shuffles per 4096 codes), then a shift and a mask per field, spread over the
+// call's tokens (the driver gives this kernel tiles of 64 rows x 128 tokens). The micro-kernel of RV x 16 rows x TT
+// tokens is then loads and vpdpbusd only: per dword of K, RV code vectors, TT broadcasts and RV x TT vpdpbusd.
 // Codes of a set of RV groups of 16 rows: [d][v][16 rows][4 bytes]; rows past the call's end are zero codes.
 // Measured on a Xeon VM (family 6, model 207; 1 thread, through the driver, 128 tokens): 316-319 GMAC/s at
 // 2560 x 2560 and 326-328 at 2560 x 6912, 0.9 of the path's vpdpbusd ceiling there (356), against 239-259 for
@@ -162,6 +161,10 @@ struct I2sVnniShortGemm {
 // registers); driver tiles of 64 rows x 64 tokens ran 291-299, 64 x 256 and 128 x 128 no faster than 64 x 128.
 // Unpacking and running K in slices of 1, 2 or 4 chunks of 256 (the codes in L1, the sums kept in g.c between
 // slices) was slower: 2B4T pp128 at 1 thread 108-113, 114-120 and 118 t/s against 121-122 unsliced.
+// Tried on 2026-12-07 evening, on that Xeon (2B4T pp128, 1 thread, interleaved with the kept code), none kept:
+// 3 x 16 rows x 8 tokens with 96-row driver tiles, 133.0-134.2 against 134.2-137.7 t/s; a software prefetch of the
+// codes 6 dwords ahead, no change; the codes stored non-temporally, 87-89 against 130-131 (they are read back from
+// memory); the next chunk's code lines or I2_S bytes fetched ahead in the unpacking, 1-3% slower.
 constexpr int kRV = 4, kTT = 6;
 // Calls of fewer tokens take I2sVnniShortGemm, as the unpacking would cost more than it saves: at 32 tokens both ran
 // 245 GMAC/s on that Xeon, at 16 the short GEMM 244 against 195, at 8 222 against 133.
@@ -212,8 +215,8 @@ inline void transpose16(const __m512i (&in)[16], __m512i (&out)[16]) {
 }
 
 // Chunk p (256 codes per row) of rows [n, n + 16) (those below n1) into lane group v of a set of RV groups at o
-// (RV x 64 bytes per dword). Chunk p's dword e holds bytes 4e .. 4e + 3 of the chunk, whose field j is the codes of prepared activation
-// bytes 256p + 64j + 4e .. + 3: dword d = 64p + 16j + e.
+// (RV x 64 bytes per dword). Chunk p's dword e holds bytes 4e .. 4e + 3 of the chunk, whose field j is the codes of
+// prepared activation bytes 256p + 64j + 4e .. + 3: dword d = 64p + 16j + e.
 template <int RV>
 __attribute__((noinline)) void unpack_chunk(const GemmArgs& g, int64_t n, int64_t n1, uint8_t* o, int64_t p) {
   const int64_t rb = g.K / 4, nfull = g.K / 256;
