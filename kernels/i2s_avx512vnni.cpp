@@ -314,8 +314,8 @@ struct I2sVnniLaneGemm {
     }
     // The arguments in locals: the stores below could alias g's fields, and the compiler reloaded them per vector.
     const int32_t* const xsum = g.xsum + t;
-    const float* const a = g.a + t;
     const bool to_y = g.y != nullptr;
+    const float* const a = to_y ? g.a + t : nullptr;  // a is set only with y
     const __m512 s = _mm512_set1_ps(g.s);
 #pragma GCC unroll 8
     for (int v = 0; v < RV; ++v) {
