@@ -340,7 +340,7 @@ struct I2sVnniLaneGemm {
     }
   }
 
-  // A set of RV groups: its codes, then every token of the call, kTT at a time.
+  // A set of RV groups: every token of the call, kTT at a time; the first block also unpacks the set's codes.
   template <int RV>
   static void set(const GemmArgs& g, int64_t n, uint8_t* cs) {
     const int64_t rb = g.K / 4, after = n + 16 * RV;  // rows [r0, r1) next

@@ -196,7 +196,8 @@ TB_INLINE void attend_body(const float* q, int64_t nq, const float* k, const flo
 // lane kk of vector j holds key kk's acc[j], and the 16 vectors are added to 0 in the order j = 0..15: every key
 // gets exactly dot16's value, with a vector add per 16 (AVX-512) or 4 (AVX2) keys in place of a scalar add per key.
 // Only for d % 16 == 0 (dot16's tail terms come after the lane sum); otherwise dot16. The AVX-512 block also
-// takes the last n % 16 keys; AVX2's leaves the last n % 4 to dot16. (Alone this changed little: reading the cache once per head from L2 was the cost; see attend_body.)
+// takes the last n % 16 keys; AVX2's leaves the last n % 4 to dot16. (Alone this changed little: reading the cache
+// once per head from L2 was the cost; see attend_body.)
 int64_t no_block(const float*, const float*, int64_t, int64_t, int64_t, float, float*) { return 0; }
 bool no_wsum(const float*, int64_t, const float*, int64_t, int64_t, int64_t, float*) { return false; }
 

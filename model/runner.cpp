@@ -258,8 +258,7 @@ struct Runner::Impl {
 
   void forward_chunk(const int32_t* tokens, int64_t T, float* logits) {
     const int64_t h = cfg.hidden, qd = cfg.q_dim(), kvd = cfg.kv_dim(), f = cfg.ffn;
-    const int64_t T_chunk = T;  // T itself drops to 1 in the last layer
-    int64_t out_row = T - 1;    // the row of X that holds the last token at the end
+    const int64_t T_chunk = T;  // T itself drops to 1 in the last layer (the last token's row moved to row 0)
     auto t0 = Clock::now();
     for (int64_t t = 0; t < T; ++t) {
       const int64_t id = tokens[t];
@@ -310,7 +309,6 @@ struct Runner::Impl {
       if (last && T > 1) {
         std::memcpy(ATT.data(), ATT.data() + (T - 1) * qd, size_t(qd) * sizeof(float));
         std::memcpy(X.data(), X.data() + (T - 1) * h, size_t(h) * sizeof(float));
-        out_row = 0;
         T = 1;
       }
       ++tm.parallel_regions;
@@ -356,7 +354,7 @@ struct Runner::Impl {
     pos += T_chunk;
     if (logits) {
       t0 = Clock::now();
-      rmsnorm(X.data() + out_row * h, out_norm.data(), 1, h, XN.data());
+      rmsnorm(X.data() + (T - 1) * h, out_norm.data(), 1, h, XN.data());
       if (probe) probe->final_hidden(h, XN.data());
       const float* w32 = head32.empty() ? emb32.data() : head32.data();
       const uint16_t* w16 = head16.empty() ? emb16.data() : head16.data();
