@@ -26,35 +26,33 @@ namespace {
 // (linear layers, and the head when it is int8), for the kernels that multiply (not the TL1/TL2 lookups, not the
 // float baselines); for TLW, and for i2s__avx2's prefill (table lookups), the kernel's own lookup loop's rate over
 // the multiply-adds it looks up (roofline lookup_gmacs); and for decode the bandwidth probed now over the bytes a
-// token reads. The lower one binds.
+// token reads. The lower one binds. The multiply-adds are those the runner counted as it ran (Runner::Timers), per
+// token of the timed repetitions: a prefill runs the last layer past its attention, and the head, for one token.
 void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasurement& m, double median, json& row) {
   const ModelConfig& c = *k.cfg;
   const LinearPath& p = *k.path;
+  const Runner::Timers& tm = m.timers;
+  const double per_tok = 1.0 / (double(k.reps) * double(t.n));
   const double path_gmacs = p.is_float() ? 0.0 : t.roof->gmacs_of(isa_name(p.kernel->isa));
-  const double head_macs = k.head == HeadPrecision::int8 ? double(c.vocab * c.hidden) : 0.0;
-  const double int8_macs = double(c.linear_params()) + head_macs;
+  const double linear_macs = double(tm.linear_macs) * per_tok;
+  const double head_macs = k.head == HeadPrecision::int8 ? double(tm.head_macs) * per_tok : 0.0;
+  const double int8_macs = linear_macs + head_macs;
+  row["linear_macs_per_token"] = linear_macs;
   // A lookup kernel with a measured loop (TLW): its linear layers at that rate, an int8 head at the path's int8 one.
-  // A kernel whose GEMM looks up in large enough tiles (i2s__avx2, Kernel::lookup_tokens): in prefill, the
-  // multiply-adds of the matrices' lookup tiles at that rate (gemm_lookup_share, per matrix at this thread count),
-  // the rest at the int8 one; its decode GEMV multiplies.
+  // A kernel whose GEMM looks up in large enough tiles (i2s__avx2, Kernel::lookup_tokens): the multiply-adds of the
+  // matrices' lookup tiles at that rate (the runner counts them: gemm_lookup_share per matrix, at its token count and
+  // threads; none in decode), the rest at the int8 one.
   double lookup_gmacs = p.kernel ? t.roof->lookup_gmacs_of(p.kernel->name) : 0.0;
-  double lookup_macs = 0.0;  // linear multiply-adds per token done by lookup
-  if (p.kernel && p.kernel->format->lookup) {
-    lookup_macs = double(c.linear_params());
-  } else if (p.kernel && t.pp && p.kernel->lookup_tokens > 0) {
-    for (const ModelConfig::Matmul& mm : c.layer_matmuls())
-      lookup_macs += double(mm.N * mm.K) * gemm_lookup_share(*p.kernel, mm.N, t.n, t.threads);
-    lookup_macs *= double(c.layers);
-  }
+  const double lookup_macs = p.kernel && p.kernel->format->lookup ? linear_macs : tm.lookup_macs * per_tok;
   if (lookup_macs <= 0) lookup_gmacs = 0.0;
-  double compute_ts = p.multiplies() && path_gmacs > 0 ? path_gmacs * 1e9 / int8_macs : 0.0;
+  double compute_ts = p.multiplies() && path_gmacs > 0 && int8_macs > 0 ? path_gmacs * 1e9 / int8_macs : 0.0;
   if (lookup_gmacs > 0 && path_gmacs > 0)
     compute_ts = 1.0 / (lookup_macs / (lookup_gmacs * 1e9) + (int8_macs - lookup_macs) / (path_gmacs * 1e9));
   double bw_ts = 0.0;
   if (t.pp) {
     const double lin_s = m.timers.linear / double(k.reps);
     if (!p.is_float() && lin_s > 0) {
-      const double gmacs = double(t.n) * double(c.linear_params()) / lin_s / 1e9;
+      const double gmacs = double(t.n) * linear_macs / lin_s / 1e9;
       row["gmacs"] = gmacs;
       if (path_gmacs > 0) {
         row["int8_peak_gmacs"] = path_gmacs;
@@ -64,7 +62,7 @@ void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasur
       if (lookup_gmacs > 0) {
         row["lookup_peak_gmacs"] = lookup_gmacs;
         row["lookup_share"] = gmacs / lookup_gmacs;
-        row["lookup_macs_share"] = lookup_macs / double(c.linear_params());  // of the linear layers' multiply-adds
+        row["lookup_macs_share"] = lookup_macs / linear_macs;  // of the linear layers' multiply-adds
       }
     }
   } else {
@@ -90,7 +88,7 @@ void add_ceilings(const KernelContext& k, const TestContext& t, const TestMeasur
     const bool by_bw = bw_ts > 0 && (compute_ts <= 0 || bw_ts <= compute_ts);
     const double ceil_ts = by_bw ? bw_ts : compute_ts;
     row["ceiling_ts"] = ceil_ts;
-    const bool all_lookup = lookup_gmacs > 0 && lookup_macs >= double(c.linear_params());
+    const bool all_lookup = lookup_gmacs > 0 && lookup_macs >= linear_macs;
     row["binding"] = by_bw ? "bandwidth"
                            : std::string(isa_name(p.kernel->isa)) +
                                  (all_lookup ? " lookup" : lookup_gmacs > 0 ? " lookup+int8" : " int8");

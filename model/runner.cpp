@@ -143,6 +143,12 @@ struct Runner::Impl {
     // One fork-join per matmul for the float baselines; the ternary kernels run the group in one (run_f32 with
     // several targets).
     tm.parallel_regions += path.is_float() ? int64_t(ws.size()) : 1;
+    for (const auto& wy : ws) {
+      const int64_t N = path.is_float() ? float_of(wy.first).N : wy.first->N;
+      tm.linear_macs += T * N * K;
+      if (!path.is_float() && path.kernel->lookup_tokens > 0)
+        tm.lookup_macs += double(T * N * K) * gemm_lookup_share(*path.kernel, N, T, threads);
+    }
     auto report = [&](int i, int64_t N, const float* y) {
       if (probe) probe->linear_out(cur_layer, Matmul(kFirstMatmul[part] + i), T, N, y);
     };
@@ -367,6 +373,7 @@ struct Runner::Impl {
                       head_q.q.data(), head_q.a[0], logits, threads);
       }
       tm.head += since(t0);
+      tm.head_macs += cfg.vocab * h;
       ++tm.parallel_regions;
     }
   }

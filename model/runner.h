@@ -68,10 +68,16 @@ class Runner {
   // several tokens and threads per norm, residual add, RoPE, FFN activation, activation quantization and
   // preparation): times the cost of one empty fork-join it estimates what threading costs
   // (harness: time_split.threading_est).
+  // The work done, counted where it is done (the harness's ceilings and GMAC/s follow what the runner ran, e.g.
+  // the last layer past its attention for the logits token only): linear_macs, T x N x K of every matmul;
+  // lookup_macs, those of them in a GEMM's lookup tiles (kernels: gemm_lookup_share; none for a lookup format,
+  // whose every multiply-add is looked up); head_macs, vocab x hidden per logits computed.
   struct Timers {
     double linear = 0, attention = 0, norms_and_quant = 0, head = 0;
     double linear_by_shape[4] = {0, 0, 0, 0};
     int64_t parallel_regions = 0;
+    int64_t linear_macs = 0, head_macs = 0;
+    double lookup_macs = 0;
   };
   static constexpr const char* kLinearParts[4] = {"qkv", "o", "gate_up", "down"};
   const Timers& timers() const;

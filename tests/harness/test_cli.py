@@ -88,8 +88,22 @@ class Sweep(unittest.TestCase):
                 if "int8_peak_gmacs" in r:  # the path the peak is of: the variant's own
                     self.assertEqual(r["kernel"], r["format"] + "__" + r["int8_peak_isa"])
                 self.assertNotIn("bandwidth_ceiling_ts", r)
+            # the linear layers' multiply-adds per token, as the runner counted them: every matmul for each decoded
+            # token; in a prefill of 8 the last layer past its attention (o, gate, up, down) runs for the output
+            # token alone
+            c = self.tiny()
+            h, f, q, kv = c["hidden"], c["ffn"], c["heads"] * c["head_dim"], c["kv_heads"] * c["head_dim"]
+            if r["test"] == "tg":
+                self.assertEqual(r["linear_macs_per_token"], self.linear_params())
+            else:
+                self.assertEqual(r["linear_macs_per_token"] * 8, 8 * self.linear_params() - 7 * (q * h + 3 * h * f))
+                if "gmacs" in r:
+                    self.assertAlmostEqual(r["gmacs"] / r["compute_share"], r["int8_peak_gmacs"], delta=1e-9 * r["gmacs"])
             # the binding ceiling: the lower of bandwidth (decode) and the kernel's own path's int8 ceiling (over
-            # the linear layers' multiply-adds per token; not for the float baseline)
+            # the linear layers' multiply-adds per token, the fp16 head not among them; not for the float baseline)
+            if "int8_peak_gmacs" in r and "lookup_peak_gmacs" not in r:  # prefill: the peak is in the row
+                self.assertAlmostEqual(r["compute_ceiling_ts"], r["int8_peak_gmacs"] * 1e9 / r["linear_macs_per_token"],
+                                       delta=1e-9 * r["compute_ceiling_ts"])
             ceilings = [r[k] for k in ("bandwidth_ceiling_ts", "compute_ceiling_ts") if k in r]
             self.assertEqual("compute_ceiling_ts" in r, r["kernel"] != "fp16")
             if ceilings:
@@ -182,9 +196,12 @@ class Sweep(unittest.TestCase):
         self.assertIn("| cycles/token | IPC | LLC misses/token |", md.stdout.splitlines()[0])
         self.assertEqual(len(md.stdout.splitlines()[2].split(" | ")), len(md.stdout.splitlines()[0].split(" | ")))
 
-    def linear_params(self):
+    def tiny(self):
         with open(os.path.join(os.path.dirname(__file__), "..", "..", "configs", "models", "tiny.json")) as f:
-            c = json.load(f)
+            return json.load(f)
+
+    def linear_params(self):
+        c = self.tiny()
         h, f, q, kv = c["hidden"], c["ffn"], c["heads"] * c["head_dim"], c["kv_heads"] * c["head_dim"]
         return c["layers"] * (h * q + 2 * h * kv + q * h + 3 * h * f)
 
@@ -690,19 +707,25 @@ class Roofline(unittest.TestCase):
                 self.assertEqual(lrow["lookup_peak_gmacs"], lk[v])
                 self.assertAlmostEqual(lrow["lookup_share"], lrow["gmacs"] / lk[v])
                 if v == "i2s__avx2":
-                    h, f = 256, 768  # tiny: hidden (= q_dim), ffn; k and v are 128 x 256
-                    self.assertAlmostEqual(lrow["lookup_macs_share"], (2 * h * h + 3 * f * h) / (2 * h * h + 2 * 128 * h + 3 * f * h))
+                    # tiny: hidden (= q_dim), ffn, 2 layers; k and v are 128 x 256. The last layer past its
+                    # attention (o, gate, up, down) runs for the output token alone: a GEMV, no lookup
+                    h, f = 256, 768
+                    looked_up = pp * ((2 * h * h + 3 * f * h) + h * h)
+                    done = pp * ((2 * h * h + 2 * 128 * h + 3 * f * h) + (h * h + 2 * 128 * h)) + (h * h + 3 * f * h)
+                    self.assertAlmostEqual(lrow["lookup_macs_share"], looked_up / done)
                     self.assertEqual(lrow["binding"], "avx2 lookup+int8")
                 else:
                     self.assertEqual(lrow["lookup_macs_share"], 1.0)
                     self.assertEqual(lrow["binding"], v.split("__")[1] + " lookup")
-                # decode: TLW's GEMV looks up too (the same compute ceiling as its prefill); i2s__avx2's multiplies
-                # (its path's int8 ceiling)
+                # decode: TLW's GEMV looks up too (the same multiply-add rate as its prefill, over each row's own
+                # multiply-adds per token); i2s__avx2's multiplies (its path's int8 ceiling)
                 self.assertEqual((lrow["test"], lrow["n_prompt"], drow["test"]), ("pp", pp, "tg"))
+                rate = [x["compute_ceiling_ts"] * x["linear_macs_per_token"] for x in (drow, lrow)]
                 if v == "i2s__avx2":
-                    self.assertNotAlmostEqual(drow["compute_ceiling_ts"], lrow["compute_ceiling_ts"])
+                    self.assertNotAlmostEqual(rate[0] / rate[1], 1.0)
                 else:
-                    self.assertAlmostEqual(drow["compute_ceiling_ts"], lrow["compute_ceiling_ts"])
+                    self.assertAlmostEqual(rate[0] / rate[1], 1.0)
+                    self.assertAlmostEqual(rate[1], lk[v] * 1e9, delta=1e-9 * rate[1])
                 if v == "i2s__avx2":
                     p = run("-m", "tiny", "-k", v, "-p", "8", "-n", "0", "-r", "1", "-t", "1", "--out", out, "-q",
                             env=env)
