@@ -46,8 +46,8 @@ RowQuantizer row_quantizer(Isa isa) {
   switch (isa) {
     case Isa::scalar: break;
 #ifdef TB_HAVE_X86_KERNELS
-    case Isa::avx2:
-    case Isa::avx512vnni: fn = &detail::quantize_row_avx2; break;  // the AVX2 quantizer serves both
+    case Isa::avx2: fn = &detail::quantize_row_avx2; break;
+    case Isa::avx512vnni: fn = &detail::quantize_row_avx512; break;
 #endif
 #ifdef TB_HAVE_NEON_KERNELS
     case Isa::neon: fn = &detail::quantize_row_neon; break;

@@ -14,6 +14,7 @@ namespace detail {
 // Quantizer rows: return -1 when all finite, else the index of the first non-finite value.
 int64_t quantize_row_scalar(const float* x, int64_t K, int8_t* q, float* a, int32_t* sum);
 int64_t quantize_row_avx2(const float* x, int64_t K, int8_t* q, float* a, int32_t* sum);
+int64_t quantize_row_avx512(const float* x, int64_t K, int8_t* q, float* a, int32_t* sum);
 int64_t quantize_row_neon(const float* x, int64_t K, int8_t* q, float* a, int32_t* sum);
 
 extern const Format kFormatInt8Ref;
