@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "kernels/aligned_buffer.h"
+#include "kernels/float_matmul.h"
 
 namespace tb {
 
@@ -72,6 +73,29 @@ double read_once(const v2u64* v, size_t nvec, int threads, size_t& read) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
+// One timed fp16 LM head GEMV (tb::matmul_f16w, one token) over the buffer read as rows of 2560 fp16 weights (2B4T's
+// hidden size), its rows walked as `streams` says (tb::set_row_streams). The head is a reader too: on a Zen 3 VM
+// (2026-12-08) it streamed 27 GB/s on one thread with four streams, each fetched 1 KiB ahead in software, while
+// neither plain pattern above read more than 21. Whatever the bytes hold (NaNs too), they cost what any weights do.
+double read_head_once(const uint8_t* buf, size_t bytes, int threads, int streams, size_t& read) {
+  constexpr int64_t K = 2560;
+  const int64_t N = int64_t(bytes / (2 * K));
+  static thread_local std::vector<float> x, y;
+  x.assign(size_t(K), 1.0f);
+  y.resize(size_t(N));
+  const int before = row_streams();
+  set_row_streams(streams);
+  const auto t0 = std::chrono::steady_clock::now();
+  matmul_f16w(reinterpret_cast<const uint16_t*>(buf), N, K, x.data(), 1, y.data(), threads);
+  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  set_row_streams(before);
+  float acc = 0;
+  for (float v : y) acc += v;
+  g_sink ^= uint64_t(acc != acc);
+  read = size_t(N * K * 2);
+  return s;
+}
+
 }  // namespace
 
 double measure_read_bandwidth(int threads, size_t bytes, int passes, int* streams) {
@@ -87,26 +111,28 @@ double measure_read_bandwidth(int threads, size_t bytes, int passes, int* stream
     for (size_t i = 0; i < nvec; ++i) v[i] = v2u64{i, ~i};
   }
   const v2u64* v = reinterpret_cast<const v2u64*>(p);
-  // Two ways to read, each thread's share as one sequential stream or as four side by side, alternated pass by
-  // pass; the faster one's median is the figure. Which is faster depends on the CPU: the probe read four streams
-  // only until 2026-12-06 (one stream per core leaves bandwidth unused on many CPUs), but on a Zen 4 VM one stream
-  // read 30 GB/s on one thread and four 21 GB/s (two: 16), while the decode kernels streamed 23-25 GB/s. A ceiling
-  // is what some reader reaches.
-  std::vector<double> secs1, secs4;
-  size_t read1 = 0, read4 = 0;
+  // Four readers, alternated pass by pass: each thread's share as one sequential stream or as four side by side, and
+  // the fp16 LM head walking its rows either way; the fastest one's median is the figure. Which is fastest depends on
+  // the CPU: the probe read four streams only until 2026-12-06 (one stream per core leaves bandwidth unused on many
+  // CPUs), but on a Zen 4 VM one stream read 30 GB/s on one thread and four 21 GB/s (two: 16), while the decode
+  // kernels streamed 23-25 GB/s; on a Zen 3 VM one stream read 21, four 15, and the head's four fetched streams 27.
+  // A ceiling is what some reader reaches. `streams` is the head's own faster walk (a one-stream probe had sent the
+  // Zen 3's head down its one-row-at-a-time walk, at 14 GB/s).
+  std::vector<double> secs[4];
+  size_t read[4] = {};
   for (int pass = 0; pass < passes + 1; ++pass) {  // pass 0 is a warm-up
-    const double t4 = read_once<4>(v, nvec, threads, read4);
-    const double t1 = read_once<1>(v, nvec, threads, read1);
-    if (pass > 0) {
-      secs4.push_back(t4);
-      secs1.push_back(t1);
-    }
+    const double t[4] = {read_once<4>(v, nvec, threads, read[0]), read_once<1>(v, nvec, threads, read[1]),
+                         read_head_once(p, bytes, threads, 4, read[2]), read_head_once(p, bytes, threads, 1, read[3])};
+    if (pass > 0)
+      for (int r = 0; r < 4; ++r) secs[r].push_back(t[r]);
   }
-  std::sort(secs1.begin(), secs1.end());
-  std::sort(secs4.begin(), secs4.end());
-  const double bw1 = double(read1) / secs1[secs1.size() / 2], bw4 = double(read4) / secs4[secs4.size() / 2];
-  if (streams) *streams = bw1 > bw4 ? 1 : 4;
-  return std::max(bw1, bw4);
+  double bw[4];
+  for (int r = 0; r < 4; ++r) {
+    std::sort(secs[r].begin(), secs[r].end());
+    bw[r] = double(read[r]) / secs[r][secs[r].size() / 2];
+  }
+  if (streams) *streams = bw[3] > bw[2] ? 1 : 4;
+  return *std::max_element(bw, bw + 4);
 }
 
 size_t last_level_cache_bytes() {

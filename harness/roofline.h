@@ -15,7 +15,7 @@ namespace tb {
 struct RooflinePoint {
   int threads = 0;
   double read_gbs = 0;     // GB/s (1e9 bytes)
-  int read_streams = 4;    // the faster way to read per thread: 1 sequential stream or 4 side by side
+  int read_streams = 4;    // the fp16 LM head's faster row walk here: 1 sequential stream or 4 side by side
   double int8_gmacs = 0;   // 1e9 int8 multiply-adds per second, best path
   std::string isa, instructions, measured_at;
   // Every path this CPU runs (scalar, avx2, avx512vnni, neon): its int8 ceiling and instruction sequence. A

@@ -67,7 +67,7 @@ int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json, bo
   for (size_t i = 0; i < paths.size(); ++i) std::printf("---:|");
   std::printf("---|---|\n");
   for (const RooflinePoint& p : pts) {
-    std::printf("| %d | %.1f (%s) |", p.threads, p.read_gbs, p.read_streams == 1 ? "1 stream" : "4 streams");
+    std::printf("| %d | %.1f (head: %s) |", p.threads, p.read_gbs, p.read_streams == 1 ? "1 stream" : "4 streams");
     for (const std::string& k : paths) std::printf(" %.0f%s |", p.gmacs_of(k), k == p.isa ? " (best)" : "");
     std::string pf;
     for (const auto& [k, d] : p.path_prefetch)
@@ -90,8 +90,9 @@ int cmd_roofline(const std::vector<int>& threads, bool refresh, bool as_json, bo
   }
   std::printf("A sweep row's ceiling is the lower of bandwidth / bytes per token and its own path's int8 ceiling (TLW, and\n"
               "i2s__avx2 in prefill: its lookup ceiling) / MACs per token.\n");
-  std::printf("Read bandwidth: the faster of each thread reading one sequential stream or four side by side (in\n"
-              "parentheses); the LM head walks its rows the faster way at each thread count.\n");
+  std::printf("Read bandwidth: the fastest of four readers: each thread reading one sequential stream or four side by\n"
+              "side, and the fp16 LM head walking its rows either way; the head walks its rows the way it read faster\n"
+              "(in parentheses) at each thread count.\n");
   std::printf("GEMV prefetch: how far ahead the i2s and tq1 decode GEMVs of a path fetch their weights in software,\n"
               "the fastest of none, 1 KiB and 4 KiB for that path's cold i2s GEMV at 6912 x 2560; sweeps use it.\n");
   std::fflush(stdout);

@@ -656,11 +656,11 @@ class Roofline(unittest.TestCase):
             j = json.loads(run("roofline", "-t", "1", "--json", env=env).stdout)
             self.assertEqual(j["points"][0]["path_gmacs"], paths)
             self.assertEqual(j["points"][0]["read_gbs"], cache["points"][0]["read_gbs"])
-            # the read probe's faster pattern (one stream per thread or four), which the LM head then walks
+            # the LM head's faster walk (one stream per thread or four), as the read probe measured it
             streams = cache["points"][0]["read_streams"]
             self.assertIn(streams, (1, 4))
             self.assertEqual(j["points"][0]["read_streams"], streams)
-            self.assertIn("(1 stream) |" if streams == 1 else "(4 streams) |", b.stdout)
+            self.assertIn("(head: 1 stream) |" if streams == 1 else "(head: 4 streams) |", b.stdout)
             # a sweep's decode row says which walk its head used: the cached pattern at its thread count
             out = os.path.join(d, "r.jsonl")
             p = run("-m", "tiny", "-k", "i2s", "-p", "0", "-n", "2", "-r", "1", "-t", "1", "--out", out, "-q",
