@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "kernels/kernel.h"
+#include "kernels/quantize_tail.h"
 #include "kernels/variants.h"
 
 namespace tb {
@@ -22,14 +23,7 @@ int64_t quantize_row_scalar(const float* x, int64_t K, int8_t* q, float* a_out, 
   }
   if (amax < 1e-5f) amax = 1e-5f;
   const float a = 127.0f / amax;
-  int32_t s = 0;
-  for (int64_t k = 0; k < K; ++k) {
-    // nearbyint in the default rounding mode: round half to even.
-    float r = std::nearbyint(x[k] * a);
-    r = r > 127.0f ? 127.0f : (r < -128.0f ? -128.0f : r);
-    q[k] = static_cast<int8_t>(r);
-    s += q[k];
-  }
+  const int32_t s = quantize_tail(x, 0, K, a, q, 0);  // every value, rounded half to even
   *a_out = a;
   *sum_out = s;
   return -1;

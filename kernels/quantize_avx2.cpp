@@ -6,6 +6,7 @@
 
 #include <cfloat>
 
+#include "kernels/quantize_tail.h"
 #include "kernels/variants.h"
 
 namespace tb {
@@ -63,12 +64,7 @@ int64_t quantize_row_avx2(const float* x, int64_t K, int8_t* q, float* a_out, in
   s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
   s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
   int32_t s = _mm_cvtsi128_si32(s4);
-  for (; k < K; ++k) {
-    float r = __builtin_nearbyintf(x[k] * a);
-    r = r > 127.0f ? 127.0f : (r < -128.0f ? -128.0f : r);
-    q[k] = static_cast<int8_t>(r);
-    s += q[k];
-  }
+  s = quantize_tail(x, k, K, a, q, s);
   *a_out = a;
   *sum_out = s;
   return -1;

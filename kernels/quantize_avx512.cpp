@@ -9,6 +9,7 @@
 
 #include <cfloat>
 
+#include "kernels/quantize_tail.h"
 #include "kernels/variants.h"
 
 namespace tb {
@@ -69,12 +70,7 @@ int64_t quantize_row_avx512(const float* x, int64_t K, int8_t* q, float* a_out, 
     _mm_storeu_si128(reinterpret_cast<__m128i*>(q + k), b);
   }
   int32_t s = _mm512_reduce_add_epi32(vsum);
-  for (; k < K; ++k) {
-    float r = __builtin_nearbyintf(x[k] * a);
-    r = r > 127.0f ? 127.0f : (r < -128.0f ? -128.0f : r);
-    q[k] = static_cast<int8_t>(r);
-    s += q[k];
-  }
+  s = quantize_tail(x, k, K, a, q, s);
   *a_out = a;
   *sum_out = s;
   return -1;
