@@ -15,14 +15,8 @@ namespace tb {
 namespace detail {
 
 int64_t quantize_row_scalar(const float* x, int64_t K, int8_t* q, float* a_out, int32_t* sum_out) {
-  float amax = 0.0f;
-  for (int64_t k = 0; k < K; ++k) {
-    const float v = std::fabs(x[k]);
-    if (!(v <= FLT_MAX)) return k;  // Inf or NaN
-    amax = v > amax ? v : amax;
-  }
-  if (amax < 1e-5f) amax = 1e-5f;
-  const float a = 127.0f / amax;
+  float a;
+  if (const int64_t bad = quantize_scale(x, 0, K, 0.0f, &a); bad >= 0) return bad;  // Inf or NaN
   const int32_t s = quantize_tail(x, 0, K, a, q, 0);  // every value, rounded half to even
   *a_out = a;
   *sum_out = s;

@@ -34,13 +34,8 @@ int64_t quantize_row_avx2(const float* x, int64_t K, int8_t* q, float* a_out, in
     for (int64_t i = 0; i < k; ++i)
       if (!(__builtin_fabsf(x[i]) <= FLT_MAX)) return i;
   }
-  for (; k < K; ++k) {
-    const float v = __builtin_fabsf(x[k]);
-    if (!(v <= FLT_MAX)) return k;
-    amax = v > amax ? v : amax;
-  }
-  if (amax < 1e-5f) amax = 1e-5f;
-  const float a = 127.0f / amax;
+  float a;
+  if (const int64_t bad = quantize_scale(x, k, K, amax, &a); bad >= 0) return bad;
   const __m256 va = _mm256_set1_ps(a);
   __m256i vsum = _mm256_setzero_si256();
   const __m256i ones16 = _mm256_set1_epi16(1);

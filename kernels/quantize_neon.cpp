@@ -27,13 +27,8 @@ int64_t quantize_row_neon(const float* x, int64_t K, int8_t* q, float* a_out, in
       if (!(__builtin_fabsf(x[i]) <= FLT_MAX)) return i;
   }
   float amax = vmaxvq_f32(vmax);
-  for (; k < K; ++k) {
-    const float v = __builtin_fabsf(x[k]);
-    if (!(v <= FLT_MAX)) return k;
-    amax = v > amax ? v : amax;
-  }
-  if (amax < 1e-5f) amax = 1e-5f;
-  const float a = 127.0f / amax;
+  float a;
+  if (const int64_t bad = quantize_scale(x, k, K, amax, &a); bad >= 0) return bad;
   const float32x4_t va = vdupq_n_f32(a);
   int32x4_t vsum = vdupq_n_s32(0);
   k = 0;
