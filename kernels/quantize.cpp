@@ -1,7 +1,6 @@
 // Activation quantizer, scalar path and dispatch (docs/reference.md §1.2). SIMD paths live in
 // quantize_<isa>.cpp and must match this one bit for bit (tests/kernels/test_quantize.cpp).
 #include <algorithm>
-#include <cfloat>
 #include <cmath>
 #include <functional>
 #include <string>
@@ -16,7 +15,7 @@ namespace detail {
 
 int64_t quantize_row_scalar(const float* x, int64_t K, int8_t* q, float* a_out, int32_t* sum_out) {
   float a;
-  if (const int64_t bad = quantize_scale(x, 0, K, 0.0f, &a); bad >= 0) return bad;  // Inf or NaN
+  if (const int64_t at = quantize_scale(x, 0, K, 0.0f, &a); at >= 0) return at;  // Inf or NaN
   const int32_t s = quantize_tail(x, 0, K, a, q, 0);  // every value, rounded half to even
   *a_out = a;
   *sum_out = s;

@@ -35,7 +35,7 @@ int64_t quantize_row_avx2(const float* x, int64_t K, int8_t* q, float* a_out, in
       if (!(__builtin_fabsf(x[i]) <= FLT_MAX)) return i;
   }
   float a;
-  if (const int64_t bad = quantize_scale(x, k, K, amax, &a); bad >= 0) return bad;
+  if (const int64_t at = quantize_scale(x, k, K, amax, &a); at >= 0) return at;
   const __m256 va = _mm256_set1_ps(a);
   __m256i vsum = _mm256_setzero_si256();
   const __m256i ones16 = _mm256_set1_epi16(1);

@@ -42,7 +42,7 @@ int64_t quantize_row_avx512(const float* x, int64_t K, int8_t* q, float* a_out, 
   }
   float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_max_ps(m0, m1), _mm512_max_ps(m2, m3)));
   float a;
-  if (const int64_t bad = quantize_scale(x, k, K, amax, &a); bad >= 0) return bad;
+  if (const int64_t at = quantize_scale(x, k, K, amax, &a); at >= 0) return at;
   const __m512 va = _mm512_set1_ps(a);
   __m512i vsum = _mm512_setzero_si512();
   const __m512i ones8 = _mm512_set1_epi8(1);

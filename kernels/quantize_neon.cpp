@@ -28,7 +28,7 @@ int64_t quantize_row_neon(const float* x, int64_t K, int8_t* q, float* a_out, in
   }
   float amax = vmaxvq_f32(vmax);
   float a;
-  if (const int64_t bad = quantize_scale(x, k, K, amax, &a); bad >= 0) return bad;
+  if (const int64_t at = quantize_scale(x, k, K, amax, &a); at >= 0) return at;
   const float32x4_t va = vdupq_n_f32(a);
   int32x4_t vsum = vdupq_n_s32(0);
   k = 0;
